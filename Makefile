@@ -1,0 +1,36 @@
+# Every install path puts the CPU wheel of torch in first: an unpinned torch pulls CUDA (GBs).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH ?= torch==2.13.0
+
+.PHONY: install test lint run quality bench clean
+
+$(BIN)/digest: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $@
+
+install: $(BIN)/digest
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check digest tests scripts
+	$(BIN)/ruff format --check digest tests scripts
+	$(BIN)/mypy
+
+run: install
+	$(BIN)/digest make seeds/
+
+quality: install
+	$(BIN)/python scripts/evaluate_rouge.py
+
+bench: install
+	$(BIN)/python scripts/benchmark.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

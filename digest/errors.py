@@ -1,0 +1,27 @@
+"""The one exception family the library raises; the CLI maps each to an exit code."""
+
+from __future__ import annotations
+
+
+class DigestError(Exception):
+    """Base class: something the user can fix, reported as one line."""
+
+    exit_code = 1
+
+
+class UsageError(DigestError):
+    """Bad options or arguments (exit 2)."""
+
+    exit_code = 2
+
+
+class SkipDocument(DigestError):
+    """One input cannot be summarised; the run goes on and lists it as skipped."""
+
+
+class ModelUnavailable(DigestError):
+    """The seq2seq model could not be loaded (offline and not cached, wrong id, wrong kind)."""
+
+
+class TemplateProblem(DigestError):
+    """An output or prompt template is missing or broken."""

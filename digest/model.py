@@ -1,0 +1,88 @@
+"""Frozen dataclasses that flow between the stages: documents in, a digest out."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of paragraphs under one heading (or none, for text before the first heading)."""
+
+    title: str | None
+    paragraphs: tuple[str, ...]
+    kicker: str | None = None
+    level: int = 0
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+    @property
+    def words(self) -> int:
+        return sum(len(p.split()) for p in self.paragraphs)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One input file, read and split into sections."""
+
+    path: Path
+    title: str
+    sections: tuple[Section, ...]
+    format: str = "text"
+    date: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(s.text for s in self.sections if s.paragraphs)
+
+    @property
+    def words(self) -> int:
+        return sum(s.words for s in self.sections)
+
+
+@dataclass(frozen=True)
+class SectionSummary:
+    kicker: str | None
+    title: str | None
+    summary: str
+    words: int
+    quoted: bool = False
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    path: str
+    title: str
+    summary: str
+    tldr: str
+    words: int
+    sections: tuple[SectionSummary, ...]
+    date: str | None = None
+    format: str = "text"
+
+    @property
+    def reading_minutes(self) -> int:
+        # 230 words a minute is the usual adult silent-reading figure; never show "0 min".
+        return max(1, round(self.words / 230))
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    date: _dt.date
+    engine: str
+    model: str | None
+    articles: tuple[ArticleSummary, ...]
+    skipped: tuple[Skipped, ...] = ()
+    notices: tuple[str, ...] = ()
+    backend: str | None = None

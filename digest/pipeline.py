@@ -1,0 +1,213 @@
+"""Documents → summaries → Digest: discovery, reading, engine choice and batching."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from digest.engines import Summariser, get_engine
+from digest.errors import ModelUnavailable, SkipDocument, UsageError
+from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped
+from digest.sources import find_inputs, read_document
+
+log = logging.getLogger(__name__)
+
+#: Called as progress(stage, done, total); stage is "read", "sections" or "articles".
+Progress = Callable[[str, int, int], None]
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_MODEL = "sshleifer/distilbart-cnn-12-6"
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything that shapes one digest run (the CLI fills it from flags, env and config)."""
+
+    engine: str = "auto"
+    model: str | None = None
+    generate: Mapping[str, Any] = field(default_factory=dict)
+    engine_options: Mapping[str, Any] = field(default_factory=dict)
+    date: _dt.date | None = None
+    max_bytes: int = DEFAULT_MAX_BYTES
+    #: Sections (and articles) with fewer words than this are quoted, not summarised.
+    quote_under_words: int = 60
+
+
+def display_path(path: Path) -> str:
+    """Paths relative to the working folder where possible: shorter, and stable across machines."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.absolute())
+
+
+def read_documents(
+    sources: Sequence[Path],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Progress | None = None,
+) -> tuple[list[Document], list[Skipped]]:
+    """Read every supported file under `sources`; bad inputs become Skipped, never errors."""
+    files = find_inputs(sources)
+    documents: list[Document] = []
+    skipped: list[Skipped] = []
+    for done, path in enumerate(files, 1):
+        try:
+            document = read_document(path, max_bytes=max_bytes)
+            if document.words == 0:
+                raise SkipDocument("headings but no prose")
+            documents.append(document)
+        except SkipDocument as exc:
+            log.warning("skipped %s: %s", display_path(path), exc)
+            skipped.append(Skipped(display_path(path), str(exc)))
+        if progress:
+            progress("read", done, len(files))
+    return documents, skipped
+
+
+def resolve_engine(options: Options) -> tuple[Summariser, list[str]]:
+    """Load the requested engine; `auto` falls back to extractive with a visible notice."""
+    model = options.model or DEFAULT_MODEL
+    if options.engine not in ("auto", "seq2seq"):
+        engine = get_engine(options.engine)
+        engine.prepare()
+        return engine, []
+    engine = get_engine(
+        "seq2seq", model=model, generate=options.generate, **dict(options.engine_options)
+    )
+    try:
+        engine.prepare()
+    except ModelUnavailable as exc:
+        if options.engine == "seq2seq":
+            raise
+        notice = f"Model {model} was not used ({exc}); summaries are extractive."
+        log.warning("%s", notice)
+        fallback = get_engine("extractive")
+        fallback.prepare()
+        return fallback, [notice]
+    return engine, []
+
+
+def _counted(stage: str, total: int, progress: Progress | None) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(stage, done, total)
+
+    return advance
+
+
+def summarise_documents(
+    documents: Sequence[Document],
+    engine: Summariser,
+    *,
+    quote_under_words: int = 60,
+    progress: Progress | None = None,
+) -> list[ArticleSummary]:
+    """Summarise every section of every document, then every article, in two batched passes."""
+    # Gather first, so the engine sees every section of every document in one batch and can
+    # sort by length across documents; a single-section document is summarised once, as an article.
+    section_texts: list[str] = []
+    section_slots: list[tuple[int, int]] = []
+    for d, document in enumerate(documents):
+        prose = [s for s in document.sections if s.paragraphs]
+        if len(prose) < 2:
+            continue
+        for s, section in enumerate(document.sections):
+            if section.paragraphs and section.words >= quote_under_words:
+                section_texts.append(section.text)
+                section_slots.append((d, s))
+    section_summaries = dict(
+        zip(
+            section_slots,
+            engine.summarise(
+                section_texts,
+                kind="section",
+                progress=_counted("sections", len(section_texts), progress),
+            ),
+            strict=True,
+        )
+    )
+
+    article_texts = [d.text for d in documents if d.words >= quote_under_words]
+    generated = iter(
+        engine.summarise(
+            article_texts,
+            kind="article",
+            progress=_counted("articles", len(article_texts), progress),
+        )
+    )
+    article_summaries = [next(generated) if d.words >= quote_under_words else d.text for d in documents]
+    tldrs = engine.summarise(article_summaries, kind="tldr")
+
+    results = []
+    for d, document in enumerate(documents):
+        prose = [s for s in document.sections if s.paragraphs]
+        sections = []
+        for s, section in enumerate(document.sections):
+            if not section.paragraphs:
+                continue
+            if len(prose) < 2:
+                summary, quoted = article_summaries[d], document.words < quote_under_words
+            elif (d, s) in section_summaries:
+                summary, quoted = section_summaries[(d, s)], False
+            else:
+                summary, quoted = section.text, True
+            sections.append(
+                SectionSummary(section.kicker, section.title, summary, section.words, quoted)
+            )
+        results.append(
+            ArticleSummary(
+                path=display_path(document.path),
+                title=document.title,
+                summary=article_summaries[d],
+                tldr=tldrs[d],
+                words=document.words,
+                sections=tuple(sections),
+                date=document.date,
+                format=document.format,
+            )
+        )
+    return results
+
+
+def make_digest(
+    sources: Sequence[Path | str],
+    options: Options | None = None,
+    *,
+    progress: Progress | None = None,
+) -> Digest:
+    """The library's main entry point: read `sources` (folders or files) and summarise them."""
+    options = options or Options()
+    paths = [Path(s) for s in sources]
+    if not paths:
+        raise UsageError("no sources given")
+    documents, skipped = read_documents(paths, max_bytes=options.max_bytes, progress=progress)
+    notices: list[str] = []
+    if documents:
+        engine, notices = resolve_engine(options)
+        articles = summarise_documents(
+            documents, engine, quote_under_words=options.quote_under_words, progress=progress
+        )
+        engine_name, model, backend = engine.name, engine.model, engine.backend
+    else:
+        # Nothing to summarise: the model is not loaded at all.
+        articles = []
+        engine_name, model, backend = options.engine, None, None
+    return Digest(
+        date=options.date or _dt.date.today(),
+        engine=engine_name,
+        model=model,
+        articles=tuple(articles),
+        skipped=tuple(skipped),
+        notices=tuple(notices),
+        backend=backend,
+    )
