@@ -25,3 +25,15 @@ class ModelUnavailable(DigestError):
 
 class TemplateProblem(DigestError):
     """An output or prompt template is missing or broken."""
+
+
+class DeliveryError(DigestError):
+    """The digest was written but could not be delivered (the .eml stays on disk)."""
+
+    exit_code = 5
+
+
+class LockTimeout(DigestError):
+    """Another run holds the output folder's lock for longer than --wait."""
+
+    exit_code = 4
