@@ -1,0 +1,19 @@
+"""digest: turn a folder of articles into a digest of per-section and per-article summaries."""
+
+from digest.errors import DigestError
+from digest.model import ArticleSummary, Digest, Document, Section, SectionSummary, Skipped
+from digest.pipeline import Options, make_digest
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArticleSummary",
+    "Digest",
+    "DigestError",
+    "Document",
+    "Options",
+    "Section",
+    "SectionSummary",
+    "Skipped",
+    "make_digest",
+]

@@ -1,0 +1,219 @@
+"""The Markdown and JSON renderers: exact layout, escaping of hostile text, user templates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from digest.errors import TemplateProblem
+from digest.model import ArticleSummary, Digest, SectionSummary, Skipped
+from digest.render import escape_markdown, render_json, render_markdown
+
+
+def make_digest(**overrides: object) -> Digest:
+    fields: dict[str, object] = dict(
+        date=dt.date(2026, 11, 24),
+        engine="extractive",
+        model=None,
+        articles=(
+            ArticleSummary(
+                path="seeds/kandahar.txt",
+                title="Taliban captures Kandahar",
+                summary="The Taliban has captured Kandahar. Officials confirmed it on Friday.",
+                tldr="The Taliban has captured Kandahar.",
+                words=460,
+                sections=(
+                    SectionSummary("What's the story", None, "Kandahar fell.", 52, quoted=True),
+                    SectionSummary("Details", "'Taliban took control'", "Heavy clashes.", 80),
+                ),
+            ),
+            ArticleSummary(
+                path="posts/hello.md",
+                title="A short post",
+                summary="Only one section here.",
+                tldr="Only one section here.",
+                words=40,
+                sections=(SectionSummary(None, None, "Only one section here.", 40, quoted=True),),
+                date="2026-11-20",
+            ),
+        ),
+        skipped=(Skipped("seeds/empty.txt", "empty file"),),
+    )
+    fields.update(overrides)
+    return Digest(**fields)  # type: ignore[arg-type]
+
+
+GOLDEN = """\
+# Digest — Tuesday 24 November 2026
+
+2 articles · 1 skipped · engine: extractive
+
+## Contents
+
+1. [Taliban captures Kandahar](#article-1)
+2. [A short post](#article-2)
+
+---
+
+<a id="article-1"></a>
+## 1. Taliban captures Kandahar
+
+*seeds/kandahar.txt* · 2 min read (460 words)
+
+**TL;DR:** The Taliban has captured Kandahar.
+
+The Taliban has captured Kandahar. Officials confirmed it on Friday.
+
+- **What's the story:** Kandahar fell.
+- **Details — 'Taliban took control':** Heavy clashes.
+
+---
+
+<a id="article-2"></a>
+## 2. A short post
+
+*posts/hello.md* · 2026-11-20 · 1 min read (40 words)
+
+**TL;DR:** Only one section here.
+
+Only one section here.
+
+---
+
+## Skipped
+
+- seeds/empty.txt: empty file
+"""
+
+
+def test_markdown_layout_is_exact() -> None:
+    assert render_markdown(make_digest()) == GOLDEN
+
+
+def test_header_names_model_and_notice_banner() -> None:
+    text = render_markdown(
+        make_digest(
+            engine="extractive",
+            notices=("Model sshleifer/distilbart-cnn-12-6 was not used (offline).",),
+        )
+    )
+    assert "> **Note:** Model sshleifer/distilbart-cnn-12-6 was not used (offline)." in text
+    seq = render_markdown(make_digest(engine="seq2seq", model="t5-small", backend="transformers"))
+    assert "engine: seq2seq (t5-small, transformers)" in seq
+
+
+def test_empty_digest_says_so() -> None:
+    text = render_markdown(make_digest(articles=(), skipped=()))
+    assert "0 articles" in text and "Nothing to summarise this time." in text
+    assert "## Contents" not in text
+
+
+HOSTILE = [
+    "# Injected heading",
+    "Title\n\n## Second heading",
+    "=====",
+    "- fake bullet",
+    "1. fake list",
+    "> fake quote",
+    "<script>alert('x')</script>",
+    "<img src=x onerror=alert(1)>",
+    "[click me](javascript:alert(1))",
+    "![pixel](http://tracker.example/p.png)",
+    "**bold** _em_ `code` ~~strike~~",
+    "a | table | row",
+    "&lt;script&gt; entity",
+    "text with trailing ##",
+    "back\\slash \\# escapes",
+]
+
+
+def _tokens(markdown: str) -> list:
+    md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    flat = []
+    for token in md.parse(markdown):
+        flat.append(token)
+        flat.extend(token.children or [])
+    return flat
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_document_text_cannot_inject_structure(hostile: str) -> None:
+    digest = make_digest(
+        articles=(
+            ArticleSummary(
+                path=hostile,
+                title=hostile,
+                summary=hostile,
+                tldr=hostile,
+                words=300,
+                sections=(
+                    SectionSummary(hostile, hostile, hostile, 150),
+                    SectionSummary(None, hostile, hostile, 150),
+                ),
+                date=hostile,
+            ),
+        ),
+        skipped=(Skipped(hostile, hostile),),
+        notices=(hostile,),
+    )
+    tokens = _tokens(render_markdown(digest))
+    kinds = [t.type for t in tokens]
+    # Exactly the structure the template makes: title, Contents, one article, Skipped.
+    assert kinds.count("heading_open") == 4
+    assert [t.attrGet("href") for t in tokens if t.type == "link_open"] == ["#article-1"]
+    assert "image" not in kinds
+    assert "code_inline" not in kinds and "s_open" not in kinds and "table_open" not in kinds
+    # The only raw HTML is the template's own anchor.
+    html = [t.content for t in tokens if t.type in ("html_inline", "html_block")]
+    assert html == ['<a id="article-1">', '</a>']
+    # Emphasis only where the template puts it (TL;DR label, section labels, note, path).
+    assert kinds.count("em_open") == 1
+    assert kinds.count("strong_open") == 4
+    # bullet lists: the two section bullets and the skipped bullet, nothing more.
+    assert kinds.count("list_item_open") == 2 + 1 + 1  # + 1 contents entry
+    assert "blockquote_open" in kinds and kinds.count("blockquote_open") == 1
+    # And the words themselves survive, readable once rendered.
+    visible = "".join(t.content for t in tokens if t.type == "text")
+    assert " ".join(hostile.split()).replace("\\", "") in visible.replace("\\", "")
+
+
+def test_escape_keeps_ordinary_prose_readable() -> None:
+    prose = "Prices rose 2% to $11.1bn (£600m), analysts said - \"a jolt\"."
+    assert escape_markdown(prose) == prose
+
+
+def test_json_shape() -> None:
+    data = json.loads(render_json(make_digest(model=None)))
+    assert set(data) >= {"date", "engine", "model", "documents", "skipped"}
+    assert data["date"] == "2026-11-24"
+    first = data["documents"][0]
+    assert set(first) >= {"path", "title", "summary", "tldr", "words", "sections"}
+    assert set(first["sections"][0]) >= {"kicker", "title", "summary", "words"}
+    assert first["sections"][1] == {
+        "kicker": "Details",
+        "title": "'Taliban took control'",
+        "summary": "Heavy clashes.",
+        "words": 80,
+        "quoted": False,
+    }
+    assert data["skipped"] == [{"path": "seeds/empty.txt", "reason": "empty file"}]
+
+
+def test_user_template_folder_is_searched_first(tmp_path: Path) -> None:
+    (tmp_path / "digest.md.j2").write_text(
+        "{{ digest.articles | length }} stories on {{ digest.date }}\n", encoding="utf-8"
+    )
+    assert render_markdown(make_digest(), tmp_path) == "2 stories on 2026-11-24\n"
+
+
+def test_broken_user_template_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "digest.md.j2").write_text("{{ digest.nonexistent_field }}\n", encoding="utf-8")
+    with pytest.raises(TemplateProblem, match="digest.md.j2"):
+        render_markdown(make_digest(), tmp_path)
+    (tmp_path / "digest.md.j2").write_text("{% for x in %}\n", encoding="utf-8")
+    with pytest.raises(TemplateProblem, match=r"line 1"):
+        render_markdown(make_digest(), tmp_path)
