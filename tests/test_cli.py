@@ -1,0 +1,197 @@
+"""The `digest make` command end to end: files written, stdout/stderr, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from digest import cli, pipeline
+from digest.engines import Kind
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "afghanistan-taliban-captures-kandahar.txt"
+
+ARTICLE = (
+    "Night trains return to Europe\n\n"
+    + " ".join(
+        f"Sentence {i} tells the reader something new about sleeper trains and timetables."
+        for i in range(12)
+    )
+    + "\n"
+)
+
+
+class FakeEngine:
+    """Stands in for a model: records what it was asked and answers predictably."""
+
+    name, model, backend = "fake", "fake-model", None
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def prepare(self) -> None:
+        pass
+
+    def summarise(
+        self,
+        texts: Sequence[str],
+        *,
+        kind: Kind,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[str]:
+        self.calls.append((kind, len(texts)))
+        if progress and texts:
+            progress(len(texts))
+        return [f"{kind} summary of {len(t.split())} words." for t in texts]
+
+
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+    engine = FakeEngine()
+    monkeypatch.setattr(pipeline, "get_engine", lambda name, **kw: engine)
+    return engine
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_make_writes_markdown_and_json(
+    tmp_path: Path, runner: CliRunner, fake_engine: FakeEngine
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "trains.txt").write_text(ARTICLE, encoding="utf-8")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        cli.app,
+        ["make", str(src), "--out", str(out), "--format", "md,json", "--date", "2026-11-24"],
+    )
+    assert result.exit_code == 0, result.output
+    md, js = out / "digest-2026-11-24.md", out / "digest-2026-11-24.json"
+    assert result.stdout.split() == [str(md), str(js)]
+    data = json.loads(js.read_text(encoding="utf-8"))
+    assert data["engine"] == "fake" and data["model"] == "fake-model"
+    assert [d["title"] for d in data["documents"]] == ["Night trains return to Europe"]
+    assert data["documents"][0]["summary"] == "article summary of 144 words."
+    assert "Night trains return to Europe" in md.read_text(encoding="utf-8")
+    assert sorted(p.name for p in out.iterdir()) == [md.name, js.name]  # no temp files left
+
+
+def test_seed_folder_with_extractive_engine(tmp_path: Path, runner: CliRunner) -> None:
+    result = runner.invoke(
+        cli.app,
+        ["make", str(SEED.parent), "-o", str(tmp_path), "-e", "extractive", "-f", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(Path(result.stdout.strip()).read_text(encoding="utf-8"))
+    (doc,) = data["documents"]
+    assert doc["title"] == "Afghanistan: Taliban captures Kandahar as clashes continue"
+    assert [s["kicker"] for s in doc["sections"]] == [
+        "What's the story", "Details", "Information", "US", "Do you know?", "Evacuations",
+    ]
+    # Extractive summaries are sentences of the article, verbatim.
+    text = SEED.read_text(encoding="utf-8")
+    assert doc["tldr"] and doc["tldr"] in text
+    assert data["engine"] == "extractive" and data["model"] is None
+
+
+def test_skipped_inputs_give_exit_3_and_are_listed(
+    tmp_path: Path, runner: CliRunner, fake_engine: FakeEngine
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "good.txt").write_text(ARTICLE, encoding="utf-8")
+    (src / "empty.txt").write_text("  \n\n", encoding="utf-8")
+    (src / "notes.docx").write_bytes(b"PK\x03\x04 not supported")
+    result = runner.invoke(cli.app, ["make", str(src), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 3, result.output
+    assert "empty.txt: empty file" in result.stderr
+    assert "notes.docx" not in result.stderr  # unknown extensions are ignored quietly
+    md = next((tmp_path / "o").glob("digest-*.md")).read_text(encoding="utf-8")
+    assert "## Skipped" in md and "empty.txt: empty file" in md
+    assert "notes.docx" not in md
+
+
+def test_unknown_extensions_are_listed_with_verbose(
+    tmp_path: Path, runner: CliRunner, fake_engine: FakeEngine
+) -> None:
+    (tmp_path / "good.txt").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")
+    result = runner.invoke(cli.app, ["make", str(tmp_path), "-o", str(tmp_path / "o"), "-v"])
+    assert result.exit_code == 0, result.output
+    assert "notes.docx" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["make"], "give at least one folder or file"),
+        (["make", "no/such/folder"], "no such file or folder: no/such/folder"),
+        (["make", ".", "--format", "pdf"], "unknown format pdf"),
+        (["make", ".", "--date", "24/11/2026"], "--date must look like 2026-11-24"),
+        (["make", ".", "--engine", "gpt"], "unknown engine 'gpt'"),
+        (["make", ".", "--max-size", "lots"], "--max-size must be a size"),
+        (["make", ".", "--templates", "no/such/templates"], "--templates: no such folder"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(
+    args: list[str], message: str, runner: CliRunner, tmp_path: Path
+) -> None:
+    result = runner.invoke(cli.app, [*args, "-o", str(tmp_path)] if len(args) > 1 else args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("digest: error: "), result.stderr
+    assert message in lines[0]
+
+
+def test_max_size_skips_large_files(
+    tmp_path: Path, runner: CliRunner, fake_engine: FakeEngine
+) -> None:
+    (tmp_path / "big.txt").write_text(ARTICLE * 20, encoding="utf-8")
+    (tmp_path / "small.txt").write_text(ARTICLE, encoding="utf-8")
+    result = runner.invoke(
+        cli.app, ["make", str(tmp_path), "-o", str(tmp_path / "o"), "--max-size", "2KB"]
+    )
+    assert result.exit_code == 3, result.output
+    assert "big.txt: too large" in result.stderr
+
+
+def test_python_dash_m_and_quiet_run_in_a_real_process(tmp_path: Path) -> None:
+    """A real process, not a TTY: nothing on stderr with -q, the path on stdout."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "digest", "make", str(SEED), "-o", str(tmp_path),
+         "-e", "extractive", "-q", "--date", "2026-11-24"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.strip() == str(tmp_path / "digest-2026-11-24.md")
+
+
+def test_log_lines_are_timestamped_off_a_terminal(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "digest", "make", str(SEED), "-o", str(tmp_path), "-e",
+         "extractive"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines, "expected progress log lines"
+    for line in lines:
+        assert line[:4].isdigit() and line[10] == "T", line  # 2026-11-25T06:30:00+0000 INFO …
+    assert "\x1b[" not in proc.stderr  # no colour codes for cron mail
+
+
+def test_help_does_not_import_torch() -> None:
+    code = "import sys; import digest.cli; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
