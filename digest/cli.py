@@ -63,8 +63,19 @@ def parse_date(value: str | None) -> _dt.date:
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
-          "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+}
 
 
 def parse_size(value: str) -> int:
@@ -95,14 +106,14 @@ def make_command(
     ] = Path("outputs"),
     engine: Annotated[
         str,
-        typer.Option(
-            "--engine", "-e", envvar="DIGEST_ENGINE", help="auto, extractive or seq2seq."
-        ),
+        typer.Option("--engine", "-e", envvar="DIGEST_ENGINE", help="auto, extractive or seq2seq."),
     ] = "auto",
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", "-m", envvar="DIGEST_MODEL",
+            "--model",
+            "-m",
+            envvar="DIGEST_MODEL",
             help="Hugging Face model id, local folder or preset (fast, balanced, best).",
         ),
     ] = None,
@@ -118,7 +129,8 @@ def make_command(
     templates: Annotated[
         Path | None,
         typer.Option(
-            "--templates", envvar="DIGEST_TEMPLATES",
+            "--templates",
+            envvar="DIGEST_TEMPLATES",
             help="Folder of your own output templates, searched before the built-in ones.",
         ),
     ] = None,
@@ -135,10 +147,18 @@ def make_command(
     configure_logging(-1 if quiet else verbose)
     try:
         if not sources:
-            raise UsageError("give at least one folder or file to summarise, e.g. digest make seeds/")
+            raise UsageError(
+                "give at least one folder or file to summarise, e.g. digest make seeds/"
+            )
         written, skipped = _make(
-            sources, out=out, engine=engine, model=model, formats=parse_formats(formats),
-            date=parse_date(date), max_bytes=parse_size(max_size), templates=templates,
+            sources,
+            out=out,
+            engine=engine,
+            model=model,
+            formats=parse_formats(formats),
+            date=parse_date(date),
+            max_bytes=parse_size(max_size),
+            templates=templates,
             progress=ProgressReporter(enabled=not quiet),
         )
     except DigestError as exc:
@@ -176,11 +196,16 @@ def _make(
     with progress:
         digest = make_digest(sources, options, progress=progress)
     stem = out / f"digest-{digest.date.isoformat()}"
-    rendered = {"md": lambda: render_markdown(digest, templates), "json": lambda: render_json(digest)}
+    rendered = {
+        "md": lambda: render_markdown(digest, templates),
+        "json": lambda: render_json(digest),
+    }
     written = [write_atomic(stem.with_suffix(f".{fmt}"), rendered[fmt]()) for fmt in formats]
     log.info(
         "digest of %d article(s) written with the %s engine; %d skipped",
-        len(digest.articles), digest.engine, len(digest.skipped),
+        len(digest.articles),
+        digest.engine,
+        len(digest.skipped),
     )
     return written, len(digest.skipped)
 

@@ -7,7 +7,11 @@ import sys
 from types import TracebackType
 from typing import TextIO
 
-STAGE_LABELS = {"read": "Reading", "sections": "Summarising sections", "articles": "Summarising articles"}
+STAGE_LABELS = {
+    "read": "Reading",
+    "sections": "Summarising sections",
+    "articles": "Summarising articles",
+}
 
 
 def configure_logging(verbosity: int, stream: TextIO | None = None) -> None:
@@ -32,7 +36,7 @@ def configure_logging(verbosity: int, stream: TextIO | None = None) -> None:
 
 
 class ProgressReporter:
-    """A `pipeline.Progress` callback: a rich bar on a TTY, a log line per finished stage elsewhere."""
+    """A `pipeline.Progress` callback: a bar on a TTY, a log line per finished stage elsewhere."""
 
     def __init__(self, *, enabled: bool, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr

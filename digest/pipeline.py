@@ -145,7 +145,9 @@ def summarise_documents(
             progress=_counted("articles", len(article_texts), progress),
         )
     )
-    article_summaries = [next(generated) if d.words >= quote_under_words else d.text for d in documents]
+    article_summaries = [
+        next(generated) if d.words >= quote_under_words else d.text for d in documents
+    ]
     tldrs = engine.summarise(article_summaries, kind="tldr")
 
     results = []

@@ -34,7 +34,9 @@ def escape_markdown(text: str | None) -> str:
     return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text, count=1)
 
 
-def environment(templates_dir: Path | None = None, *, autoescape: bool = False) -> jinja2.Environment:
+def environment(
+    templates_dir: Path | None = None, *, autoescape: bool = False
+) -> jinja2.Environment:
     """A Jinja2 environment that looks in the user's folder first, then the built-in templates."""
     paths = [str(templates_dir)] if templates_dir else []
     env = jinja2.Environment(
@@ -50,7 +52,11 @@ def environment(templates_dir: Path | None = None, *, autoescape: bool = False) 
 
 
 def render_template(
-    name: str, context: dict[str, Any], templates_dir: Path | None = None, *, autoescape: bool = False
+    name: str,
+    context: dict[str, Any],
+    templates_dir: Path | None = None,
+    *,
+    autoescape: bool = False,
 ) -> str:
     """Render one template by name, turning Jinja2's errors into a one-line TemplateProblem."""
     try:

@@ -96,7 +96,12 @@ def test_seed_folder_with_extractive_engine(tmp_path: Path, runner: CliRunner) -
     (doc,) = data["documents"]
     assert doc["title"] == "Afghanistan: Taliban captures Kandahar as clashes continue"
     assert [s["kicker"] for s in doc["sections"]] == [
-        "What's the story", "Details", "Information", "US", "Do you know?", "Evacuations",
+        "What's the story",
+        "Details",
+        "Information",
+        "US",
+        "Do you know?",
+        "Evacuations",
     ]
     # Extractive summaries are sentences of the article, verbatim.
     text = SEED.read_text(encoding="utf-8")
@@ -169,9 +174,24 @@ def test_python_dash_m_and_quiet_run_in_a_real_process(tmp_path: Path) -> None:
     """A real process, not a TTY: nothing on stderr with -q, the path on stdout."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "digest", "make", str(SEED), "-o", str(tmp_path),
-         "-e", "extractive", "-q", "--date", "2026-11-24"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "digest",
+            "make",
+            str(SEED),
+            "-o",
+            str(tmp_path),
+            "-e",
+            "extractive",
+            "-q",
+            "--date",
+            "2026-11-24",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
@@ -180,9 +200,20 @@ def test_python_dash_m_and_quiet_run_in_a_real_process(tmp_path: Path) -> None:
 
 def test_log_lines_are_timestamped_off_a_terminal(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "digest", "make", str(SEED), "-o", str(tmp_path), "-e",
-         "extractive"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "digest",
+            "make",
+            str(SEED),
+            "-o",
+            str(tmp_path),
+            "-e",
+            "extractive",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.strip().splitlines()

@@ -169,7 +169,7 @@ def test_document_text_cannot_inject_structure(hostile: str) -> None:
     assert "code_inline" not in kinds and "s_open" not in kinds and "table_open" not in kinds
     # The only raw HTML is the template's own anchor.
     html = [t.content for t in tokens if t.type in ("html_inline", "html_block")]
-    assert html == ['<a id="article-1">', '</a>']
+    assert html == ['<a id="article-1">', "</a>"]
     # Emphasis only where the template puts it (TL;DR label, section labels, note, path).
     assert kinds.count("em_open") == 1
     assert kinds.count("strong_open") == 4
@@ -182,7 +182,7 @@ def test_document_text_cannot_inject_structure(hostile: str) -> None:
 
 
 def test_escape_keeps_ordinary_prose_readable() -> None:
-    prose = "Prices rose 2% to $11.1bn (£600m), analysts said - \"a jolt\"."
+    prose = 'Prices rose 2% to $11.1bn (£600m), analysts said - "a jolt".'
     assert escape_markdown(prose) == prose
 
 
