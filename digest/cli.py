@@ -6,7 +6,6 @@ import datetime as _dt
 import logging
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -216,4 +215,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

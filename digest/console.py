@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 STAGE_LABELS = {
     "read": "Reading",
@@ -41,8 +44,8 @@ class ProgressReporter:
     def __init__(self, *, enabled: bool, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.bar = enabled and self.stream.isatty()
-        self._progress = None
-        self._tasks: dict[str, int] = {}
+        self._progress: Progress | None = None
+        self._tasks: dict[str, TaskID] = {}
         self._log = logging.getLogger("digest.progress")
         self._quiet = not enabled
 
@@ -52,7 +55,7 @@ class ProgressReporter:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-            self._progress = Progress(
+            progress = Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),
                 MofNCompleteColumn(),
@@ -60,7 +63,8 @@ class ProgressReporter:
                 console=Console(file=self.stream),
                 transient=True,
             )
-            self._progress.start()
+            progress.start()
+            self._progress = progress
         return self
 
     def __exit__(

@@ -65,7 +65,8 @@ def render_template(
     except jinja2.TemplateNotFound:
         raise TemplateProblem(f"template {name!r} not found") from None
     except jinja2.TemplateError as exc:
-        where = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+        lineno = getattr(exc, "lineno", None)
+        where = f" (line {lineno})" if lineno else ""
         raise TemplateProblem(f"template {name!r}{where}: {exc.message}") from None
 
 
