@@ -47,7 +47,7 @@ def find_inputs(sources: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for source in sources:
         if source.is_dir():
-            candidates = []
+            candidates: list[Path] = []
             for root, dirs, files in os.walk(source):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 candidates.extend(Path(root, f) for f in files if not f.startswith("."))

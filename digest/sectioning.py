@@ -1,0 +1,256 @@
+"""Heading detection for plain text: title, kicker and section-title lines, paragraphs; no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Literal
+
+from digest.model import Section
+
+#: A line ending in one of these (after closing quotes and brackets) is prose, not a heading.
+SENTENCE_END = ".!?…:;,"
+_CLOSERS = "\"'”’»)]"
+
+#: Headings are short: the seed's longest is 10 words / 58 characters; a BBC-style closing
+#: credit line of 16 words must stay prose.
+MAX_HEADING_WORDS = 12
+MAX_HEADING_CHARS = 90
+#: A question is only a heading as a kicker ("Do you know?") in front of a section title.
+MAX_QUESTION_WORDS = 8
+#: Titles may be a little longer than headings and may end in "?" or "!".
+MAX_TITLE_WORDS = 20
+MAX_TITLE_CHARS = 150
+#: Lines longer than this are never hard-wrapped: wrapping tools stop at 72-80 columns.
+MAX_WRAP_WIDTH = 100
+MIN_WRAP_WIDTH = 40
+#: Share of line pairs that must look wrapped before a document counts as hard-wrapped.
+MIN_WRAPPED_SHARE = 0.3
+
+# Section level for a heading found in plain text: one below the document title, like an H2.
+HEADING_LEVEL = 2
+
+_SEPARATOR = re.compile(r"^\s*([-=*_~#+•·])(\s*\1){2,}\s*$")
+_BULLET = re.compile(r"^\s*(?:[-*+•·–]|\d{1,3}[.)])\s+")
+_SPACE = re.compile(r"\s+")
+
+Kind = Literal["heading", "question", "prose"]
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What plain text says about itself: a title line (if it has one) and its sections."""
+
+    title: str | None
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class _Line:
+    text: str
+    physical: int  # how many source lines were joined into this one (hard wrapping)
+
+
+def outline_text(text: str) -> Outline:
+    """Split plain text into an optional title and its sections.
+
+    The first line is the title when it is short and more text follows. Short lines without
+    sentence-final punctuation are headings; two in a row before prose are a kicker and a
+    section title ("Details" / "'Taliban took control of Kandahar city'"), and when a
+    document uses such pairs, a lone heading line is a kicker too. Paragraphs are separated by
+    blank lines or, where lines are not hard-wrapped, by line ends.
+    """
+    lines = logical_lines(text)
+    title: str | None = None
+    if len(lines) > 1 and is_title_line(lines[0]):
+        title = lines[0].text
+        lines = lines[1:]
+    return Outline(title, split_sections(lines))
+
+
+def logical_lines(text: str) -> list[_Line]:
+    """Source lines with hard-wrapped runs joined back together; blank lines dropped."""
+    blocks = _blocks(text)
+    width = _wrap_width(blocks)
+    wrapped = width >= MIN_WRAP_WIDTH and _looks_wrapped(blocks, width)
+    out: list[_Line] = []
+    for block in blocks:
+        current: list[str] = []
+        for i, line in enumerate(block):
+            current.append(line)
+            following = block[i + 1] if i + 1 < len(block) else None
+            if (
+                wrapped
+                and following is not None
+                and _is_full(line, following, width)
+                and not _BULLET.match(following)
+            ):
+                continue
+            out.append(_Line(_SPACE.sub(" ", " ".join(current)).strip(), len(current)))
+            current = []
+    return out
+
+
+def is_title_line(line: _Line) -> bool:
+    """A short single line not ending a sentence in "." ("?", "!" and "..." headlines are fine)."""
+    text = line.text
+    return (
+        line.physical == 1
+        and len(text) <= MAX_TITLE_CHARS
+        and len(text.split()) <= MAX_TITLE_WORDS
+        and (_last_char(text) not in ".…:;," or text.rstrip(_CLOSERS).endswith(("...", "…")))
+        and any(ch.isalnum() for ch in text)
+    )
+
+
+def classify(line: _Line) -> Kind:
+    """Heading, question (a kicker only if a heading follows) or prose, from the line alone."""
+    text = line.text
+    words = text.split()
+    if (
+        line.physical > 1
+        or not words
+        or _BULLET.match(text)
+        or not _capitalised(words[0])
+        or not any(ch.isalpha() for ch in text)
+    ):
+        return "prose"
+    last = _last_char(text)
+    if last == "?" and len(words) <= MAX_QUESTION_WORDS:
+        return "question"
+    if last in SENTENCE_END:
+        return "prose"
+    if len(words) <= MAX_HEADING_WORDS and len(text) <= MAX_HEADING_CHARS:
+        return "heading"
+    return "prose"
+
+
+def split_sections(lines: list[_Line]) -> tuple[Section, ...]:
+    """Group classified lines into sections; text before the first heading has no title."""
+    kinds = [classify(line) for line in lines]
+    # A question is a kicker only when a section-title line and then prose follow it.
+    for i, kind in enumerate(kinds):
+        if kind == "question":
+            pair = kinds[i + 1 : i + 3] == ["heading", "prose"]
+            kinds[i] = "heading" if pair else "prose"
+    # A short line introducing a list ("The government had claimed tobacco firms") is prose.
+    for i in range(len(kinds) - 1):
+        if kinds[i] == "heading" and _BULLET.match(lines[i + 1].text):
+            kinds[i] = "prose"
+    # Heading-like lines after the last prose ("Bob", "See you soon") head nothing: keep them as
+    # prose. A document of nothing but headings stays that way and is skipped for having no prose.
+    if "prose" in kinds:
+        last_prose = max(i for i, k in enumerate(kinds) if k == "prose")
+        kinds[last_prose:] = ["prose"] * (len(kinds) - last_prose)
+
+    runs = _heading_runs(kinds)
+    uses_pairs = any(length == 2 and end < len(kinds) for _, end, length in runs)
+
+    sections: list[Section] = []
+    paragraphs: list[str] = []
+    title: str | None = None
+    kicker: str | None = None
+    level = 0
+    started = False
+
+    def close() -> None:
+        if started or paragraphs:
+            sections.append(Section(title, tuple(paragraphs), kicker, level))
+
+    i = 0
+    while i < len(lines):
+        if kinds[i] == "prose":
+            paragraphs.append(lines[i].text)
+            i += 1
+            continue
+        start, end, length = next(r for r in runs if r[0] == i)
+        heads = [lines[j].text for j in range(start, end)]
+        # The pair (or lone kicker) heads the prose; any heading lines before it stand empty.
+        tail = 2 if uses_pairs and length >= 2 else 1
+        for empty in heads[:-tail]:
+            close()
+            paragraphs, title, kicker, level, started = [], empty, None, HEADING_LEVEL, True
+        close()
+        if tail == 2:
+            kicker, title = heads[-2], heads[-1]
+        elif uses_pairs:
+            kicker, title = heads[-1], None
+        else:
+            kicker, title = None, heads[-1]
+        paragraphs, level, started = [], HEADING_LEVEL, True
+        i = end
+    close()
+    return tuple(sections)
+
+
+def title_from_filename(name: str) -> str:
+    """ "my-notes_2024.txt" → "My notes 2024": the fallback title for text with no title line."""
+    stem = PurePath(name).stem
+    words = _SPACE.sub(" ", re.sub(r"[-_.]+", " ", stem)).strip()
+    return words[:1].upper() + words[1:]
+
+
+def _blocks(text: str) -> list[list[str]]:
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = _SPACE.sub(" ", raw).strip()
+        # Rules such as "-----" or "* * *" separate blocks like a blank line does.
+        if not line or _SEPARATOR.match(line):
+            if current:
+                blocks.append(current)
+            current = []
+        else:
+            current.append(line)
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _wrap_width(blocks: list[list[str]]) -> int:
+    return max((len(line) for b in blocks for line in b if len(line) <= MAX_WRAP_WIDTH), default=0)
+
+
+def _is_full(line: str, following: str, width: int) -> bool:
+    # The classic reflow test: a line was wrapped if the next word would not have fitted on it.
+    return len(line) <= MAX_WRAP_WIDTH and len(line) + 1 + len(following.split()[0]) > width
+
+
+def _looks_wrapped(blocks: list[list[str]], width: int) -> bool:
+    # Evidence is a full line that stops mid-sentence; a file with one paragraph per line has
+    # (almost) none, because its lines end sentences.
+    pairs = evidence = 0
+    for block in blocks:
+        for line, following in zip(block, block[1:], strict=False):
+            if len(line) > MAX_WRAP_WIDTH:
+                continue
+            pairs += 1
+            if _is_full(line, following, width) and _last_char(line) not in SENTENCE_END:
+                evidence += 1
+    return evidence >= 1 and evidence >= MIN_WRAPPED_SHARE * pairs
+
+
+def _heading_runs(kinds: list[Kind]) -> list[tuple[int, int, int]]:
+    runs: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(kinds):
+        if kinds[i] == "prose":
+            i += 1
+            continue
+        start = i
+        while i < len(kinds) and kinds[i] != "prose":
+            i += 1
+        runs.append((start, i, i - start))
+    return runs
+
+
+def _last_char(text: str) -> str:
+    stripped = text.rstrip().rstrip(_CLOSERS).rstrip()
+    return stripped[-1:] if stripped else ""
+
+
+def _capitalised(word: str) -> bool:
+    # "iPhone", "'Taliban", "1,000" and "US" may start a heading; "and" or ", who" may not.
+    word = word.lstrip(_CLOSERS + "“‘«([")
+    return bool(word) and (word[0].isupper() or word[0].isdigit() or any(c.isupper() for c in word))
