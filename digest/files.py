@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# What tempfile.mkstemp(prefix=".NAME.", suffix=".tmp") makes: eight random characters.
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 def write_atomic(path: Path, data: str | bytes) -> Path:
@@ -22,4 +30,43 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    # The rename lives in the folder's entry table: without this fsync a power cut can bring
+    # back the old file (or none) even though write_atomic returned.
+    fsync_folder(path.parent)
     return path
+
+
+def fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries to disk; a no-op where folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a folder; the rename itself still happened
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(folder: Path, *, older_than: float = 0.0) -> list[Path]:
+    """Delete `.NAME.*.tmp` files that write_atomic left behind when a run was killed.
+
+    Call it only while holding the folder's lock, so no live writer's file is taken;
+    `older_than` (seconds) adds a margin for callers that cannot hold it.
+    """
+    removed = []
+    cutoff = time.time() - older_than
+    for tmp in folder.glob(".*.tmp"):
+        if not _TEMPORARY.match(tmp.name):
+            continue
+        try:
+            if tmp.is_file() and tmp.stat().st_mtime <= cutoff:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue  # gone already, or not ours to remove: harmless either way
+    if removed:
+        log.info("removed %d temporary file(s) left by an interrupted run", len(removed))
+    return removed

@@ -1,0 +1,105 @@
+"""digest.toml: defaults for the command's options, slotted between environment and built-ins."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from digest.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 only
+    import tomli as tomllib
+
+CONFIG_FILENAME = "digest.toml"
+ENV_VAR = "DIGEST_CONFIG"
+
+
+def find_config(explicit: Path | None, cwd: Path | None = None) -> Path | None:
+    """--config / $DIGEST_CONFIG when given (it must exist), else ./digest.toml if present."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise UsageError(f"--config: no such file: {explicit}")
+        return explicit
+    candidate = (cwd or Path.cwd()) / CONFIG_FILENAME
+    return candidate if candidate.is_file() else None
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+
+
+def _names(param: click.Parameter) -> set[str]:
+    """A key may be spelt as the parameter's name or as any of its long flags: `format`,
+    `formats`, `cache-dir` and `cache_dir` all work."""
+    names = {param.name or ""}
+    names.update(o[2:].replace("-", "_") for o in param.opts if o.startswith("--"))
+    return names - {""}
+
+
+def _convert(param: click.Parameter, value: Any, base: Path, where: str) -> Any:
+    if isinstance(value, dict):
+        raise UsageError(f"{where}: expected a value, not a table")
+    many = param.multiple or param.nargs == -1
+    if many:
+        values = value if isinstance(value, list) else [value]
+        return [_convert_one(param, v, base) for v in values]
+    if isinstance(value, list):
+        # Comma-separated options (formats, recipients) read naturally as TOML arrays.
+        return ",".join(str(v) for v in value)
+    return _convert_one(param, value, base)
+
+
+def _convert_one(param: click.Parameter, value: Any, base: Path) -> Any:
+    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
+        return value.isoformat()
+    if isinstance(param.type, click.Path) and isinstance(value, str):
+        # Paths in the file are relative to the file, so cron (which starts in $HOME) and a
+        # shell in another folder read the same folders.
+        return str(base / Path(value).expanduser())
+    return value
+
+
+def default_map(path: Path, commands: Mapping[str, click.Command]) -> dict[str, dict[str, Any]]:
+    """The file's keys as click's `default_map` for every command that has a matching option.
+
+    click looks a value up on the command line, then in the environment, then in the default
+    map, then in the built-in default: exactly the precedence CLI > env > file > built-in.
+    """
+    data = read_config(path)
+    base = path.parent.absolute()
+    result: dict[str, dict[str, Any]] = {name: {} for name in commands}
+    for key, value in data.items():
+        wanted = key.replace("-", "_")
+        matched = False
+        for name, command in commands.items():
+            for param in command.params:
+                if param.name and wanted in _names(param) and param.expose_value:
+                    where = f"{path}: {key}"
+                    result[name][param.name] = _convert(param, value, base, where)
+                    matched = True
+        if not matched:
+            known = sorted(
+                {
+                    n
+                    for c in commands.values()
+                    for p in c.params
+                    if p.expose_value
+                    for n in _names(p)
+                }
+                - {"help", "version", "config"}
+            )
+            raise UsageError(f"{path}: unknown key {key!r} (known keys: {', '.join(known)})")
+    return {name: values for name, values in result.items() if values}

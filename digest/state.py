@@ -1,0 +1,141 @@
+"""What's new: `--since` rules and the per-output-folder record of what earlier digests covered."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digest.errors import UsageError
+from digest.files import write_atomic
+
+log = logging.getLogger(__name__)
+
+STATE_FILENAME = ".digest-state.json"
+STATE_VERSION = 1
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.IGNORECASE)
+_AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass(frozen=True)
+class Since:
+    """A parsed --since: `last` (content changed since the last digest) or a cutoff time."""
+
+    last: bool = False
+    cutoff: _dt.datetime | None = None
+
+    def describe(self) -> str:
+        if self.last:
+            return "since the last digest"
+        assert self.cutoff is not None
+        return f"modified since {self.cutoff.isoformat(timespec='minutes')}"
+
+
+def parse_since(value: str | None, *, now: _dt.datetime | None = None) -> Since | None:
+    """'last', an age ('90m', '24h', '7d', '2w') or a date/time ('2026-11-01', '2026-11-01T06:00').
+
+    Dates and times without a zone are local time, like the file times they are compared with.
+    """
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.lower() == "last":
+        return Since(last=True)
+    now = now or _dt.datetime.now().astimezone()
+    match = _AGE.match(text)
+    if match:
+        amount, unit = float(match.group(1)), _AGE_UNITS[match.group(2).lower()]
+        return Since(cutoff=now - _dt.timedelta(**{unit: amount}))
+    try:
+        when = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--since must be 'last', an age such as 24h, 7d or 90m, or a date such as "
+            f"2026-11-01, not {value!r}"
+        ) from None
+    if when.tzinfo is None:
+        when = when.astimezone()  # naive means local time
+    return Since(cutoff=when)
+
+
+def file_hash(path: Path) -> str:
+    """The sha256 of a file's bytes: "changed" means different content, not a newer mtime."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _key(path: Path) -> str:
+    # Absolute but not resolved: a symlinked input is known by the name the user gave it.
+    return os.path.abspath(path)
+
+
+@dataclass
+class RunState:
+    """DIR/.digest-state.json: the content hash of every file an earlier digest included.
+
+    It is saved (atomically) only after a run has written its digest, so a run that fails or
+    is killed leaves the previous state, and its documents count as new again next time.
+    """
+
+    folder: Path
+    files: dict[str, str] = field(default_factory=dict)
+    last_run: str | None = None
+    #: Hashes of the files this run included, recorded by the selector and saved by save().
+    included: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / STATE_FILENAME
+
+    @classmethod
+    def load(cls, folder: Path) -> RunState:
+        """The folder's state; a missing file is a first run, an unreadable one is reported."""
+        path = folder / STATE_FILENAME
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            files = data["files"]
+            if not isinstance(files, dict):
+                raise ValueError("'files' is not a table")
+            return cls(folder, {str(k): str(v) for k, v in files.items()}, data.get("last_run"))
+        except FileNotFoundError:
+            return cls(folder)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignored %s (%s): every document counts as new this time", path, exc)
+            return cls(folder)
+
+    def selector(self, since: Since | None) -> Callable[[Path], bool]:
+        """A `select` for make_digest that applies `since` and records what it lets through."""
+
+        def select(path: Path) -> bool:
+            try:
+                if since is not None and since.cutoff is not None:
+                    modified = _dt.datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+                    if modified < since.cutoff:
+                        return False
+                digest = file_hash(path)
+            except OSError:
+                return True  # let the reader report why it cannot be read
+            if since is not None and since.last and self.files.get(_key(path)) == digest:
+                return False
+            self.included[_key(path)] = digest
+            return True
+
+        return select
+
+    def save(self, *, now: _dt.datetime | None = None) -> Path:
+        """Record this run's files on top of the earlier ones; forget files that are gone."""
+        files = {**self.files, **self.included}
+        files = {name: digest for name, digest in sorted(files.items()) if os.path.exists(name)}
+        self.last_run = (now or _dt.datetime.now().astimezone()).isoformat(timespec="seconds")
+        data = {"version": STATE_VERSION, "last_run": self.last_run, "files": files}
+        return write_atomic(self.path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
