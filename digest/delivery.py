@@ -109,13 +109,12 @@ class SmtpSettings:
         )
 
 
-class _Failure(Exception):
+@dataclass(frozen=True)
+class _Failure:
     """One failed attempt: a one-line reason, and whether trying again could help."""
 
-    def __init__(self, reason: str, transient: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.transient = transient
+    reason: str
+    transient: bool
 
 
 def _reply(code: int, text: bytes | str) -> str:
