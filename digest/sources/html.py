@@ -1,0 +1,152 @@
+"""HTML reader: the page's main content (via trafilatura) split into sections at h1-h6."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from digest.errors import SkipDocument
+from digest.model import Document, Section
+from digest.sectioning import title_from_filename
+from digest.text import normalise_space
+
+log = logging.getLogger(__name__)
+
+#: trafilatura and the libraries it drives log every page they find odd; a digest run over a
+#: folder of saved pages would drown in them.
+NOISY_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext", "readability")
+
+#: Elements that hold blocks rather than text of their own.
+_CONTAINERS = frozenset({"list", "quote", "div", "item", "body", "main"})
+_BLOCK = frozenset({"p", "head", "list", "item", "quote", "div", "code", "table", "graphic"})
+#: Code blocks, tables and images carry no prose to summarise.
+_SKIPPED = frozenset({"code", "table", "graphic", "lb"})
+# Edit links and permalink anchors that CMSs put inside headings: "History[edit]", "Setup ¶".
+_HEADING_CRUFT = re.compile(r"\s*(?:\[edit\]|[¶#§])\s*$")
+
+
+def _quiet() -> None:
+    for name in NOISY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:  # respect a level someone set on purpose
+            logger.setLevel(logging.ERROR)
+
+
+def parse_html(text: str, path: Path) -> Document:
+    """Extract the main content (no navigation, footers, scripts or ads) and its headings."""
+    # Imported here: trafilatura pulls in lxml, htmldate and friends, which text runs never need.
+    import trafilatura
+
+    _quiet()
+    options: dict[str, Any] = {
+        "include_comments": False,
+        "include_tables": False,
+        "include_images": False,
+        "with_metadata": True,
+        # A date guessed from free text (a copyright line, a version number) is worse than none.
+        "date_extraction_params": {"extensive_search": False, "original_date": True},
+    }
+    result: Any  # trafilatura.settings.Document; typed loosely as it can also hand back a dict
+    try:
+        result = trafilatura.bare_extraction(text, **options)
+        if result is None or result.body is None:
+            # Short pages fall below trafilatura's precision threshold; ask for recall instead.
+            result = trafilatura.bare_extraction(text, favor_recall=True, **options)
+    except (ValueError, TypeError) as exc:  # lxml refuses some malformed documents outright
+        raise SkipDocument(f"unparsable HTML ({exc})") from None
+    if result is None or result.body is None:
+        raise SkipDocument("no main text found in the HTML")
+
+    metadata = {
+        key: value
+        for key, value in (
+            ("excerpt", result.description),
+            ("author", result.author),
+            ("site", result.sitename),
+        )
+        if isinstance(value, str) and value.strip()
+    }
+    blocks = _blocks(result.body)
+    title = normalise_space(result.title or "") or None
+    if title is None:
+        title = next((t for kind, t, level in blocks if kind == "heading" and level == 1), None)
+    title = title or title_from_filename(path.name)
+    return Document(
+        path=path,
+        title=title,
+        sections=_sections(blocks, title),
+        format="html",
+        date=result.date or None,
+        metadata=metadata,
+    )
+
+
+def _sections(blocks: list[tuple[str, str, int]], title: str) -> tuple[Section, ...]:
+    sections: list[Section] = []
+    heading: str | None = None
+    level = 0
+    paragraphs: list[str] = []
+    started = title_seen = False
+    for kind, value, depth in blocks:
+        if kind == "paragraph":
+            paragraphs.append(value)
+            continue
+        # The page's H1 usually repeats its title; it is the title, not an empty first section.
+        if depth == 1 and not title_seen and _same(value, title):
+            title_seen = True
+            continue
+        if started or paragraphs:
+            sections.append(Section(heading, tuple(paragraphs), None, level))
+        heading, level, paragraphs, started = value, depth, [], True
+    if started or paragraphs:
+        sections.append(Section(heading, tuple(paragraphs), None, level))
+    return tuple(sections)
+
+
+def kept_headings(body: Any) -> list[tuple[str, int]]:
+    """The non-empty headings in trafilatura's XML body, as (text, level), in document order."""
+    return [(value, depth) for kind, value, depth in _blocks(body) if kind == "heading"]
+
+
+def _blocks(element: Any) -> list[tuple[str, str, int]]:
+    """("heading", text, level) and ("paragraph", text, 0) from trafilatura's XML, in order."""
+    out: list[tuple[str, str, int]] = []
+    for child in element:
+        tag = child.tag
+        if tag == "head":
+            text = _HEADING_CRUFT.sub("", _text(child))
+            if text:
+                out.append(("heading", text, _level(child.get("rend"))))
+        elif tag in _SKIPPED:
+            pass
+        elif tag in _CONTAINERS and any(c.tag in _BLOCK for c in child):
+            # A list item or quote holding paragraphs (or headings): its own loose text first.
+            if own := normalise_space(child.text or ""):
+                out.append(("paragraph", own, 0))
+            out.extend(_blocks(child))
+        elif text := _text(child):
+            out.append(("paragraph", text, 0))
+        if tag != "head" and (tail := normalise_space(child.tail or "")):
+            out.append(("paragraph", tail, 0))
+    return out
+
+
+def _text(element: Any) -> str:
+    # itertext() would glue "line<lb/>break" into "linebreak"; a line break reads as a space.
+    parts = [element.text or ""]
+    for child in element:
+        parts.append(" " if child.tag == "lb" else _text(child))
+        parts.append(child.tail or "")
+    return normalise_space("".join(parts))
+
+
+def _level(rend: str | None) -> int:
+    if rend and len(rend) == 2 and rend[0] == "h" and rend[1] in "123456":
+        return int(rend[1])
+    return 2  # trafilatura marks every heading it keeps; an unmarked one is a section heading
+
+
+def _same(a: str, b: str) -> bool:
+    return normalise_space(a).casefold() == normalise_space(b).casefold()

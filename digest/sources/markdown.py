@@ -1,0 +1,169 @@
+"""Markdown reader: YAML front matter, headings from markdown-it tokens, prose as plain text."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from digest.model import Document, Section
+from digest.sectioning import title_from_filename
+from digest.text import normalise_space
+
+log = logging.getLogger(__name__)
+
+#: Front-matter keys copied into Document.metadata when they hold text.
+METADATA_KEYS = ("excerpt", "description", "author", "summary")
+
+_FRONT_MATTER_END = ("---", "...")
+# Jekyll/Hugo/Eleventy tags such as {% image "a.png" %} are markup for the site builder, not prose.
+# Each becomes one private-use character before parsing: a tag with spaces inside a link target,
+# [text]({{ "/post/" | url }}), would otherwise stop markdown-it from seeing the link at all.
+# Tags may wrap over lines but never across a blank line or a code fence, so a stray "{%" in a
+# code sample cannot swallow the text (and headings) up to the next real tag.
+_TEMPLATE_TAG = re.compile(
+    r"\{%(?:(?!\n\s*\n|```|~~~).)*?%\}|\{\{(?:(?!\n\s*\n|```|~~~).)*?\}\}", re.DOTALL
+)
+_PLACEHOLDER = "\ue000"
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}(?=$|[T ])")
+_BLOCKS_SKIPPED = ("table", "thead", "tbody", "tr", "th", "td")
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    # CommonMark plus GFM tables, so a table is recognised (and left out) rather than read as
+    # paragraphs of pipes.
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def parse_markdown(text: str, path: Path) -> Document:
+    """Read Markdown into sections, one per heading; code, tables and raw HTML are left out."""
+    front, body = split_front_matter(text)
+    tokens = _parser().parse(_TEMPLATE_TAG.sub(_PLACEHOLDER, body))
+    headings_and_paragraphs = list(_blocks(tokens))
+
+    title = _text_field(front.get("title"))
+    if title is None:
+        title = next((t for kind, t, level in headings_and_paragraphs if level == 1), None)
+    title = title or title_from_filename(path.name)
+
+    sections: list[Section] = []
+    current_title: str | None = None
+    current_level = 0
+    paragraphs: list[str] = []
+    started = False
+    title_heading_seen = False
+    for kind, value, level in headings_and_paragraphs:
+        if kind == "paragraph":
+            paragraphs.append(value)
+            continue
+        # The H1 repeating the document title is the title, not an (empty) section of its own.
+        if level == 1 and not title_heading_seen and _same(value, title):
+            title_heading_seen = True
+            continue
+        if started or paragraphs:
+            sections.append(Section(current_title, tuple(paragraphs), None, current_level))
+        current_title, current_level, paragraphs, started = value, level, [], True
+    if started or paragraphs:
+        sections.append(Section(current_title, tuple(paragraphs), None, current_level))
+
+    metadata = {k: v for k in METADATA_KEYS if (v := _text_field(front.get(k)))}
+    return Document(
+        path=path,
+        title=title,
+        sections=tuple(sections),
+        format="markdown",
+        date=_date_field(front.get("date")),
+        metadata=metadata,
+    )
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """A leading `---` YAML block as a dict (empty if absent or broken) and the text after it."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return {}, text
+    for end in range(1, len(lines)):
+        if lines[end].rstrip() in _FRONT_MATTER_END:
+            break
+    else:
+        return {}, text  # a lone "---" is a thematic break, not front matter
+    import yaml  # only documents with front matter need it
+
+    body = "\n".join(lines[end + 1 :])
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end]))
+    except yaml.YAMLError as exc:
+        log.warning("ignored broken front matter: %s", str(exc).splitlines()[0])
+        return {}, body
+    if not isinstance(data, dict):
+        return {}, text  # "---", prose, "---": thematic breaks around text, not front matter
+    return data, body
+
+
+def _blocks(tokens: Sequence[Token]) -> list[tuple[str, str, int]]:
+    """("heading", text, level) and ("paragraph", text, 0) in document order."""
+    out: list[tuple[str, str, int]] = []
+    heading_level = 0
+    skipping = 0  # depth inside tables, whose cells are data rather than prose
+    for token in tokens:
+        if token.type.endswith("_open") and token.tag in _BLOCKS_SKIPPED:
+            skipping += 1
+        elif token.type.endswith("_close") and token.tag in _BLOCKS_SKIPPED:
+            skipping -= 1
+        elif token.type == "heading_open":
+            heading_level = int(token.tag[1])
+        elif token.type == "heading_close":
+            heading_level = 0
+        elif token.type == "inline" and not skipping:
+            text = render_inline(token.children or [])
+            if heading_level:
+                if text:
+                    out.append(("heading", text, heading_level))
+            elif text:
+                out.append(("paragraph", text, 0))
+        # fence, code_block, html_block and hr carry no prose and are passed over.
+    return out
+
+
+def render_inline(children: Sequence[Token]) -> str:
+    """Inline tokens as plain text: link text kept, emphasis stripped, images and HTML dropped."""
+    parts: list[str] = []
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content.replace(_PLACEHOLDER, " "))
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return normalise_space("".join(parts))
+
+
+def _same(a: str, b: str) -> bool:
+    return normalise_space(a).casefold() == normalise_space(b).casefold()
+
+
+def _text_field(value: object) -> str | None:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return normalise_space(str(value)) or None
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return ", ".join(normalise_space(v) for v in value)
+    return None
+
+
+def _date_field(value: object) -> str | None:
+    # YAML turns 2015-02-17 into a date and 2015-02-17 10:00 into a datetime; keep ISO dates.
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    text = _text_field(value)
+    # A quoted "2014-09-18T15:21:00-04:00" stays a string; the day is what a digest shows.
+    if text and (match := _ISO_DAY.match(text)):
+        return match.group(0)
+    return text
