@@ -47,7 +47,7 @@ class Outline:
 
 
 @dataclass(frozen=True)
-class _Line:
+class Line:
     text: str
     physical: int  # how many source lines were joined into this one (hard wrapping)
 
@@ -69,12 +69,12 @@ def outline_text(text: str) -> Outline:
     return Outline(title, split_sections(lines))
 
 
-def logical_lines(text: str) -> list[_Line]:
+def logical_lines(text: str) -> list[Line]:
     """Source lines with hard-wrapped runs joined back together; blank lines dropped."""
     blocks = _blocks(text)
     width = _wrap_width(blocks)
     wrapped = width >= MIN_WRAP_WIDTH and _looks_wrapped(blocks, width)
-    out: list[_Line] = []
+    out: list[Line] = []
     for block in blocks:
         current: list[str] = []
         for i, line in enumerate(block):
@@ -87,12 +87,12 @@ def logical_lines(text: str) -> list[_Line]:
                 and not _BULLET.match(following)
             ):
                 continue
-            out.append(_Line(_SPACE.sub(" ", " ".join(current)).strip(), len(current)))
+            out.append(Line(_SPACE.sub(" ", " ".join(current)).strip(), len(current)))
             current = []
     return out
 
 
-def is_title_line(line: _Line) -> bool:
+def is_title_line(line: Line) -> bool:
     """A short single line not ending a sentence in "." ("?", "!" and "..." headlines are fine)."""
     text = line.text
     return (
@@ -104,7 +104,7 @@ def is_title_line(line: _Line) -> bool:
     )
 
 
-def classify(line: _Line) -> Kind:
+def classify(line: Line) -> Kind:
     """Heading, question (a kicker only if a heading follows) or prose, from the line alone."""
     text = line.text
     words = text.split()
@@ -126,7 +126,7 @@ def classify(line: _Line) -> Kind:
     return "prose"
 
 
-def split_sections(lines: list[_Line]) -> tuple[Section, ...]:
+def split_sections(lines: list[Line]) -> tuple[Section, ...]:
     """Group classified lines into sections; text before the first heading has no title."""
     kinds = [classify(line) for line in lines]
     # A question is a kicker only when a section-title line and then prose follow it.

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from digest.model import Section
 from digest.sectioning import (
-    _Line,
+    Line,
     classify,
     is_title_line,
     logical_lines,
@@ -85,7 +85,7 @@ def test_seed_outline_survives_crlf_and_blank_lines_between_paragraphs() -> None
     ],
 )
 def test_classify(line: str, kind: str) -> None:
-    assert classify(_Line(line, 1)) == kind
+    assert classify(Line(line, 1)) == kind
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_classify(line: str, kind: str) -> None:
     ],
 )
 def test_title_line(line: str, is_title: bool) -> None:
-    assert is_title_line(_Line(line, 1)) is is_title
+    assert is_title_line(Line(line, 1)) is is_title
 
 
 @pytest.mark.parametrize(
