@@ -48,6 +48,8 @@ class Outline:
 
 @dataclass(frozen=True)
 class Line:
+    """One logical line: a source line, or a hard-wrapped run of them joined by spaces."""
+
     text: str
     physical: int  # how many source lines were joined into this one (hard wrapping)
 
