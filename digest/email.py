@@ -20,9 +20,9 @@ from typing import Any
 
 import jinja2
 
-from digest.errors import TemplateProblem, UsageError
+from digest.errors import UsageError
 from digest.model import Digest
-from digest.render import environment
+from digest.render import load_template, plural, render_loaded, short_date
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,6 @@ TEXT_WIDTH = 76
 
 HTML_TEMPLATE = "email.html.j2"
 TEXT_TEMPLATE = "email.txt.j2"
-
-# strftime's %b follows the locale; a cron job's locale should not change the subject line.
-_MONTHS = "January February March April May June July August September October November December"
-_MONTH_NAMES = _MONTHS.split()
-_DAY_NAMES = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
 
 # C0/C1 controls (CR and LF included) and Unicode line/paragraph separators: nothing in a
 # header or a one-line field may contain them, or a title could start a new header line.
@@ -75,20 +70,6 @@ def wrap(
         break_on_hyphens=False,
     )
     return "\n\n".join(wrapper.fill(p) for p in paragraphs(text))
-
-
-def long_date(day: _dt.date) -> str:
-    """'Tuesday 24 November 2026' (as the Markdown digest's title), the same in every locale."""
-    return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
-
-
-def short_date(day: _dt.date) -> str:
-    """'24 Nov 2026', the same in every locale."""
-    return f"{day.day} {_MONTH_NAMES[day.month - 1][:3]} {day.year}"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def subject_for(digest: Digest) -> str:
@@ -164,31 +145,11 @@ def resolve_recipients(
 
 def _templates(templates_dir: Path | None) -> tuple[jinja2.Template, jinja2.Template]:
     """The text and HTML templates (user folder first), with the email filters registered."""
-    loaded = []
-    for name, autoescape in ((TEXT_TEMPLATE, False), (HTML_TEMPLATE, True)):
-        env = environment(templates_dir, autoescape=autoescape)
-        env.filters.update(one_line=one_line, paragraphs=paragraphs, wrap=wrap)
-        env.globals.update(long_date=long_date, plural=plural)
-        try:
-            loaded.append(env.get_template(name))
-        except jinja2.TemplateNotFound:
-            raise TemplateProblem(f"template {name!r} not found") from None
-        except jinja2.TemplateError as exc:
-            raise TemplateProblem(_template_error(name, exc)) from None
-    return loaded[0], loaded[1]
-
-
-def _template_error(name: str, exc: jinja2.TemplateError) -> str:
-    lineno = getattr(exc, "lineno", None)  # only syntax errors know their line
-    where = f" (line {lineno})" if lineno else ""
-    return f"template {name!r}{where}: {exc.message}"
-
-
-def _render(template: jinja2.Template, context: dict[str, Any]) -> str:
-    try:
-        return template.render(**context)
-    except jinja2.TemplateError as exc:
-        raise TemplateProblem(_template_error(template.name or "?", exc)) from None
+    filters = {"one_line": one_line, "paragraphs": paragraphs, "wrap": wrap}
+    return (
+        load_template(TEXT_TEMPLATE, templates_dir, filters=filters),
+        load_template(HTML_TEMPLATE, templates_dir, autoescape=True, filters=filters),
+    )
 
 
 def render_email(
@@ -216,7 +177,7 @@ def render_email(
         }
 
     def html_size(full: int) -> int:
-        return len(_render(html_template, context(full)).encode("utf-8"))
+        return len(render_loaded(html_template, context(full)).encode("utf-8"))
 
     full = count
     if html_size(count) > max_html_bytes:
@@ -230,7 +191,7 @@ def render_email(
                 high = middle - 1
         full = low
         log.info("email: %d of %d articles shortened to their TL;DR", count - full, count)
-    html = _render(html_template, context(full))
+    html = render_loaded(html_template, context(full))
     if len(html.encode("utf-8")) > max_html_bytes:
         log.warning(
             "email: the HTML part is %d bytes even with every article cut to its TL;DR "
@@ -238,7 +199,7 @@ def render_email(
             len(html.encode("utf-8")),
             max_html_bytes,
         )
-    return _render(text_template, context(full)), html, count - full
+    return render_loaded(text_template, context(full)), html, count - full
 
 
 def build_message(

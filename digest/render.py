@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +36,32 @@ def escape_markdown(text: str | None) -> str:
     return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text, count=1)
 
 
+# strftime's %A and %B follow the locale; a cron job's locale must not change the digest.
+_MONTH_NAMES = (
+    "January February March April May June July August September October November December"
+).split()
+_DAY_NAMES = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+
+
+def long_date(day: _dt.date) -> str:
+    """'Tuesday 24 November 2026', the same in every locale."""
+    return f"{_DAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def short_date(day: _dt.date) -> str:
+    """'24 Nov 2026', the same in every locale."""
+    return f"{day.day} {_MONTH_NAMES[day.month - 1][:3]} {day.year}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def environment(
-    templates_dir: Path | None = None, *, autoescape: bool = False
+    templates_dir: Path | None = None,
+    *,
+    autoescape: bool = False,
+    filters: Mapping[str, Callable[..., Any]] | None = None,
 ) -> jinja2.Environment:
     """A Jinja2 environment that looks in the user's folder first, then the built-in templates."""
     paths = [str(templates_dir)] if templates_dir else []
@@ -48,26 +74,50 @@ def environment(
         lstrip_blocks=True,
     )
     env.filters["md"] = escape_markdown
+    env.filters.update(filters or {})
+    env.globals.update(long_date=long_date, short_date=short_date, plural=plural)
     return env
+
+
+def _problem(name: str, exc: jinja2.TemplateError) -> TemplateProblem:
+    lineno = getattr(exc, "lineno", None)  # only syntax errors know their line
+    where = f" (line {lineno})" if lineno else ""
+    return TemplateProblem(f"template {name!r}{where}: {exc.message}")
+
+
+def load_template(
+    name: str,
+    templates_dir: Path | None = None,
+    *,
+    autoescape: bool = False,
+    filters: Mapping[str, Callable[..., Any]] | None = None,
+) -> jinja2.Template:
+    """Find and compile one template (user folder first), as a one-line TemplateProblem if not."""
+    env = environment(templates_dir, autoescape=autoescape, filters=filters)
+    try:
+        return env.get_template(name)
+    except jinja2.TemplateNotFound:
+        raise TemplateProblem(f"template {name!r} not found") from None
+    except jinja2.TemplateError as exc:
+        raise _problem(name, exc) from None
+
+
+def render_loaded(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    """Render a loaded template, turning Jinja2's errors into a one-line TemplateProblem."""
+    try:
+        return template.render(**context)
+    except jinja2.TemplateError as exc:
+        raise _problem(template.name or "?", exc) from None
 
 
 def render_template(
     name: str,
-    context: dict[str, Any],
+    context: Mapping[str, Any],
     templates_dir: Path | None = None,
     *,
     autoescape: bool = False,
 ) -> str:
-    """Render one template by name, turning Jinja2's errors into a one-line TemplateProblem."""
-    try:
-        template = environment(templates_dir, autoescape=autoescape).get_template(name)
-        return template.render(**context)
-    except jinja2.TemplateNotFound:
-        raise TemplateProblem(f"template {name!r} not found") from None
-    except jinja2.TemplateError as exc:
-        lineno = getattr(exc, "lineno", None)
-        where = f" (line {lineno})" if lineno else ""
-        raise TemplateProblem(f"template {name!r}{where}: {exc.message}") from None
+    return render_loaded(load_template(name, templates_dir, autoescape=autoescape), context)
 
 
 def render_markdown(digest: Digest, templates_dir: Path | None = None) -> str:
