@@ -83,7 +83,9 @@ def test_make_writes_markdown_and_json(
     assert [d["title"] for d in data["documents"]] == ["Night trains return to Europe"]
     assert data["documents"][0]["summary"] == "article summary of 144 words."
     assert "Night trains return to Europe" in md.read_text(encoding="utf-8")
-    assert sorted(p.name for p in out.iterdir()) == [md.name, js.name]  # no temp files left
+    visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert visible == [md.name, js.name]
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))  # no temp files left
 
 
 def test_seed_folder_with_extractive_engine(tmp_path: Path, runner: CliRunner) -> None:
@@ -226,3 +228,20 @@ def test_log_lines_are_timestamped_off_a_terminal(tmp_path: Path) -> None:
 def test_help_does_not_import_torch() -> None:
     code = "import sys; import digest.cli; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_a_reader_bug_costs_only_its_own_file(
+    tmp_path: Path, runner: CliRunner, fake_engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import digest.sources.markdown as markdown_reader
+
+    def broken(text: str, path: Path) -> object:
+        raise ValueError("unexpected structure")
+
+    monkeypatch.setattr(markdown_reader, "parse_markdown", broken)
+    (tmp_path / "good.txt").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "post.md").write_text("# Post\n\nSome prose here.\n", encoding="utf-8")
+    result = runner.invoke(cli.app, ["make", str(tmp_path), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 3, result.output
+    assert "post.md: could not be parsed (ValueError: unexpected structure)" in result.stderr
+    assert "Night trains" in next((tmp_path / "o").glob("*.md")).read_text(encoding="utf-8")
