@@ -84,7 +84,7 @@ def test_make_writes_markdown_and_json(
     assert data["documents"][0]["summary"] == "article summary of 144 words."
     assert "Night trains return to Europe" in md.read_text(encoding="utf-8")
     visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    assert visible == [md.name, js.name]
+    assert visible == sorted([md.name, js.name])
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))  # no temp files left
 
 
