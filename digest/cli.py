@@ -7,12 +7,15 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from digest import __version__
 from digest.errors import DigestError, UsageError
+
+if TYPE_CHECKING:
+    from digest.model import Digest
 
 log = logging.getLogger("digest.cli")
 
@@ -35,11 +38,34 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="DIGEST_CONFIG",
+            help="Settings file (TOML) with defaults for the options [default: ./digest.toml].",
+        ),
+    ] = None,
 ) -> None:
     """Summarise every article in a folder into one Markdown digest (and JSON, email)."""
+    from digest.config import default_map, find_config
+
+    try:
+        found = find_config(config)
+        if found is not None:
+            # The file's values become click's default_map: CLI > env > file > built-in.
+            # `schedule` reads make's defaults through make; its own flags are not settings.
+            commands = getattr(ctx.command, "commands", {})
+            ctx.default_map = default_map(
+                found, {name: c for name, c in commands.items() if name != "schedule"}
+            )
+            ctx.meta["digest.config"] = found.absolute()
+    except DigestError as exc:
+        raise _fail(exc) from None
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
@@ -139,6 +165,38 @@ def make_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr.")
     ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            envvar="DIGEST_SINCE",
+            help="Only documents new or changed since the last digest in DIR ('last'), "
+            "or modified within an age (24h, 7d, 90m) or since a date (2026-11-01).",
+        ),
+    ] = None,
+    skip_empty: Annotated[
+        bool, typer.Option("--skip-empty", help="Write no digest when nothing is new.")
+    ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            envvar="DIGEST_WAIT",
+            help="Seconds to wait for another run writing to the same DIR (then exit 4).",
+        ),
+    ] = 300.0,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            envvar="DIGEST_CACHE_DIR",
+            help="Folder of the summary cache [default: your user cache folder, "
+            "e.g. ~/.cache/digest].",
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")
+    ] = False,
 ) -> None:
     """Summarise SOURCES into DIR/digest-YYYY-MM-DD.md; print the paths written."""
     from digest.console import ProgressReporter, configure_logging
@@ -159,6 +217,10 @@ def make_command(
             max_bytes=parse_size(max_size),
             templates=templates,
             progress=ProgressReporter(enabled=not quiet),
+            since=since,
+            skip_empty=skip_empty,
+            wait=wait,
+            cache=None if no_cache else _cache_file(cache_dir),
         )
     except DigestError as exc:
         raise _fail(exc) from None
@@ -179,21 +241,59 @@ def _make(
     max_bytes: int,
     templates: Path | None,
     progress: object,
+    since: str | None = None,
+    skip_empty: bool = False,
+    wait: float = 300.0,
+    cache: Path | None = None,
 ) -> tuple[list[Path], int]:
     from digest.console import ProgressReporter
     from digest.engines import ENGINE_NAMES
-    from digest.files import write_atomic
+    from digest.files import remove_stale_temporaries
+    from digest.locking import output_lock
     from digest.pipeline import Options, make_digest
-    from digest.render import render_json, render_markdown
+    from digest.state import RunState, parse_since
 
     if engine not in ENGINE_NAMES:
         raise UsageError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINE_NAMES)}")
     if templates is not None and not templates.is_dir():
         raise UsageError(f"--templates: no such folder: {templates}")
-    options = Options(engine=engine, model=model, date=date, max_bytes=max_bytes)
+    since_rule = parse_since(since)
+    options = Options(engine=engine, model=model, date=date, max_bytes=max_bytes, cache=cache)
     assert isinstance(progress, ProgressReporter)
-    with progress:
-        digest = make_digest(sources, options, progress=progress)
+    # One run per output folder; everything from reading the state to saving it is inside.
+    with output_lock(out, wait=wait):
+        remove_stale_temporaries(out)
+        state = RunState.load(out)
+        with progress:
+            digest = make_digest(
+                sources, options, progress=progress, select=state.selector(since_rule)
+            )
+        nothing = not digest.articles and not digest.skipped
+        earlier = [out / f"digest-{digest.date.isoformat()}.{fmt}" for fmt in formats]
+        if nothing and (skip_empty or (since_rule and any(p.exists() for p in earlier))):
+            # A second --since run on the same day must not replace the morning's digest
+            # with one that says "nothing new".
+            log.info("nothing new; no digest written")
+            state.save()
+            return [], 0
+        written = _write_outputs(digest, out, formats, templates)
+        # Only now, with the digest on disk, do its documents stop counting as new.
+        state.save()
+    return written, len(digest.skipped)
+
+
+def _cache_file(cache_dir: Path | None) -> Path:
+    from digest.cache import CACHE_FILENAME, default_cache_dir
+
+    return (cache_dir or default_cache_dir()) / CACHE_FILENAME
+
+
+def _write_outputs(
+    digest: Digest, out: Path, formats: tuple[str, ...], templates: Path | None
+) -> list[Path]:
+    from digest.files import write_atomic
+    from digest.render import render_json, render_markdown
+
     stem = out / f"digest-{digest.date.isoformat()}"
     rendered = {
         "md": lambda: render_markdown(digest, templates),
@@ -206,7 +306,117 @@ def _make(
         digest.engine,
         len(digest.skipped),
     )
-    return written, len(digest.skipped)
+    return written
+
+
+@app.command(
+    "schedule",
+    # Everything schedule does not know is a `make` argument, parsed by make itself below.
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def schedule_command(
+    ctx: typer.Context,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Time of day to run, HH:MM (local time).")
+    ] = None,
+    install: Annotated[
+        bool,
+        typer.Option("--install", help="Add the line to your crontab (replacing DIR's old one)."),
+    ] = False,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Delete DIR's line from your crontab.")
+    ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option("--log", help="Where the job's output goes [default: DIR/digest.log]."),
+    ] = None,
+) -> None:
+    """Print the crontab line that runs `digest make SOURCES... [OPTIONS]` every day.
+
+    Give it the sources and `make` options you would give `digest make`; paths become
+    absolute, and the job runs with cron's bare environment in mind. --install adds the line
+    to your crontab (running it again replaces it), --remove deletes it.
+    """
+    try:
+        _schedule(ctx, at=at, install=install, remove=remove, log_file=log_file)
+    except DigestError as exc:
+        raise _fail(exc) from None
+
+
+def _schedule(
+    ctx: typer.Context, *, at: str | None, install: bool, remove: bool, log_file: Path | None
+) -> None:
+    from digest import schedule
+    from digest.engines import ENGINE_NAMES
+    from digest.state import parse_since
+
+    if install and remove:
+        raise UsageError("--install and --remove do not go together")
+    assert ctx.parent is not None
+    make = getattr(ctx.parent.command, "commands", {})["make"]
+    # Parsed exactly as `digest make` would parse them (with digest.toml's defaults), so a
+    # mistake shows up now rather than at 06:30 tomorrow.
+    made = make.make_context("make", list(ctx.args), parent=ctx.parent)
+    params = made.params
+    out = Path(os.path.abspath(params["out"]))
+    if remove:
+        count = schedule.remove(schedule.tag_for(out))
+        typer.echo(f"digest: removed {count} line(s) for {out} from your crontab", err=True)
+        return
+    if at is None:
+        raise UsageError("give the time of day to run with --at, e.g. --at 06:30")
+    hour_minute = schedule.parse_at(at)
+    if not params["sources"]:
+        raise UsageError("give at least one folder or file to summarise, e.g. digest make seeds/")
+    if params["engine"] not in ENGINE_NAMES:
+        raise UsageError(
+            f"unknown engine {params['engine']!r}; choose one of: {', '.join(ENGINE_NAMES)}"
+        )
+    parse_formats(params["formats"])
+    parse_since(params["since"])
+
+    args = schedule.make_arguments(make, made)
+    if not schedule.from_command_line(made, "out"):
+        args = ["--out", str(out), *args]
+    cache_source = made.get_parameter_source("cache_dir")
+    if not params["no_cache"] and cache_source.name in ("DEFAULT", "ENVIRONMENT"):
+        # cron has neither $DIGEST_CACHE_DIR nor $XDG_CACHE_HOME: name the folder this shell uses.
+        args = ["--cache-dir", str(_cache_file(params["cache_dir"]).parent), *args]
+    if not params["quiet"] and not params["verbose"]:
+        args = ["--quiet", *args]
+    offline = schedule.model_is_local(params["engine"], params["model"])
+    job = schedule.cron_job(
+        at=hour_minute,
+        executable=schedule.digest_executable(),
+        make_args=args,
+        out=out,
+        log=log_file or out / schedule.LOG_FILENAME,
+        workdir=Path.cwd(),
+        config=ctx.meta.get("digest.config"),
+        offline=offline,
+    )
+    typer.echo(job.line)
+    unseen = [
+        v for v in schedule.unseen_environment() if v not in ("DIGEST_CACHE_DIR", "DIGEST_CONFIG")
+    ]
+    if unseen:
+        typer.echo(
+            f"digest: note: cron will not see {', '.join(unseen)}; pass them as options "
+            "or put them in digest.toml",
+            err=True,
+        )
+    if not offline:
+        typer.echo(
+            "digest: note: the model is not downloaded yet; run `digest make` once by hand, "
+            "then schedule again so the job runs offline (HF_HUB_OFFLINE=1)",
+            err=True,
+        )
+    if install:
+        replaced = schedule.install(job)
+        typer.echo(
+            f"digest: {'replaced the' if replaced else 'added a'} line for {out} in your crontab",
+            err=True,
+        )
 
 
 def main() -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
-import click
+from pathlib import Path, PurePath
+from typing import Any, get_args
 
 from digest.errors import UsageError
 
@@ -41,7 +39,26 @@ def read_config(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None
 
 
-def _names(param: click.Parameter) -> set[str]:
+def is_path_param(param: Any) -> bool:
+    """Whether a command-line parameter takes a path.
+
+    Duck-typed: typer ships its own copy of click, whose parameters (in typer 0.29) carry the
+    Python annotation instead of a click `type`.
+    """
+    click_type = getattr(param, "type", None)
+    if click_type is not None:
+        return getattr(click_type, "name", None) == "path"
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    return _mentions_path(annotation)
+
+
+def _mentions_path(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, PurePath):
+        return True
+    return any(_mentions_path(a) for a in get_args(annotation))
+
+
+def _names(param: Any) -> set[str]:
     """A key may be spelt as the parameter's name or as any of its long flags: `format`,
     `formats`, `cache-dir` and `cache_dir` all work."""
     names = {param.name or ""}
@@ -49,7 +66,7 @@ def _names(param: click.Parameter) -> set[str]:
     return names - {""}
 
 
-def _convert(param: click.Parameter, value: Any, base: Path, where: str) -> Any:
+def _convert(param: Any, value: Any, base: Path, where: str) -> Any:
     if isinstance(value, dict):
         raise UsageError(f"{where}: expected a value, not a table")
     many = param.multiple or param.nargs == -1
@@ -62,18 +79,20 @@ def _convert(param: click.Parameter, value: Any, base: Path, where: str) -> Any:
     return _convert_one(param, value, base)
 
 
-def _convert_one(param: click.Parameter, value: Any, base: Path) -> Any:
+def _convert_one(param: Any, value: Any, base: Path) -> Any:
     if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
         return value.isoformat()
-    if isinstance(param.type, click.Path) and isinstance(value, str):
+    if is_path_param(param) and isinstance(value, str):
         # Paths in the file are relative to the file, so cron (which starts in $HOME) and a
         # shell in another folder read the same folders.
         return str(base / Path(value).expanduser())
     return value
 
 
-def default_map(path: Path, commands: Mapping[str, click.Command]) -> dict[str, dict[str, Any]]:
+def default_map(path: Path, commands: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The file's keys as click's `default_map` for every command that has a matching option.
+
+    `commands` are click commands, used by duck type: typer ships its own copy of click.
 
     click looks a value up on the command line, then in the environment, then in the default
     map, then in the built-in default: exactly the precedence CLI > env > file > built-in.

@@ -35,6 +35,8 @@ class Options:
     max_bytes: int = DEFAULT_MAX_BYTES
     #: Sections (and articles) with fewer words than this are quoted, not summarised.
     quote_under_words: int = 60
+    #: The summary cache (an SQLite file); None runs without one.
+    cache: Path | None = None
 
 
 def display_path(path: Path) -> str:
@@ -50,9 +52,15 @@ def read_documents(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Progress | None = None,
+    select: Callable[[Path], bool] | None = None,
 ) -> tuple[list[Document], list[Skipped]]:
-    """Read every supported file under `sources`; bad inputs become Skipped, never errors."""
+    """Read every supported file under `sources`; bad inputs become Skipped, never errors.
+
+    `select`, when given, picks which of the files found are read at all (--since).
+    """
     files = find_inputs(sources)
+    if select is not None:
+        files = [path for path in files if select(path)]
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for done, path in enumerate(files, 1):
@@ -64,9 +72,57 @@ def read_documents(
         except SkipDocument as exc:
             log.warning("skipped %s: %s", display_path(path), exc)
             skipped.append(Skipped(display_path(path), str(exc)))
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not cost the other files
+            reason = f"could not be parsed ({type(exc).__name__}: {exc})"
+            log.warning("skipped %s: %s", display_path(path), reason)
+            log.debug("reader failure on %s", path, exc_info=True)
+            skipped.append(Skipped(display_path(path), reason))
         if progress:
             progress("read", done, len(files))
     return documents, skipped
+
+
+def engine_fingerprint(options: Options, engine: str) -> str:
+    """The cache's name for `engine` as `options` configure it (see digest.cache)."""
+    from digest.cache import engine_fingerprint as fingerprint
+
+    if engine == "extractive":
+        return fingerprint("extractive")
+    return fingerprint(
+        engine,
+        model=options.model or DEFAULT_MODEL,
+        generate=options.generate,
+        options=options.engine_options,
+    )
+
+
+def _summarise_with_cache(
+    documents: Sequence[Document], options: Options, cache_path: Path, progress: Progress | None
+) -> tuple[list[ArticleSummary], Summariser, list[str]]:
+    """Answer from the cache when it holds every summary; prepare an engine only otherwise."""
+    from digest.cache import CacheMiss, CacheOnlySummariser, CachingSummariser, SummaryCache
+
+    with SummaryCache(cache_path) as cache:
+        # The engine `auto` tries first is seq2seq, so that is whose summaries are looked up.
+        first = "seq2seq" if options.engine == "auto" else options.engine
+        cached = CacheOnlySummariser(cache, engine_fingerprint(options, first), first)
+        try:
+            articles = summarise_documents(
+                documents, cached, quote_under_words=options.quote_under_words
+            )
+        except CacheMiss as miss:
+            log.debug("summary cache: %s; preparing the engine", miss)
+        else:
+            log.info("all %d summaries came from the cache; no engine was loaded", cached.hits)
+            return articles, cached, []
+        engine, notices = resolve_engine(options)
+        used = "extractive" if notices or options.engine == "extractive" else first
+        caching = CachingSummariser(engine, cache, engine_fingerprint(options, used))
+        articles = summarise_documents(
+            documents, caching, quote_under_words=options.quote_under_words, progress=progress
+        )
+        log.info("summaries: %d from the cache, %d newly written", caching.hits, caching.misses)
+        return articles, engine, notices
 
 
 def resolve_engine(options: Options) -> tuple[Summariser, list[str]]:
@@ -186,15 +242,26 @@ def make_digest(
     options: Options | None = None,
     *,
     progress: Progress | None = None,
+    select: Callable[[Path], bool] | None = None,
 ) -> Digest:
-    """The library's main entry point: read `sources` (folders or files) and summarise them."""
+    """The library's main entry point: read `sources` (folders or files) and summarise them.
+
+    `select(path)` picks which of the files found are included (see digest.state).
+    """
     options = options or Options()
     paths = [Path(s) for s in sources]
     if not paths:
         raise UsageError("no sources given")
-    documents, skipped = read_documents(paths, max_bytes=options.max_bytes, progress=progress)
+    documents, skipped = read_documents(
+        paths, max_bytes=options.max_bytes, progress=progress, select=select
+    )
     notices: list[str] = []
-    if documents:
+    if documents and options.cache is not None:
+        articles, engine, notices = _summarise_with_cache(
+            documents, options, options.cache, progress
+        )
+        engine_name, model, backend = engine.name, engine.model, engine.backend
+    elif documents:
         engine, notices = resolve_engine(options)
         articles = summarise_documents(
             documents, engine, quote_under_words=options.quote_under_words, progress=progress
