@@ -8,6 +8,9 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Idle OpenMP threads sleep instead of spinning: on a shared machine spinning threads fight
+# other processes for cores and tiny-model tests run 30x slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from pathlib import Path  # noqa: E402
 
@@ -31,3 +34,32 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent")
     return path
+
+
+# -- tiny seq2seq checkpoints (builders in tests/tiny_models.py), saved once per session and
+# loaded through the same from_pretrained path users hit.
+
+
+@pytest.fixture(scope="session")
+def tiny_t5(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer T5 with the real t5-small tokenizer; skipped without ../shared."""
+    from tiny_models import build_tiny_t5
+
+    tokenizer = shared_path("models", "t5-small-architecture")
+    return build_tiny_t5(tmp_path_factory.mktemp("tiny-t5"), tokenizer)
+
+
+@pytest.fixture(scope="session")
+def tiny_bart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer BART (128-token window) with a BPE tokenizer trained offline."""
+    from tiny_models import build_tiny_bart
+
+    return build_tiny_bart(tmp_path_factory.mktemp("tiny-bart"))
+
+
+@pytest.fixture(scope="session")
+def eager_bart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Like tiny_bart, but it ends its output as soon as allowed: length = min_new_tokens."""
+    from tiny_models import build_tiny_bart
+
+    return build_tiny_bart(tmp_path_factory.mktemp("eager-bart"), eos_bias=100.0)

@@ -1,0 +1,589 @@
+"""The seq2seq engine: any Hugging Face encoder-decoder checkpoint (T5, BART, Pegasus, …)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from digest.chunking import chunk_text
+from digest.engines.settings import PRESETS, resolve_model
+from digest.errors import ModelUnavailable
+from digest.prompts import Prompt, load_prompt, prompt_family
+from digest.text import split_sentences
+
+log = logging.getLogger(__name__)
+
+#: Same as pipeline.DEFAULT_MODEL; used when the engine is built without a model.
+DEFAULT_MODEL = PRESETS["balanced"]
+
+#: When neither the tokenizer nor the config states an input limit.
+FALLBACK_INPUT_TOKENS = 512
+#: Summary length as a share of the input's tokens: (least, most), per kind of text.
+LENGTH_RATIOS = {"section": (0.10, 0.40), "article": (0.08, 0.30), "chunk": (0.08, 0.25)}
+#: No summary is allowed fewer new tokens than this at most (a sentence needs room).
+SHORTEST_MAX_NEW = 16
+#: Upper bound on new tokens when the checkpoint does not state one.
+DEFAULT_MAX_NEW = 200
+#: Map-reduce rounds before the chunk summaries are returned as they are (never reached in
+#: practice: each round shrinks a text to at most a quarter of its size).
+MAX_ROUNDS = 8
+#: Settings taken over from a checkpoint's generation config / summarization parameters.
+_DECODING_KEYS = (
+    "num_beams",
+    "no_repeat_ngram_size",
+    "length_penalty",
+    "early_stopping",
+    "repetition_penalty",
+    "encoder_no_repeat_ngram_size",
+)
+_BEAM_ONLY = ("early_stopping", "length_penalty")
+
+
+# ---------------------------------------------------------------- pure helpers (no torch)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may really use: affinity mask, capped by a cgroup CPU quota."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        cores = min(cores, max(1, math.ceil(quota)))
+    return max(1, cores)
+
+
+def _cgroup_cpu_quota() -> float | None:
+    # Containers often see every host core but are throttled to a quota; threads beyond
+    # the quota only add contention.
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]  # cgroup v2
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        v1 = Path("/sys/fs/cgroup/cpu")
+        quota_us = int((v1 / "cpu.cfs_quota_us").read_text())
+        period_us = int((v1 / "cpu.cfs_period_us").read_text())
+        return None if quota_us <= 0 else quota_us / period_us
+    except (OSError, ValueError):
+        return None
+
+
+def target_lengths(
+    tokens: int,
+    kind: str,
+    *,
+    ceiling: int = DEFAULT_MAX_NEW,
+    checkpoint_min: int | None = None,
+) -> tuple[int, int]:
+    """(min_new_tokens, max_new_tokens) for a text of `tokens` tokens.
+
+    Proportional to the input, so a short section is not padded out to a checkpoint's
+    minimum (BART-CNN's 56 tokens is longer than many sections); the checkpoint's own
+    minimum and maximum still bound long inputs. Lengths are rounded to coarse steps so
+    texts of similar length share settings and can share a batch.
+    """
+    low_ratio, high_ratio = LENGTH_RATIOS[kind]
+    ceiling = max(1, ceiling)
+    most = max(SHORTEST_MAX_NEW, math.ceil(tokens * high_ratio))
+    most = min(ceiling, 8 * math.ceil(most / 8))
+    least = math.floor(tokens * low_ratio)
+    if checkpoint_min is not None:
+        least = min(least, checkpoint_min)
+    least = min(most, 4 * (least // 4))
+    return least, most
+
+
+def first_sentence(text: str) -> str:
+    """The TL;DR of a summary: its first sentence (no model call; the summary is short)."""
+    sentences = split_sentences(text)
+    return sentences[0] if sentences else text.strip()
+
+
+def _looks_like_path(model: str) -> bool:
+    # Hub ids are "name" or "owner/name"; anything else with separators is meant as a folder.
+    return (
+        model.startswith(("/", "./", "../", "~", ".\\", "..\\"))
+        or "\\" in model
+        or model.count("/") > 1
+        or (len(model) > 1 and model[1] == ":")
+    )
+
+
+def _offline() -> bool:
+    return any(
+        os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP check of the hub, so an unplugged machine fails in seconds, not after
+    huggingface_hub's five retries (about 25 s)."""
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True  # a proxy may be the only way out; let the real request decide
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _cause_names(exc: BaseException) -> set[str]:
+    names: set[str] = set()
+    seen: BaseException | None = exc
+    while seen is not None and len(names) < 20:
+        names.update(cls.__name__ for cls in type(seen).__mro__)
+        seen = seen.__cause__ or seen.__context__
+    return names
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# ---------------------------------------------------------------- loading
+
+
+@dataclass
+class _Loaded:
+    tokenizer: Any
+    network: Any
+    config: Any
+    device: str
+
+
+class _Loader:
+    """from_pretrained with local files first, a download second, and one-line errors."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        path = Path(model).expanduser()
+        self.local = path.exists()
+        if self.local:
+            if not path.is_dir():
+                raise ModelUnavailable(
+                    f"model {model} is a file, not a model folder; pass the folder that "
+                    "save_pretrained() wrote, or a hub id such as t5-small"
+                )
+            if not (path / "config.json").is_file():
+                raise ModelUnavailable(
+                    f"model folder {model} has no config.json; pass a folder written by "
+                    "save_pretrained(), or a hub id such as t5-small"
+                )
+            self.source = str(path)
+        elif _looks_like_path(model):
+            raise ModelUnavailable(
+                f"model folder {model} does not exist; check the path, or pass a hub id "
+                "such as t5-small"
+            )
+        else:
+            self.source = model
+        self.downloading = False
+
+    def load(self, factory: Any, **kwargs: Any) -> Any:
+        # Local files first: no network round trip when the model is cached, and the only
+        # path that works offline. safetensors is preferred by from_pretrained itself when a
+        # checkpoint has both formats; remote code is never run.
+        kwargs["trust_remote_code"] = False
+        if not self.downloading:
+            try:
+                return factory.from_pretrained(self.source, local_files_only=True, **kwargs)
+            except OSError as exc:
+                if self.local:
+                    raise ModelUnavailable(
+                        f"model folder {self.model} could not be loaded: {_first_line(exc)}"
+                    ) from None
+            if _offline():
+                raise ModelUnavailable(
+                    f"model {self.model} is not in the local cache and downloads are off "
+                    "(HF_HUB_OFFLINE=1); set HF_HUB_OFFLINE=0 / connect once to download it, "
+                    "or pass --model with a local folder"
+                )
+            if not _hub_reachable():
+                raise ModelUnavailable(
+                    f"model {self.model} is not in the local cache and the Hugging Face hub "
+                    "cannot be reached; connect once to download it (or set HF_HOME to a "
+                    "cache that has it), or pass --model with a local folder"
+                )
+            self.downloading = True
+            log.info("downloading %s from the Hugging Face hub", self.model)
+        try:
+            return factory.from_pretrained(self.source, **kwargs)
+        except OSError as exc:
+            names = _cause_names(exc)
+            if "GatedRepoError" in names:
+                raise ModelUnavailable(
+                    f"model {self.model} is gated on the Hugging Face hub; accept its licence "
+                    "and log in (hf auth login), or pass --model with a local folder"
+                ) from None
+            if {"RepositoryNotFoundError", "HFValidationError"} & names:
+                raise ModelUnavailable(
+                    f"model {self.model} is neither a local folder nor a model id on the Hugging "
+                    "Face hub; check the spelling, or pass --model with a local folder"
+                ) from None
+            raise ModelUnavailable(
+                f"model {self.model} could not be downloaded ({_first_line(exc)}); connect and "
+                "retry, or pass --model with a local folder"
+            ) from None
+
+
+def _pick_device(requested: str | None) -> str:
+    import torch
+
+    if requested:
+        return requested
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _pick_dtype(device: str, model_type: str) -> Any:
+    import torch
+
+    if not device.startswith("cuda"):
+        return torch.float32
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    # T5's activations overflow float16 (NaN summaries); it stays in float32 on older GPUs.
+    return torch.float32 if prompt_family(model_type, "") != "plain" else torch.float16
+
+
+def load_checkpoint(model: str, *, device: str | None = None) -> _Loaded:
+    """Load tokenizer and model for `model` (hub id or folder); ModelUnavailable if it can't be."""
+    # Imported here so that importing digest (and --help, and the extractive path) never
+    # pays for torch and transformers.
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES as SEQ2SEQ_TYPES,
+    )
+
+    loader = _Loader(model)
+    try:
+        config = loader.load(AutoConfig)
+    except ValueError as exc:  # a config.json transformers does not recognise
+        raise ModelUnavailable(
+            f"model {model} has an unusable config: {_first_line(exc)}"
+        ) from None
+    model_type = getattr(config, "model_type", "?")
+    if not getattr(config, "is_encoder_decoder", False) or model_type not in SEQ2SEQ_TYPES:
+        raise ModelUnavailable(
+            f"model {model} is a {model_type} model, not a seq2seq (encoder-decoder) summariser; "
+            "pass --model with one such as t5-small or sshleifer/distilbart-cnn-12-6"
+        )
+    chosen = _pick_device(device)
+    try:
+        tokenizer = loader.load(AutoTokenizer)
+        network = loader.load(
+            AutoModelForSeq2SeqLM, config=config, dtype=_pick_dtype(chosen, model_type)
+        )
+    except ValueError as exc:
+        raise ModelUnavailable(f"model {model} could not be loaded: {_first_line(exc)}") from None
+    network.to(chosen)
+    network.eval()
+    return _Loaded(tokenizer, network, config, chosen)
+
+
+def input_limit(tokenizer: Any, config: Any) -> int:
+    """The model's real input limit in tokens: the smallest sane limit it states anywhere."""
+    limits = []
+    stated = getattr(tokenizer, "model_max_length", None)
+    # Tokenizers without a limit report a huge sentinel (int(1e30)); ignore that.
+    if isinstance(stated, int) and 0 < stated < 1_000_000:
+        limits.append(stated)
+    for attr in ("max_position_embeddings", "n_positions", "max_encoder_position_embeddings"):
+        value = getattr(config, attr, None)
+        if isinstance(value, int) and value > 0:
+            limits.append(value)
+    return min(limits) if limits else FALLBACK_INPUT_TOKENS
+
+
+def decoding_defaults(network: Any) -> tuple[dict[str, Any], int | None, int | None]:
+    """The checkpoint's decoding settings, and its stated (min, max) summary lengths.
+
+    Values the checkpoint set in generation_config.json, overlaid with the config's
+    task_specific_params["summarization"] (what the old summarization pipeline applied).
+    """
+    stated: dict[str, Any] = {}
+    generation_config = getattr(network, "generation_config", None)
+    if generation_config is not None:
+        stated.update(generation_config.to_diff_dict())
+    task = getattr(network.config, "task_specific_params", None) or {}
+    stated.update(task.get("summarization", {}))
+    defaults = {k: stated[k] for k in _DECODING_KEYS if stated.get(k) is not None}
+    low = stated.get("min_new_tokens", stated.get("min_length"))
+    high = stated.get("max_new_tokens", stated.get("max_length"))
+    return defaults, (int(low) if low else None), (int(high) if high else None)
+
+
+# ---------------------------------------------------------------- the engine
+
+
+@dataclass
+class _Job:
+    text: int  # index of the input text this job belongs to
+    prompt: str
+    tokens: int  # prompt tokens, special tokens included
+    settings: tuple[tuple[str, Any], ...]
+    final: bool  # its output is the text's summary (not one chunk's, to be reduced)
+
+
+class Seq2SeqSummariser:
+    """Summarises with a Hugging Face seq2seq checkpoint, loaded once on first need.
+
+    Options: `device` ("cpu", "cuda", …; default: CUDA when present), `batch_size` (most texts
+    per generate() call), `batch_tokens` (most input tokens × beams per call), `max_input_tokens`
+    (a smaller window than the model's own, e.g. for tests), `threads` (CPU threads; default:
+    the cores this process may use).
+    """
+
+    name: str = "seq2seq"
+    backend: str | None = "transformers"
+
+    def __init__(
+        self,
+        model: str | None = None,
+        generate: Mapping[str, Any] | None = None,
+        *,
+        device: str | None = None,
+        batch_size: int | None = None,
+        batch_tokens: int | None = None,
+        max_input_tokens: int | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.model: str | None = resolve_model(model or DEFAULT_MODEL)
+        self.generate = dict(generate or {})
+        self.device = device
+        self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
+        self.max_input_tokens = max_input_tokens
+        self.threads = threads
+        self._loaded: _Loaded | None = None
+        self._prompt: Prompt | None = None
+        self._limit = FALLBACK_INPUT_TOKENS
+        self._defaults: dict[str, Any] = {}
+        self._checkpoint_min: int | None = None
+        self._checkpoint_max: int | None = None
+        self._base_tokens: dict[str, int] = {}
+
+    # -- loading
+
+    def prepare(self) -> None:
+        """Load tokenizer and model once; later calls return at once."""
+        if self._loaded is not None:
+            return
+        assert self.model is not None
+        if "torch" not in sys.modules:
+            # Idle OpenMP threads then sleep instead of spinning: on a machine shared with other
+            # work, spinning threads fight for the same cores and generation slows many-fold.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import torch
+
+        threads = self.threads or usable_cores()
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        started = time.perf_counter()
+        loaded = load_checkpoint(self.model, device=self.device)
+        model_type = getattr(loaded.config, "model_type", "")
+        name = f"{self.model} {getattr(loaded.config, '_name_or_path', '')}"
+        self._prompt = load_prompt(prompt_family(model_type, name))
+        self._limit = input_limit(loaded.tokenizer, loaded.config)
+        if self.max_input_tokens:
+            self._limit = self.max_input_tokens
+        self._defaults, self._checkpoint_min, self._checkpoint_max = decoding_defaults(
+            loaded.network
+        )
+        # The checkpoint's min_length/max_length (BART-CNN: 56/142) are replaced by lengths
+        # scaled to each input; reset them so generate() neither applies nor warns about them.
+        blank = type(loaded.network.generation_config)()
+        loaded.network.generation_config.min_length = blank.min_length
+        loaded.network.generation_config.max_length = blank.max_length
+        on_gpu = not loaded.device.startswith("cpu")
+        self.batch_size = self.batch_size or (64 if on_gpu else 16)
+        self.batch_tokens = self.batch_tokens or (65536 if on_gpu else 8192)
+        self._loaded = loaded
+        self._base_tokens = {k: self._count("", k) for k in LENGTH_RATIOS}
+        log.info(
+            "loaded %s (%s) on %s in %.1fs: window %d tokens, prompt %s, %d threads",
+            self.model,
+            model_type,
+            loaded.device,
+            time.perf_counter() - started,
+            self._limit,
+            self._prompt.filename,
+            threads,
+        )
+
+    @property
+    def input_tokens(self) -> int:
+        """The window every model input fits in (prompt and special tokens included)."""
+        self.prepare()
+        return self._limit
+
+    def _count(self, text: str, kind: str) -> int:
+        assert self._loaded is not None and self._prompt is not None
+        encoded = self._loaded.tokenizer(self._prompt(text, kind=kind), verbose=False)
+        return len(encoded["input_ids"])
+
+    # -- decoding settings
+
+    def generation_settings(self, tokens: int, kind: str) -> dict[str, Any]:
+        """generate() keyword arguments for a text of `tokens` tokens (prompt excluded).
+
+        Checkpoint defaults, then lengths scaled to the input, then the user's explicit
+        settings, which win. A chunk's summary is always held under a quarter of the window,
+        so that map-reduce shrinks every round and ends.
+        """
+        self.prepare()
+        ceiling = self._checkpoint_max or DEFAULT_MAX_NEW
+        cap = max(SHORTEST_MAX_NEW, (self._limit - self._base_tokens.get("chunk", 0)) // 4)
+        if kind == "chunk":
+            ceiling = min(ceiling, cap)
+        least, most = target_lengths(
+            tokens, kind, ceiling=ceiling, checkpoint_min=self._checkpoint_min
+        )
+        settings: dict[str, Any] = {
+            **self._defaults,
+            "min_new_tokens": least,
+            "max_new_tokens": most,
+        }
+        settings.update(self.generate)
+        if kind == "chunk":
+            settings["max_new_tokens"] = min(settings["max_new_tokens"], cap)
+        settings["min_new_tokens"] = min(settings["min_new_tokens"], settings["max_new_tokens"])
+        if settings.get("num_beams", 1) <= 1:
+            for key in _BEAM_ONLY:  # meaningless without beams; transformers warns about them
+                settings.pop(key, None)
+        return settings
+
+    # -- summarising
+
+    def summarise(
+        self,
+        texts: Sequence[str],
+        *,
+        kind: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[str]:
+        """One summary per text, in order; long texts are summarised map-reduce."""
+        if kind == "tldr":
+            # The input is already a summary: its first sentence is the TL;DR.
+            tldrs = [first_sentence(t) for t in texts]
+            if progress and tldrs:
+                progress(len(tldrs))
+            return tldrs
+        if kind not in ("section", "article"):
+            raise ValueError(f"unknown kind {kind!r}")
+        results: list[str | None] = [None] * len(texts)
+        work: dict[int, str] = {}
+        for i, text in enumerate(texts):
+            if text.strip():
+                work[i] = text.strip()
+            else:
+                results[i] = ""
+        if progress and len(work) < len(texts):
+            progress(len(texts) - len(work))
+        if not work:
+            return [r or "" for r in results]
+        self.prepare()
+
+        sizes = {i: self._count(t, kind) for i, t in work.items()}
+        for round_ in range(1, MAX_ROUNDS + 1):
+            jobs = self._plan(work, sizes, kind)
+            outputs = self._run(jobs, progress)
+            pieces: dict[int, list[str]] = {}
+            for job, output in zip(jobs, outputs, strict=True):
+                if job.final:
+                    results[job.text] = output
+                else:
+                    pieces.setdefault(job.text, []).append(output)
+            work = {}
+            for i, parts in pieces.items():
+                joined = " ".join(p for p in parts if p)
+                size = self._count(joined, kind)
+                if size >= sizes[i] or round_ == MAX_ROUNDS:
+                    # No progress (or out of rounds): keep every chunk summary rather than cut.
+                    log.warning("text %d: map-reduce stopped after %d rounds", i, round_)
+                    results[i] = joined
+                    if progress:
+                        progress(1)
+                else:
+                    work[i], sizes[i] = joined, size
+            if not work:
+                break
+        return [r if r is not None else "" for r in results]
+
+    def _plan(self, work: Mapping[int, str], sizes: Mapping[int, int], kind: str) -> list[_Job]:
+        """A job per text that fits the window; a job per chunk for one that does not."""
+        assert self._prompt is not None
+        jobs = []
+        for i, text in work.items():
+            if sizes[i] <= self._limit:
+                chunks, job_kind, final = [text], kind, True
+            else:
+                chunks = chunk_text(
+                    text, limit=self._limit, count=lambda t: self._count(t, "chunk")
+                )
+                job_kind, final = "chunk", False
+                log.debug("text %d: %d tokens, %d chunks", i, sizes[i], len(chunks))
+            for chunk in chunks:
+                tokens = sizes[i] if final else self._count(chunk, job_kind)
+                settings = self.generation_settings(
+                    max(1, tokens - self._base_tokens[job_kind]), job_kind
+                )
+                prompt = self._prompt(chunk, kind=job_kind)
+                jobs.append(_Job(i, prompt, tokens, tuple(sorted(settings.items())), final))
+        return jobs
+
+    def _batches(self, jobs: Sequence[_Job]) -> list[list[int]]:
+        """Job indices in batches of equal settings and similar length, longest first."""
+        assert self.batch_size and self.batch_tokens
+        order = sorted(range(len(jobs)), key=lambda j: (jobs[j].settings, -jobs[j].tokens))
+        batches: list[list[int]] = []
+        for j in order:
+            job = jobs[j]
+            beams = int(dict(job.settings).get("num_beams", 1))
+            if batches:
+                batch = batches[-1]
+                head = jobs[batch[0]]  # the longest of its batch: sets the padded length
+                fits = (len(batch) + 1) * head.tokens * beams <= self.batch_tokens
+                if head.settings == job.settings and len(batch) < self.batch_size and fits:
+                    batch.append(j)
+                    continue
+            batches.append([j])
+        return batches
+
+    def _run(self, jobs: Sequence[_Job], progress: Callable[[int], None] | None) -> list[str]:
+        import torch
+
+        assert self._loaded is not None
+        tokenizer, network = self._loaded.tokenizer, self._loaded.network
+        outputs: list[str] = [""] * len(jobs)
+        for batch in self._batches(jobs):
+            settings = dict(jobs[batch[0]].settings)
+            encoded = tokenizer(
+                [jobs[j].prompt for j in batch], padding=True, return_tensors="pt"
+            ).to(self._loaded.device)
+            with torch.inference_mode():
+                generated = network.generate(**encoded, **settings)
+            decoded = tokenizer.batch_decode(generated, skip_special_tokens=True)
+            for j, text in zip(batch, decoded, strict=True):
+                outputs[j] = text.strip()
+            if progress:
+                finished = sum(1 for j in batch if jobs[j].final)
+                if finished:
+                    progress(finished)
+        return outputs
