@@ -124,7 +124,7 @@ def _install() -> None:
         delay = float(os.environ.get("FAKE_ENGINE_DELAY", "0"))
         return FakeSummariser(name, model if name != "extractive" else None, delay=delay)
 
-    digest.pipeline.get_engine = get_engine  # type: ignore[assignment]
+    digest.pipeline.get_engine = get_engine
 
 
 def _report() -> None:
