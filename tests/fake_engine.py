@@ -6,7 +6,7 @@ environment steers it, so a test can drive real subprocesses (kill them, run two
   FAKE_ENGINE         "fake" (default): every engine name builds a FakeSummariser;
                       "real": the real engines, with builds counted
   FAKE_ENGINE_DELAY   seconds each text takes, so a run can be caught mid-way
-  FAKE_ENGINE_CALLS   a file: one line "KIND COUNT" appended (and flushed) per summarise() call
+  FAKE_ENGINE_CALLS   a file: one line "KIND COUNT" appended as each summarise() call ends
   FAKE_ENGINE_FORBID  "1": building any engine fails the run (proves a run was fully cached)
   FAKE_ENGINE_REPORT  a file: JSON written at exit: whether torch/transformers were imported,
                       and how many engines were built
@@ -58,10 +58,6 @@ class FakeSummariser:
         progress: Callable[[int], None] | None = None,
     ) -> list[str]:
         self.calls.append((kind, len(texts)))
-        log_file = os.environ.get("FAKE_ENGINE_CALLS")
-        if log_file:
-            with open(log_file, "a", encoding="utf-8") as handle:
-                handle.write(f"{kind} {len(texts)}\n")
         out = []
         for text in texts:
             if self.delay:
@@ -69,6 +65,11 @@ class FakeSummariser:
             out.append(f"{kind}: {' '.join(text.split()[:8])}")
             if progress:
                 progress(1)
+        log_file = os.environ.get("FAKE_ENGINE_CALLS")
+        if log_file:
+            # Written when the batch is done, so a test can tell how far a run has got.
+            with open(log_file, "a", encoding="utf-8") as handle:
+                handle.write(f"{kind} {len(texts)}\n")
         return out
 
 
