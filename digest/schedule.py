@@ -164,9 +164,11 @@ def cron_job(
     if config is not None:
         argv += ["--config", os.path.abspath(config)]
     argv += ["make", *make_args]
+    log = Path(os.path.abspath(log))
+    # mkdir: the log's folder (the output folder, usually) may not exist before the first run.
     command = (
-        f"cd {shlex.quote(os.path.abspath(workdir))} && {' '.join(env)} "
-        f"{shlex.join(argv)} >> {shlex.quote(os.path.abspath(log))} 2>&1"
+        f"cd {shlex.quote(os.path.abspath(workdir))} && mkdir -p {shlex.quote(str(log.parent))}"
+        f" && {' '.join(env)} {shlex.join(argv)} >> {shlex.quote(str(log))} 2>&1"
     )
     hour, minute = at
     return CronJob(minute, hour, command, tag_for(out))
