@@ -73,6 +73,9 @@ class Weights:
 
 WEIGHTS = Weights()
 
+#: Cosine similarity above which a sentence counts as a repeat of one already chosen.
+NEAR_DUPLICATE = 0.9
+
 
 def _terms(sentence: str) -> list[str]:
     words = (w.lower() for w in _WORD.findall(sentence))
@@ -190,9 +193,11 @@ def select_sentences(
         chosen.append(best)
         words += lengths[best]
         pool.remove(best)
-        if weights.redundancy:
-            for i in pool:
-                closest[i] = max(closest[i], vectors.cosine(i, best))
+        for i in pool:
+            closest[i] = max(closest[i], vectors.cosine(i, best))
+        # A near-copy of a chosen sentence (a pull quote, a repeated standfirst) never earns its
+        # place, however central it looks.
+        pool = [i for i in pool if closest[i] < NEAR_DUPLICATE]
     return sorted(chosen)
 
 
