@@ -6,6 +6,7 @@ import datetime as _dt
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,12 +16,17 @@ from digest import __version__
 from digest.errors import DigestError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from email.headerregistry import Address
+
+    from digest.delivery import SmtpSettings
     from digest.model import Digest
 
 log = logging.getLogger("digest.cli")
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
-FORMATS = ("md", "json")
+FORMATS = ("md", "json", "eml")
+DEFAULT_SENDER = "Digest <digest@localhost>"
 
 app = typer.Typer(
     help="Turn a folder of articles into a digest people actually read.",
@@ -103,13 +109,71 @@ _UNITS = {
 }
 
 
-def parse_size(value: str) -> int:
+def parse_size(value: str, option: str = "--max-size") -> int:
     """'5MB', '500k', '1048576' → bytes."""
     match = _SIZE.match(value)
     unit = (match.group(2) or "").lower() if match else None
     if not match or unit not in _UNITS:
-        raise UsageError(f"--max-size must be a size such as 5MB or 500KB, not {value!r}")
+        raise UsageError(f"{option} must be a size such as 5MB or 500KB, not {value!r}")
     return int(float(match.group(1)) * _UNITS[unit])
+
+
+SmtpHost = Annotated[
+    str | None,
+    typer.Option(
+        "--smtp-host", envvar="DIGEST_SMTP_HOST", help="SMTP server [default: localhost]."
+    ),
+]
+SmtpPort = Annotated[
+    int | None,
+    typer.Option(
+        "--smtp-port",
+        envvar="DIGEST_SMTP_PORT",
+        help="SMTP port [default: 25, 587 with starttls, 465 with ssl].",
+    ),
+]
+SmtpSecurity = Annotated[
+    str | None,
+    typer.Option("--smtp-security", envvar="DIGEST_SMTP_SECURITY", help="none, starttls or ssl."),
+]
+SmtpUser = Annotated[
+    str | None,
+    typer.Option(
+        "--smtp-user",
+        envvar="DIGEST_SMTP_USER",
+        help="Login name; the password is read from DIGEST_SMTP_PASSWORD only.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class MailPlan:
+    """Who the email digest is from and to, and (when it is to be sent) through which server."""
+
+    sender: Address
+    recipients: tuple[Address, ...]
+    settings: SmtpSettings | None
+    max_html_bytes: int
+
+
+def _mail_plan(
+    formats: tuple[str, ...],
+    *,
+    email_to: str | None,
+    email_from: str | None,
+    email_max_size: str,
+    smtp: dict[str, object],
+) -> MailPlan | None:
+    """Resolve addresses and SMTP settings before any summarising, so mistakes fail fast."""
+    if "eml" not in formats and not email_to:
+        return None
+    from digest.delivery import SmtpSettings
+    from digest.email import parse_addresses, resolve_sender
+
+    recipients = parse_addresses(email_to) if email_to else ()
+    settings = SmtpSettings.from_env(**smtp) if email_to else None  # type: ignore[arg-type]
+    sender = resolve_sender(email_from or os.environ.get("DIGEST_EMAIL_FROM") or DEFAULT_SENDER)
+    return MailPlan(sender, recipients, settings, parse_size(email_max_size, "--email-max-size"))
 
 
 def _fail(exc: DigestError) -> typer.Exit:
@@ -143,7 +207,7 @@ def make_command(
         ),
     ] = None,
     formats: Annotated[
-        str, typer.Option("--format", "-f", help="Comma-separated: md, json.")
+        str, typer.Option("--format", "-f", help="Comma-separated: md, json, eml.")
     ] = "md",
     date: Annotated[
         str | None, typer.Option("--date", help="Digest date, YYYY-MM-DD (default: today).")
@@ -197,6 +261,34 @@ def make_command(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")
     ] = False,
+    email_to: Annotated[
+        str | None,
+        typer.Option(
+            "--email-to",
+            envvar="DIGEST_EMAIL_TO",
+            help="Send the email digest to these comma-separated addresses after writing it.",
+        ),
+    ] = None,
+    email_from: Annotated[
+        str | None,
+        typer.Option(
+            "--email-from",
+            envvar="DIGEST_EMAIL_FROM",
+            help=f"The email digest's From address [default: {DEFAULT_SENDER}].",
+        ),
+    ] = None,
+    email_max_size: Annotated[
+        str,
+        typer.Option(
+            "--email-max-size",
+            help="Shorten later articles to their TL;DR to keep the HTML part under this "
+            "(Gmail clips at about 102KB).",
+        ),
+    ] = "100KB",
+    smtp_host: SmtpHost = None,
+    smtp_port: SmtpPort = None,
+    smtp_security: SmtpSecurity = None,
+    smtp_user: SmtpUser = None,
 ) -> None:
     """Summarise SOURCES into DIR/digest-YYYY-MM-DD.md; print the paths written."""
     from digest.console import ProgressReporter, configure_logging
@@ -207,12 +299,22 @@ def make_command(
             raise UsageError(
                 "give at least one folder or file to summarise, e.g. digest make seeds/"
             )
-        written, skipped = _make(
+        fmts = parse_formats(formats)
+        if email_to and "eml" not in fmts:
+            fmts = (*fmts, "eml")  # a failed delivery keeps the .eml on disk
+        mail = _mail_plan(
+            fmts,
+            email_to=email_to,
+            email_from=email_from,
+            email_max_size=email_max_size,
+            smtp=dict(host=smtp_host, port=smtp_port, security=smtp_security, user=smtp_user),
+        )
+        written, skipped, undelivered = _make(
             sources,
             out=out,
             engine=engine,
             model=model,
-            formats=parse_formats(formats),
+            formats=fmts,
             date=parse_date(date),
             max_bytes=parse_size(max_size),
             templates=templates,
@@ -221,11 +323,14 @@ def make_command(
             skip_empty=skip_empty,
             wait=wait,
             cache=None if no_cache else _cache_file(cache_dir),
+            mail=mail,
         )
     except DigestError as exc:
         raise _fail(exc) from None
     for path in written:
         typer.echo(str(path))
+    if undelivered is not None:
+        raise _fail(undelivered)
     if skipped:
         raise typer.Exit(EXIT_SKIPPED)
 
@@ -245,7 +350,13 @@ def _make(
     skip_empty: bool = False,
     wait: float = 300.0,
     cache: Path | None = None,
-) -> tuple[list[Path], int]:
+    mail: MailPlan | None = None,
+) -> tuple[list[Path], int, DigestError | None]:
+    """Run the pipeline under the output folder's lock and write the formats asked for.
+
+    Returns the paths written, the number of skipped inputs, and the delivery error if the
+    email could not be sent (the files are on disk all the same, so the caller prints them).
+    """
     from digest.console import ProgressReporter
     from digest.engines import ENGINE_NAMES
     from digest.files import remove_stale_temporaries
@@ -275,11 +386,23 @@ def _make(
             # with one that says "nothing new".
             log.info("nothing new; no digest written")
             state.save()
-            return [], 0
-        written = _write_outputs(digest, out, formats, templates)
-        # Only now, with the digest on disk, do its documents stop counting as new.
+            return [], 0, None
+        written = _write_outputs(digest, out, formats, templates, mail)
+        if mail is not None and mail.settings is not None:
+            from digest.delivery import send_message
+            from digest.email import read_message
+            from digest.errors import DeliveryError
+
+            eml = next(p for p in written if p.suffix == ".eml")
+            try:
+                send_message(read_message(eml), mail.settings, recipients=mail.recipients)
+            except DeliveryError as exc:
+                # Not sent, so not done: the next --since last run offers these documents again.
+                return written, len(digest.skipped), DeliveryError(f"{exc} ({eml} kept)")
+            log.info("email digest sent to %s", ", ".join(str(r) for r in mail.recipients))
+        # Only now, with the digest on disk (and delivered), do its documents stop being new.
         state.save()
-    return written, len(digest.skipped)
+    return written, len(digest.skipped), None
 
 
 def _cache_file(cache_dir: Path | None) -> Path:
@@ -289,15 +412,33 @@ def _cache_file(cache_dir: Path | None) -> Path:
 
 
 def _write_outputs(
-    digest: Digest, out: Path, formats: tuple[str, ...], templates: Path | None
+    digest: Digest,
+    out: Path,
+    formats: tuple[str, ...],
+    templates: Path | None,
+    mail: MailPlan | None = None,
 ) -> list[Path]:
     from digest.files import write_atomic
     from digest.render import render_json, render_markdown
 
+    def eml() -> bytes:
+        from digest.email import build_message, message_bytes
+
+        assert mail is not None
+        message = build_message(
+            digest,
+            sender=mail.sender,
+            recipients=mail.recipients,
+            templates_dir=templates,
+            max_html_bytes=mail.max_html_bytes,
+        )
+        return message_bytes(message)
+
     stem = out / f"digest-{digest.date.isoformat()}"
-    rendered = {
+    rendered: dict[str, Callable[[], str | bytes]] = {
         "md": lambda: render_markdown(digest, templates),
         "json": lambda: render_json(digest),
+        "eml": eml,
     }
     written = [write_atomic(stem.with_suffix(f".{fmt}"), rendered[fmt]()) for fmt in formats]
     log.info(
@@ -417,6 +558,49 @@ def _schedule(
             f"digest: {'replaced the' if replaced else 'added a'} line for {out} in your crontab",
             err=True,
         )
+
+
+@app.command("send")
+def send_command(
+    file: Annotated[Path, typer.Argument(help="An .eml file written by `digest make -f eml`.")],
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            envvar="DIGEST_EMAIL_TO",
+            help="Comma-separated recipients, replacing the file's To [default: the file's To].",
+        ),
+    ] = None,
+    sender: Annotated[
+        str | None,
+        typer.Option("--from", envvar="DIGEST_EMAIL_FROM", help="Replace the file's From."),
+    ] = None,
+    smtp_host: SmtpHost = None,
+    smtp_port: SmtpPort = None,
+    smtp_security: SmtpSecurity = None,
+    smtp_user: SmtpUser = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr.")
+    ] = False,
+) -> None:
+    """Send an email digest that is already on disk; exit 5 if it could not be delivered."""
+    from digest.console import configure_logging
+    from digest.delivery import SmtpSettings, send_message
+    from digest.email import parse_addresses, read_message
+
+    configure_logging(-1 if quiet else 0)
+    try:
+        settings = SmtpSettings.from_env(
+            host=smtp_host, port=smtp_port, security=smtp_security, user=smtp_user
+        )
+        message = read_message(file)
+        recipients = parse_addresses(to) if to else None
+        if not recipients and not message.get_all("To"):
+            raise UsageError(f"{file} has no To header: pass --to or set DIGEST_EMAIL_TO")
+        send_message(message, settings, recipients=recipients, sender=sender)
+    except DigestError as exc:
+        raise _fail(exc) from None
+    log.info("sent %s", file)
 
 
 def main() -> None:

@@ -192,7 +192,7 @@ def send_message(
     sender: str | Address | None = None,
     retries: int = DEFAULT_RETRIES,
     backoff: float = DEFAULT_BACKOFF,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     ssl_context: ssl.SSLContext | None = None,
 ) -> dict[str, str]:
     """Send one message; retry transient failures, give up at once on permanent ones.
@@ -241,7 +241,7 @@ def send_message(
                     reason,
                     delay,
                 )
-                sleep(delay)
+                (time.sleep if sleep is None else sleep)(delay)  # late: tests patch it
                 continue
             tries = f" after {attempt} attempts" if attempt > 1 else ""
             # from None: the chained smtplib exception and its frames hold the credentials.

@@ -12,7 +12,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # other processes for cores and tiny-model tests run 30x slower.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -63,3 +65,25 @@ def eager_bart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tiny_models import build_tiny_bart
 
     return build_tiny_bart(tmp_path_factory.mktemp("eager-bart"), eos_bias=100.0)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Callable[..., tuple[Any, int]]]:
+    """Start a real SMTP server on 127.0.0.1 and a free port; stopped after the test."""
+    pytest.importorskip("aiosmtpd")
+    from aiosmtpd.controller import Controller
+    from loopback_smtp import HOST, Recorder, free_port
+
+    controllers: list[Controller] = []
+
+    def start(handler: Recorder | None = None, **kwargs: Any) -> tuple[Recorder, int]:
+        handler = handler or Recorder()
+        port = free_port()
+        controller = Controller(handler, hostname=HOST, port=port, **kwargs)
+        controller.start()
+        controllers.append(controller)
+        return handler, port
+
+    yield start
+    for controller in controllers:
+        controller.stop()

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
-import socket
 import ssl
 import subprocess
-from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -17,23 +15,16 @@ import pytest
 
 pytest.importorskip("aiosmtpd")
 
-from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session  # noqa: E402
+from loopback_smtp import HOST, Recorder, Start, free_port  # noqa: E402
 
 from digest.delivery import SmtpSettings, send_message  # noqa: E402
 from digest.email import build_message, message_bytes, parse_message, read_message  # noqa: E402
 from digest.errors import DeliveryError, UsageError  # noqa: E402
 from digest.model import ArticleSummary, Digest, SectionSummary  # noqa: E402
 
-HOST = "127.0.0.1"
 USER = "digest"
 PASSWORD = "s3cret-Pa55word"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def digest() -> Digest:
@@ -66,31 +57,6 @@ def message(**kwargs: Any) -> EmailMessage:
     return build_message(digest(), **options)
 
 
-class Recorder:
-    """An aiosmtpd handler that keeps what arrives and answers DATA from a script."""
-
-    def __init__(self, replies: list[str] | None = None, rcpt: dict[str, str] | None = None):
-        self.replies = list(replies or [])
-        self.rcpt = rcpt or {}
-        self.data_calls = 0
-        self.received: list[Envelope] = []
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if address in self.rcpt:
-            return self.rcpt[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.data_calls += 1
-        reply = self.replies.pop(0) if self.replies else "250 Message accepted"
-        if reply.startswith("250"):
-            self.received.append(envelope)
-        return reply
-
-
 def authenticator(
     server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
 ) -> AuthResult:
@@ -100,27 +66,6 @@ def authenticator(
     )
     # handled=False: aiosmtpd then sends its own 535 reply (True means "I replied already").
     return AuthResult(success=ok, handled=False)
-
-
-Start = Callable[..., tuple[Recorder, int]]
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[Start]:
-    """Start a real SMTP server on 127.0.0.1 and a free port; stopped after the test."""
-    controllers: list[Controller] = []
-
-    def start(handler: Recorder | None = None, **kwargs: Any) -> tuple[Recorder, int]:
-        handler = handler or Recorder()
-        port = free_port()
-        controller = Controller(handler, hostname=HOST, port=port, **kwargs)
-        controller.start()
-        controllers.append(controller)
-        return handler, port
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 @pytest.fixture(scope="session")
