@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # Before anything imports transformers: no test may touch the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -11,6 +14,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Idle OpenMP threads sleep instead of spinning: on a shared machine spinning threads fight
 # other processes for cores and tiny-model tests run 30x slower.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The summary cache of every test run (in-process and subprocesses alike) lives in a throwaway
+# folder: tests must neither read nor fill the user's real ~/.cache/digest.
+_CACHE = tempfile.mkdtemp(prefix="digest-test-cache-")
+os.environ["DIGEST_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
