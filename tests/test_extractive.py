@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from digest.engines import Kind, Summariser, get_engine
-from digest.engines.extractive import BUDGETS, ExtractiveSummariser, select_sentences
+from digest.engines.extractive import BUDGETS, WEIGHTS, ExtractiveSummariser, select_sentences
 from digest.text import break_long_paragraphs, split_sentences
 
 # Hand-written for these tests (no publisher's text may live in the repository).
@@ -274,5 +274,5 @@ def test_breaking_never_loses_text(text: str) -> None:
 
 def test_selection_handles_sentences_without_words() -> None:
     sentences = ["...", "!!!", "The bridge closes.", "—", "The bridge closes in March."]
-    keep = select_sentences(sentences, BUDGETS["section"])
+    keep = select_sentences(sentences, BUDGETS["section"], WEIGHTS["section"])
     assert keep == sorted(keep) and 1 <= len(keep) <= 3
