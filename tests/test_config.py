@@ -37,6 +37,7 @@ def seen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
         "DIGEST_EMAIL_TO",
         "DIGEST_EMAIL_FROM",
         "DIGEST_SMTP_HOST",
+        "DIGEST_CACHE_DIR",
     ):
         monkeypatch.delenv(name, raising=False)
     return record
