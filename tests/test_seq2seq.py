@@ -289,7 +289,7 @@ def test_target_lengths_scale_with_the_input() -> None:
     small, large = target_lengths(200, "article"), target_lengths(400, "article")
     assert small[0] < large[0] and small[1] < large[1]
     for tokens in (1, 5, 50, 500, 5000):
-        least, most = target_lengths(tokens, "chunk", ceiling=30)
+        least, most = target_lengths(tokens, "section", ceiling=30)
         assert 0 <= least <= most <= 30
 
 
@@ -328,6 +328,9 @@ def test_explicit_settings_win(eager_bart: Path) -> None:
     assert settings["num_beams"] == 1
     assert "early_stopping" not in settings and "length_penalty" not in settings
     assert summariser.generation_settings(100, "article")["no_repeat_ngram_size"] == 3  # checkpoint
+    # Past the decoder's position table (128 here) generate() would fail: held to it.
+    too_long = engine(eager_bart, generate={"max_new_tokens": 500})
+    assert too_long.generation_settings(100, "article")["max_new_tokens"] == 126
 
 
 # -- batching, order, long inputs
@@ -362,7 +365,7 @@ def test_map_reduce_on_a_document_twenty_windows_long(tiny_bart: Path) -> None:
     original = network.generate
 
     def recording(*args: Any, **kwargs: Any) -> Any:
-        seen.append(kwargs["input_ids"].shape[1])
+        seen.append(kwargs["attention_mask"].shape[1])
         return original(*args, **kwargs)
 
     network.generate = recording

@@ -28,13 +28,15 @@ DEFAULT_MODEL = PRESETS["balanced"]
 #: When neither the tokenizer nor the config states an input limit.
 FALLBACK_INPUT_TOKENS = 512
 #: Summary length as a share of the input's tokens: (least, most), per kind of text.
-LENGTH_RATIOS = {"section": (0.10, 0.40), "article": (0.08, 0.30), "chunk": (0.08, 0.25)}
+LENGTH_RATIOS = {"section": (0.10, 0.40), "article": (0.08, 0.30)}
+#: Prompt kinds: a chunk is one piece of a text too long for the model.
+PROMPT_KINDS = ("section", "article", "chunk")
 #: No summary is allowed fewer new tokens than this at most (a sentence needs room).
 SHORTEST_MAX_NEW = 16
 #: Upper bound on new tokens when the checkpoint does not state one.
 DEFAULT_MAX_NEW = 200
-#: Map-reduce rounds before the chunk summaries are returned as they are (never reached in
-#: practice: each round shrinks a text to at most a quarter of its size).
+#: Map-reduce rounds before the chunk summaries are returned as they are (not reached in
+#: practice: each round shrinks a text to about a quarter of its size or less).
 MAX_ROUNDS = 8
 #: Settings taken over from a checkpoint's generation config / summarization parameters.
 _DECODING_KEYS = (
@@ -97,12 +99,15 @@ def target_lengths(
     low_ratio, high_ratio = LENGTH_RATIOS[kind]
     ceiling = max(1, ceiling)
     most = max(SHORTEST_MAX_NEW, math.ceil(tokens * high_ratio))
-    most = min(ceiling, 8 * math.ceil(most / 8))
     least = math.floor(tokens * low_ratio)
     if checkpoint_min is not None:
         least = min(least, checkpoint_min)
-    least = min(most, 4 * (least // 4))
-    return least, most
+    return _coarse(least, most, ceiling)
+
+
+def _coarse(least: int, most: int, ceiling: int, step: int = 8) -> tuple[int, int]:
+    most = min(ceiling, step * math.ceil(most / step))
+    return min(most, step // 2 * (least // (step // 2))), most
 
 
 def first_sentence(text: str) -> str:
@@ -311,6 +316,15 @@ def input_limit(tokenizer: Any, config: Any) -> int:
     return min(limits) if limits else FALLBACK_INPUT_TOKENS
 
 
+def output_limit(config: Any) -> int | None:
+    """Most new tokens the decoder can position (learned position tables end; BART: 1024)."""
+    for attr in ("max_decoder_position_embeddings", "max_position_embeddings", "n_positions"):
+        value = getattr(config, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value - 2  # the decoder start token and a forced first token take places
+    return None
+
+
 def decoding_defaults(network: Any) -> tuple[dict[str, Any], int | None, int | None]:
     """The checkpoint's decoding settings, and its stated (min, max) summary lengths.
 
@@ -377,7 +391,10 @@ class Seq2SeqSummariser:
         self._defaults: dict[str, Any] = {}
         self._checkpoint_min: int | None = None
         self._checkpoint_max: int | None = None
+        self._output_limit: int | None = None
         self._base_tokens: dict[str, int] = {}
+        #: Counts for logs and the benchmark: model inputs, generate() calls, texts map-reduced.
+        self.stats = {"inputs": 0, "batches": 0, "map_reduced": 0}
 
     # -- loading
 
@@ -401,6 +418,7 @@ class Seq2SeqSummariser:
         name = f"{self.model} {getattr(loaded.config, '_name_or_path', '')}"
         self._prompt = load_prompt(prompt_family(model_type, name))
         self._limit = input_limit(loaded.tokenizer, loaded.config)
+        self._output_limit = output_limit(loaded.config)
         if self.max_input_tokens:
             self._limit = self.max_input_tokens
         self._defaults, self._checkpoint_min, self._checkpoint_max = decoding_defaults(
@@ -412,10 +430,10 @@ class Seq2SeqSummariser:
         loaded.network.generation_config.min_length = blank.min_length
         loaded.network.generation_config.max_length = blank.max_length
         on_gpu = not loaded.device.startswith("cpu")
-        self.batch_size = self.batch_size or (64 if on_gpu else 16)
-        self.batch_tokens = self.batch_tokens or (65536 if on_gpu else 8192)
+        self.batch_size = self.batch_size or (64 if on_gpu else 32)
+        self.batch_tokens = self.batch_tokens or (65536 if on_gpu else 16384)
         self._loaded = loaded
-        self._base_tokens = {k: self._count("", k) for k in LENGTH_RATIOS}
+        self._base_tokens = {k: self._count("", k) for k in PROMPT_KINDS}
         log.info(
             "loaded %s (%s) on %s in %.1fs: window %d tokens, prompt %s, %d threads",
             self.model,
@@ -441,19 +459,17 @@ class Seq2SeqSummariser:
     # -- decoding settings
 
     def generation_settings(self, tokens: int, kind: str) -> dict[str, Any]:
-        """generate() keyword arguments for a text of `tokens` tokens (prompt excluded).
+        """generate() keyword arguments for summarising a text of `tokens` tokens (no prompt).
 
         Checkpoint defaults, then lengths scaled to the input, then the user's explicit
-        settings, which win. A chunk's summary is always held under a quarter of the window,
-        so that map-reduce shrinks every round and ends.
+        settings, which win.
         """
         self.prepare()
-        ceiling = self._checkpoint_max or DEFAULT_MAX_NEW
-        cap = max(SHORTEST_MAX_NEW, (self._limit - self._base_tokens.get("chunk", 0)) // 4)
-        if kind == "chunk":
-            ceiling = min(ceiling, cap)
         least, most = target_lengths(
-            tokens, kind, ceiling=ceiling, checkpoint_min=self._checkpoint_min
+            tokens,
+            kind,
+            ceiling=self._checkpoint_max or DEFAULT_MAX_NEW,
+            checkpoint_min=self._checkpoint_min,
         )
         settings: dict[str, Any] = {
             **self._defaults,
@@ -461,13 +477,28 @@ class Seq2SeqSummariser:
             "max_new_tokens": most,
         }
         settings.update(self.generate)
-        if kind == "chunk":
-            settings["max_new_tokens"] = min(settings["max_new_tokens"], cap)
+        if self._output_limit and settings["max_new_tokens"] > self._output_limit:
+            # Beyond the decoder's position table generate() fails with an IndexError.
+            settings["max_new_tokens"] = self._output_limit
         settings["min_new_tokens"] = min(settings["min_new_tokens"], settings["max_new_tokens"])
         if settings.get("num_beams", 1) <= 1:
             for key in _BEAM_ONLY:  # meaningless without beams; transformers warns about them
                 settings.pop(key, None)
         return settings
+
+    def chunk_settings(self, summary: Mapping[str, Any], share: float) -> dict[str, Any]:
+        """Settings for one chunk of a long text: its share of the whole text's summary length.
+
+        Together the chunk summaries come to about one summary of the text, which the reduce
+        step then makes whole. Each stays under a quarter of the window, so every round
+        shrinks the text and map-reduce ends.
+        """
+        cap = max(SHORTEST_MAX_NEW, (self._limit - self._base_tokens["chunk"]) // 4)
+        most = max(SHORTEST_MAX_NEW, math.ceil(summary["max_new_tokens"] * share))
+        # Coarser steps than whole texts get: chunk shares vary a lot, and texts must share
+        # settings to share a batch.
+        least, most = _coarse(math.floor(summary["min_new_tokens"] * share), most, cap, step=16)
+        return {**summary, "min_new_tokens": least, "max_new_tokens": most}
 
     # -- summarising
 
@@ -501,8 +532,10 @@ class Seq2SeqSummariser:
         self.prepare()
 
         sizes = {i: self._count(t, kind) for i, t in work.items()}
+        lengths = {i: max(1, n - self._base_tokens[kind]) for i, n in sizes.items()}
+        self.stats["map_reduced"] += sum(1 for size in sizes.values() if size > self._limit)
         for round_ in range(1, MAX_ROUNDS + 1):
-            jobs = self._plan(work, sizes, kind)
+            jobs = self._plan(work, sizes, lengths, kind)
             outputs = self._run(jobs, progress)
             pieces: dict[int, list[str]] = {}
             for job, output in zip(jobs, outputs, strict=True):
@@ -526,26 +559,34 @@ class Seq2SeqSummariser:
                 break
         return [r if r is not None else "" for r in results]
 
-    def _plan(self, work: Mapping[int, str], sizes: Mapping[int, int], kind: str) -> list[_Job]:
-        """A job per text that fits the window; a job per chunk for one that does not."""
+    def _plan(
+        self,
+        work: Mapping[int, str],
+        sizes: Mapping[int, int],
+        lengths: Mapping[int, int],
+        kind: str,
+    ) -> list[_Job]:
+        """A job per text that fits the window; a job per chunk for one that does not.
+
+        `lengths` holds each text's original length in tokens, which sets its summary length
+        in every round: a map-reduced text gets the summary its full length deserves.
+        """
         assert self._prompt is not None
         jobs = []
         for i, text in work.items():
+            summary = self.generation_settings(lengths[i], kind)
             if sizes[i] <= self._limit:
-                chunks, job_kind, final = [text], kind, True
-            else:
-                chunks = chunk_text(
-                    text, limit=self._limit, count=lambda t: self._count(t, "chunk")
-                )
-                job_kind, final = "chunk", False
-                log.debug("text %d: %d tokens, %d chunks", i, sizes[i], len(chunks))
-            for chunk in chunks:
-                tokens = sizes[i] if final else self._count(chunk, job_kind)
-                settings = self.generation_settings(
-                    max(1, tokens - self._base_tokens[job_kind]), job_kind
-                )
-                prompt = self._prompt(chunk, kind=job_kind)
-                jobs.append(_Job(i, prompt, tokens, tuple(sorted(settings.items())), final))
+                prompt = self._prompt(text, kind=kind)
+                jobs.append(_Job(i, prompt, sizes[i], tuple(sorted(summary.items())), True))
+                continue
+            chunks = chunk_text(text, limit=self._limit, count=lambda t: self._count(t, "chunk"))
+            log.debug("text %d: %d tokens, %d chunks", i, sizes[i], len(chunks))
+            measured = [self._count(chunk, "chunk") for chunk in chunks]
+            room = [max(1, n - self._base_tokens["chunk"]) for n in measured]
+            for chunk, tokens, share in zip(chunks, measured, room, strict=True):
+                settings = self.chunk_settings(summary, share / sum(room))
+                prompt = self._prompt(chunk, kind="chunk")
+                jobs.append(_Job(i, prompt, tokens, tuple(sorted(settings.items())), False))
         return jobs
 
     def _batches(self, jobs: Sequence[_Job]) -> list[list[int]]:
@@ -578,12 +619,58 @@ class Seq2SeqSummariser:
                 [jobs[j].prompt for j in batch], padding=True, return_tensors="pt"
             ).to(self._loaded.device)
             with torch.inference_mode():
-                generated = network.generate(**encoded, **settings)
+                encoder_outputs = self._encode(encoded["input_ids"], encoded["attention_mask"])
+                generated = network.generate(
+                    encoder_outputs=encoder_outputs,
+                    attention_mask=encoded["attention_mask"],
+                    **settings,
+                )
             decoded = tokenizer.batch_decode(generated, skip_special_tokens=True)
             for j, text in zip(batch, decoded, strict=True):
                 outputs[j] = text.strip()
+            self.stats["inputs"] += len(batch)
+            self.stats["batches"] += 1
             if progress:
                 finished = sum(1 for j in batch if jobs[j].final)
                 if finished:
                     progress(finished)
         return outputs
+
+    def _encode(self, input_ids: Any, attention_mask: Any) -> Any:
+        """Run the encoder in small groups of similar length, without most of the padding.
+
+        A decoding batch is best large (each step then reads the weights once for many
+        texts), but its longest text sets everyone's padded length; the encoder's cost is per
+        token, padding included, so it runs on each group trimmed to that group's own length.
+        """
+        import torch
+        from transformers.modeling_outputs import BaseModelOutput
+
+        assert self._loaded is not None
+        encoder = self._loaded.network.get_encoder()
+        if getattr(self._loaded.tokenizer, "padding_side", "right") != "right":
+            # Trimming assumes padding at the end; others are encoded as they come.
+            state = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            return BaseModelOutput(last_hidden_state=state)
+        lengths = attention_mask.sum(dim=1).tolist()
+        hidden = None
+        start = 0
+        while start < len(lengths):
+            # Rows arrive longest first; a group ends where padding would pass an eighth.
+            end = start + 1
+            while end < len(lengths) and end - start < 8 and lengths[end] * 8 >= lengths[start] * 7:
+                end += 1
+            width = int(max(lengths[start:end]))
+            states = encoder(
+                input_ids=input_ids[start:end, :width],
+                attention_mask=attention_mask[start:end, :width],
+            ).last_hidden_state
+            if hidden is None:
+                hidden = torch.zeros(
+                    (len(lengths), input_ids.shape[1], states.shape[-1]),
+                    dtype=states.dtype,
+                    device=states.device,
+                )
+            hidden[start:end, :width] = states
+            start = end
+        return BaseModelOutput(last_hidden_state=hidden)
