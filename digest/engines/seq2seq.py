@@ -359,9 +359,9 @@ class Seq2SeqSummariser:
     """Summarises with a Hugging Face seq2seq checkpoint, loaded once on first need.
 
     Options: `device` ("cpu", "cuda", …; default: CUDA when present), `batch_size` (most texts
-    per generate() call), `batch_tokens` (most input tokens × beams per call), `max_input_tokens`
-    (a smaller window than the model's own, e.g. for tests), `threads` (CPU threads; default:
-    the cores this process may use).
+    per generate() call; 32 on CPU), `batch_tokens` (most input tokens × beams per call; 16,384
+    on CPU — lower it to save memory), `max_input_tokens` (a smaller window than the model's
+    own, e.g. for tests), `threads` (CPU threads; default: the cores this process may use).
     """
 
     name: str = "seq2seq"
@@ -420,7 +420,8 @@ class Seq2SeqSummariser:
         self._limit = input_limit(loaded.tokenizer, loaded.config)
         self._output_limit = output_limit(loaded.config)
         if self.max_input_tokens:
-            self._limit = self.max_input_tokens
+            # Only ever smaller: past the model's own limit BART fails and T5 degrades.
+            self._limit = min(self._limit, self.max_input_tokens)
         self._defaults, self._checkpoint_min, self._checkpoint_max = decoding_defaults(
             loaded.network
         )
