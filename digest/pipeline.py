@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,19 @@ def read_documents(
     return documents, skipped
 
 
+def model_id(options: Options) -> str:
+    """The model the seq2seq engine would load: presets ("fast", "best") become hub ids, so a
+    preset and its id share cache entries."""
+    from digest.engines.settings import resolve_model
+
+    return resolve_model(options.model or DEFAULT_MODEL)
+
+
+def needs_model(documents: Sequence[Document], options: Options) -> bool:
+    """Whether any text is long enough to be summarised rather than quoted."""
+    return any(d.words >= options.quote_under_words for d in documents)
+
+
 def engine_fingerprint(options: Options, engine: str) -> str:
     """The cache's name for `engine` as `options` configure it (see digest.cache)."""
     from digest.cache import engine_fingerprint as fingerprint
@@ -90,7 +103,7 @@ def engine_fingerprint(options: Options, engine: str) -> str:
         return fingerprint("extractive")
     return fingerprint(
         engine,
-        model=options.model or DEFAULT_MODEL,
+        model=model_id(options),
         generate=options.generate,
         options=options.engine_options,
     )
@@ -127,7 +140,7 @@ def _summarise_with_cache(
 
 def resolve_engine(options: Options) -> tuple[Summariser, list[str]]:
     """Load the requested engine; `auto` falls back to extractive with a visible notice."""
-    model = options.model or DEFAULT_MODEL
+    model = model_id(options)
     if options.engine not in ("auto", "seq2seq"):
         engine = get_engine(options.engine)
         engine.prepare()
@@ -140,7 +153,8 @@ def resolve_engine(options: Options) -> tuple[Summariser, list[str]]:
     except ModelUnavailable as exc:
         if options.engine == "seq2seq":
             raise
-        notice = f"Model {model} was not used ({exc}); summaries are extractive."
+        # Every ModelUnavailable message starts "model …", naming the model and the fix.
+        notice = f"Summaries are extractive because the seq2seq {exc}."
         log.warning("%s", notice)
         fallback = get_engine("extractive")
         fallback.prepare()
@@ -256,6 +270,9 @@ def make_digest(
         paths, max_bytes=options.max_bytes, progress=progress, select=select
     )
     notices: list[str] = []
+    if documents and not needs_model(documents, options):
+        # Every text is short enough to be quoted: no model is worth loading for the TL;DRs.
+        options = replace(options, engine="extractive")
     if documents and options.cache is not None:
         articles, engine, notices = _summarise_with_cache(
             documents, options, options.cache, progress

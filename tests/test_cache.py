@@ -159,7 +159,7 @@ def test_auto_uses_cached_seq2seq_and_falls_back_on_a_miss(
     write_articles(tmp_path / "in", 1, start=5)
     fallback = make_digest([tmp_path / "in"], options)
     assert fallback.engine == "extractive"
-    assert fallback.notices and "was not used" in fallback.notices[0]
+    assert fallback.notices and "Summaries are extractive because" in fallback.notices[0]
     assert [e.name for e in built] == ["seq2seq", "extractive"]
 
 

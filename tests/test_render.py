@@ -98,10 +98,10 @@ def test_header_names_model_and_notice_banner() -> None:
     text = render_markdown(
         make_digest(
             engine="extractive",
-            notices=("Model sshleifer/distilbart-cnn-12-6 was not used (offline).",),
+            notices=("Summaries are extractive because the seq2seq model x is offline.",),
         )
     )
-    assert "> **Note:** Model sshleifer/distilbart-cnn-12-6 was not used (offline)." in text
+    assert "> **Note:** Summaries are extractive because the seq2seq model x is offline." in text
     seq = render_markdown(make_digest(engine="seq2seq", model="t5-small", backend="transformers"))
     assert "engine: seq2seq (t5-small, transformers)" in seq
 

@@ -227,9 +227,8 @@ def test_auto_falls_back_to_extractive_with_a_notice(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 30
     assert digest.engine == "extractive"
     assert digest.notices == (
-        "Model no-such-org/no-such-model was not used (model no-such-org/no-such-model is not "
-        f"in the local cache and downloads are off (HF_HUB_OFFLINE=1); {OFFLINE_FIX}); "
-        "summaries are extractive.",
+        "Summaries are extractive because the seq2seq model no-such-org/no-such-model is not "
+        f"in the local cache and downloads are off (HF_HUB_OFFLINE=1); {OFFLINE_FIX}.",
     )
 
 

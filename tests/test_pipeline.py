@@ -1,0 +1,89 @@
+"""The pipeline's own decisions: what is quoted, when a model is worth loading, batching order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from digest import pipeline
+from digest.engines import Kind
+from digest.pipeline import Options, make_digest
+
+PARAGRAPH = " ".join(f"Sentence {i} adds one more fact about the harbour." for i in range(10))
+
+
+class Recorder:
+    name, model, backend = "recorder", "m", None
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+        self.prepared = 0
+
+    def prepare(self) -> None:
+        self.prepared += 1
+
+    def summarise(
+        self, texts: Sequence[str], *, kind: Kind, progress: Callable[[int], None] | None = None
+    ) -> list[str]:
+        self.calls.append((kind, list(texts)))
+        return [f"<{kind} {i}>" for i, _ in enumerate(texts)]
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    engine = Recorder()
+    monkeypatch.setattr(pipeline, "get_engine", lambda name, **kw: engine)
+    return engine
+
+
+def test_short_documents_load_no_model(tmp_path: Path) -> None:
+    """Only texts under the quoting threshold: the model is not even looked for."""
+    (tmp_path / "note.txt").write_text("A note\n\nThe ferry leaves at nine.\n", encoding="utf-8")
+    digest = make_digest(
+        [tmp_path], Options(engine="seq2seq", model="no-such-org/no-such-model", cache=None)
+    )
+    assert digest.engine == "extractive" and not digest.notices
+    (article,) = digest.articles
+    assert article.summary == "The ferry leaves at nine." and article.sections[0].quoted
+
+
+def test_sections_of_all_documents_go_in_one_batch_in_order(
+    tmp_path: Path, recorder: Recorder
+) -> None:
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.md").write_text(
+            f"# Doc {name}\n\n## One\n\n{PARAGRAPH}\n\n"
+            f"## Two\n\nShort.\n\n## Three\n\n{PARAGRAPH}\n",
+            encoding="utf-8",
+        )
+    digest = make_digest([tmp_path], Options(engine="extractive"))
+    kinds = [kind for kind, _ in recorder.calls]
+    assert kinds == ["section", "article", "tldr"]
+    assert len(recorder.calls[0][1]) == 4  # two long sections × two documents, one call
+    assert recorder.prepared == 1
+    first = digest.articles[0]
+    assert [s.summary for s in first.sections] == ["<section 0>", "Short.", "<section 1>"]
+    assert [s.quoted for s in first.sections] == [False, True, False]
+    assert [s.summary for s in digest.articles[1].sections][::2] == ["<section 2>", "<section 3>"]
+
+
+def test_single_section_document_is_summarised_once(tmp_path: Path, recorder: Recorder) -> None:
+    (tmp_path / "one.txt").write_text(f"One section\n\n{PARAGRAPH}\n", encoding="utf-8")
+    digest = make_digest([tmp_path], Options(engine="extractive"))
+    assert [(kind, len(texts)) for kind, texts in recorder.calls] == [
+        ("section", 0),
+        ("article", 1),
+        ("tldr", 1),
+    ]
+    (article,) = digest.articles
+    assert article.sections[0].summary == article.summary == "<article 0>"
+
+
+def test_presets_name_the_model_they_stand_for() -> None:
+    assert pipeline.model_id(Options(model="fast")) == "t5-small"
+    assert pipeline.model_id(Options()) == pipeline.DEFAULT_MODEL
+    assert pipeline.engine_fingerprint(
+        Options(model="fast"), "seq2seq"
+    ) == pipeline.engine_fingerprint(Options(model="t5-small"), "seq2seq")
