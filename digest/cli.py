@@ -8,11 +8,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from digest import __version__
+from digest.engines.settings import parse_generate
 from digest.errors import DigestError, UsageError
 
 if TYPE_CHECKING:
@@ -206,6 +207,15 @@ def make_command(
             help="Hugging Face model id, local folder or preset (fast, balanced, best).",
         ),
     ] = None,
+    generate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--generate",
+            "-g",
+            help="A decoding setting for the model, KEY=VALUE, repeatable "
+            "(e.g. -g num_beams=2 -g max_new_tokens=60).",
+        ),
+    ] = None,
     formats: Annotated[
         str, typer.Option("--format", "-f", help="Comma-separated: md, json, eml.")
     ] = "md",
@@ -314,6 +324,7 @@ def make_command(
             out=out,
             engine=engine,
             model=model,
+            generate=parse_generate(generate or []),
             formats=fmts,
             date=parse_date(date),
             max_bytes=parse_size(max_size),
@@ -341,6 +352,7 @@ def _make(
     out: Path,
     engine: str,
     model: str | None,
+    generate: dict[str, Any] | None = None,
     formats: tuple[str, ...],
     date: _dt.date,
     max_bytes: int,
@@ -369,7 +381,14 @@ def _make(
     if templates is not None and not templates.is_dir():
         raise UsageError(f"--templates: no such folder: {templates}")
     since_rule = parse_since(since)
-    options = Options(engine=engine, model=model, date=date, max_bytes=max_bytes, cache=cache)
+    options = Options(
+        engine=engine,
+        model=model,
+        generate=generate or {},
+        date=date,
+        max_bytes=max_bytes,
+        cache=cache,
+    )
     assert isinstance(progress, ProgressReporter)
     # One run per output folder; everything from reading the state to saving it is inside.
     with output_lock(out, wait=wait):

@@ -1,0 +1,96 @@
+"""`digest make` with the seq2seq engine: a local checkpoint, --generate, fallback and failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from digest import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+runner = CliRunner()
+
+
+def test_seq2seq_with_a_local_checkpoint_writes_the_digest(tiny_bart: Path, tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli.app,
+        [
+            "make",
+            str(SEEDS),
+            "-o",
+            str(tmp_path),
+            "-e",
+            "seq2seq",
+            "-m",
+            str(tiny_bart),
+            "-g",
+            "num_beams=1",
+            "-g",
+            "max_new_tokens=12",
+            "-f",
+            "md,json",
+            "--no-cache",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(next(tmp_path.glob("digest-*.json")).read_text(encoding="utf-8"))
+    assert (data["engine"], data["model"], data["backend"]) == (
+        "seq2seq",
+        str(tiny_bart),
+        "transformers",
+    )
+    (doc,) = data["documents"]
+    generated = [s for s in doc["sections"] if not s["quoted"]]
+    assert generated, "some sections are long enough to be generated"
+    md = next(tmp_path.glob("digest-*.md")).read_text(encoding="utf-8")
+    assert f"engine: seq2seq ({tiny_bart}, transformers)" in md
+
+
+def test_bad_generate_setting_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli.app, ["make", str(SEEDS), "-o", str(tmp_path), "-g", "beams_count=4"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "beams_count" in result.stderr and result.stderr.startswith("digest: error: ")
+
+
+def test_auto_without_a_model_falls_back_visibly(tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli.app,
+        ["make", str(SEEDS), "-o", str(tmp_path), "-m", "no-such-org/no-such-model", "--no-cache"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Summaries are extractive because the seq2seq model no-such-org/no-such-model" in (
+        result.stderr
+    )
+    md = next(tmp_path.glob("digest-*.md")).read_text(encoding="utf-8")
+    assert "> **Note:** Summaries are extractive because the seq2seq model" in md
+    assert "engine: extractive" in md
+
+
+def test_seq2seq_without_a_model_fails_with_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli.app,
+        [
+            "make",
+            str(SEEDS),
+            "-o",
+            str(tmp_path / "o"),
+            "-e",
+            "seq2seq",
+            "-m",
+            str(tmp_path / "missing-model"),
+            "--no-cache",
+            "-q",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (
+        f"digest: error: model folder {tmp_path / 'missing-model'} does not exist; "
+        "check the path, or pass a hub id such as t5-small"
+    )
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").glob("digest-*"))
