@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Literal
@@ -256,3 +257,38 @@ def _capitalised(word: str) -> bool:
     # "iPhone", "'Taliban", "1,000" and "US" may start a heading; "and" or ", who" may not.
     word = word.lstrip(_CLOSERS + "“‘«([")
     return bool(word) and (word[0].isupper() or word[0].isdigit() or any(c.isupper() for c in word))
+
+
+#: A block of a structured document (Markdown, HTML): ("heading", text, level) or
+#: ("paragraph", text, 0), in document order.
+Block = tuple[str, str, int]
+
+
+def sections_from_blocks(blocks: Sequence[Block], title: str) -> tuple[Section, ...]:
+    """Group headings and paragraphs into sections, one per heading.
+
+    Text before the first heading is a section of its own (no title). The first H1 that
+    repeats the document's title is the title, not an empty first section.
+    """
+    sections: list[Section] = []
+    heading: str | None = None
+    level = 0
+    paragraphs: list[str] = []
+    started = title_seen = False
+    for kind, value, depth in blocks:
+        if kind == "paragraph":
+            paragraphs.append(value)
+            continue
+        if depth == 1 and not title_seen and _same_text(value, title):
+            title_seen = True
+            continue
+        if started or paragraphs:
+            sections.append(Section(heading, tuple(paragraphs), None, level))
+        heading, level, paragraphs, started = value, depth, [], True
+    if started or paragraphs:
+        sections.append(Section(heading, tuple(paragraphs), None, level))
+    return tuple(sections)
+
+
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from digest.errors import SkipDocument
-from digest.model import Document, Section
-from digest.sectioning import title_from_filename
+from digest.model import Document
+from digest.sectioning import sections_from_blocks, title_from_filename
 from digest.text import normalise_space
 
 log = logging.getLogger(__name__)
@@ -76,33 +76,11 @@ def parse_html(text: str, path: Path) -> Document:
     return Document(
         path=path,
         title=title,
-        sections=_sections(blocks, title),
+        sections=sections_from_blocks(blocks, title),
         format="html",
         date=result.date or None,
         metadata=metadata,
     )
-
-
-def _sections(blocks: list[tuple[str, str, int]], title: str) -> tuple[Section, ...]:
-    sections: list[Section] = []
-    heading: str | None = None
-    level = 0
-    paragraphs: list[str] = []
-    started = title_seen = False
-    for kind, value, depth in blocks:
-        if kind == "paragraph":
-            paragraphs.append(value)
-            continue
-        # The page's H1 usually repeats its title; it is the title, not an empty first section.
-        if depth == 1 and not title_seen and _same(value, title):
-            title_seen = True
-            continue
-        if started or paragraphs:
-            sections.append(Section(heading, tuple(paragraphs), None, level))
-        heading, level, paragraphs, started = value, depth, [], True
-    if started or paragraphs:
-        sections.append(Section(heading, tuple(paragraphs), None, level))
-    return tuple(sections)
 
 
 def kept_headings(body: Any) -> list[tuple[str, int]]:
@@ -146,7 +124,3 @@ def _level(rend: str | None) -> int:
     if rend and len(rend) == 2 and rend[0] == "h" and rend[1] in "123456":
         return int(rend[1])
     return 2  # trafilatura marks every heading it keeps; an unmarked one is a section heading
-
-
-def _same(a: str, b: str) -> bool:
-    return normalise_space(a).casefold() == normalise_space(b).casefold()

@@ -13,8 +13,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from digest.model import Document, Section
-from digest.sectioning import title_from_filename
+from digest.model import Document
+from digest.sectioning import sections_from_blocks, title_from_filename
 from digest.text import normalise_space
 
 log = logging.getLogger(__name__)
@@ -54,25 +54,7 @@ def parse_markdown(text: str, path: Path) -> Document:
         title = next((t for kind, t, level in headings_and_paragraphs if level == 1), None)
     title = title or title_from_filename(path.name)
 
-    sections: list[Section] = []
-    current_title: str | None = None
-    current_level = 0
-    paragraphs: list[str] = []
-    started = False
-    title_heading_seen = False
-    for kind, value, level in headings_and_paragraphs:
-        if kind == "paragraph":
-            paragraphs.append(value)
-            continue
-        # The H1 repeating the document title is the title, not an (empty) section of its own.
-        if level == 1 and not title_heading_seen and _same(value, title):
-            title_heading_seen = True
-            continue
-        if started or paragraphs:
-            sections.append(Section(current_title, tuple(paragraphs), None, current_level))
-        current_title, current_level, paragraphs, started = value, level, [], True
-    if started or paragraphs:
-        sections.append(Section(current_title, tuple(paragraphs), None, current_level))
+    sections = sections_from_blocks(headings_and_paragraphs, title)
 
     metadata = {k: v for k in METADATA_KEYS if (v := _text_field(front.get(k)))}
     return Document(
@@ -142,10 +124,6 @@ def render_inline(children: Sequence[Token]) -> str:
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
     return normalise_space("".join(parts))
-
-
-def _same(a: str, b: str) -> bool:
-    return normalise_space(a).casefold() == normalise_space(b).casefold()
 
 
 def _text_field(value: object) -> str | None:
