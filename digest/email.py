@@ -23,6 +23,7 @@ import jinja2
 from digest.errors import UsageError
 from digest.model import Digest
 from digest.render import load_template, plural, render_loaded, short_date
+from digest.text import CONTROL_CHARACTERS, one_line
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +35,9 @@ TEXT_WIDTH = 76
 HTML_TEMPLATE = "email.html.j2"
 TEXT_TEMPLATE = "email.txt.j2"
 
-# C0/C1 controls (CR and LF included) and Unicode line/paragraph separators: nothing in a
-# header or a one-line field may contain them, or a title could start a new header line.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SPACE = re.compile(r"\s+")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _EMPTY_ENTRIES = re.compile(r",[\s,]*,")
-
-
-def one_line(text: str | None) -> str:
-    """Text made safe for a header or a one-line field: no controls, no line breaks."""
-    if not text:
-        return ""
-    return _SPACE.sub(" ", _CONTROLS.sub(" ", text)).strip()
 
 
 def paragraphs(text: str | None) -> list[str]:
@@ -91,7 +82,7 @@ def parse_addresses(value: str | Address | Iterable[str | Address] | None) -> tu
             # The stdlib refuses CR/LF in Address parts; the checks still apply to the rest.
             found.append(_address(item.display_name, item.addr_spec))
             continue
-        if _CONTROLS.search(item):
+        if CONTROL_CHARACTERS.search(item):
             # getaddresses() mis-splits such input instead of failing; a line break in an
             # address option is never legitimate, and in a header it would add headers.
             raise UsageError(f"not an email address (control character): {one_line(item)!r}")
@@ -107,7 +98,7 @@ def parse_addresses(value: str | Address | Iterable[str | Address] | None) -> tu
 
 def _address(name: str, addr: str) -> Address:
     addr = addr.strip()
-    if addr.count("@") != 1 or _CONTROLS.search(addr) or _SPACE.search(addr):
+    if addr.count("@") != 1 or CONTROL_CHARACTERS.search(addr) or _SPACE.search(addr):
         raise UsageError(f"not an email address: {one_line(addr)!r}")
     try:
         return Address(display_name=one_line(name), addr_spec=addr)

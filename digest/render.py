@@ -13,6 +13,7 @@ import jinja2
 
 from digest.errors import TemplateProblem
 from digest.model import Digest
+from digest.text import one_line
 
 _BUILTIN = Path(__file__).resolve().parent / "templates"
 
@@ -28,9 +29,7 @@ _SPACE = re.compile(r"\s+")
 
 def escape_markdown(text: str | None) -> str:
     """Make untrusted text inert in Markdown: one line, no structure, no raw HTML or links."""
-    if not text:
-        return ""
-    text = _SPACE.sub(" ", text).strip()
+    text = one_line(text)
     text = _INLINE.sub(r"\\\1", text)
     text = _ENTITY.sub(r"\\&", text)
     return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text, count=1)

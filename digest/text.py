@@ -34,6 +34,19 @@ def normalise_space(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+# C0/C1 controls (CR, LF and ESC included) and Unicode line/paragraph separators: nothing in a
+# header or a one-line field may contain them, or a title could start a new header line (or,
+# read raw in a terminal, recolour or rewrite the screen).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str | None) -> str:
+    """Text made safe for a header or a one-line field: no controls, no line breaks."""
+    if not text:
+        return ""
+    return normalise_space(CONTROL_CHARACTERS.sub(" ", text))
+
+
 # A probable sentence end: a word of two or more letters, then . ! or ? (and any closing quote
 # or bracket), then space; requiring two letters keeps "U.S." and initials from matching.
 _LIKELY_END = re.compile(r"(?<=[^\W\d_]{2}[.!?])[\"'”’)\]]*\s+|(?<=[。！？])")

@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from digest.errors import TemplateProblem
 from digest.model import ArticleSummary, Digest, SectionSummary, Skipped
 from digest.render import escape_markdown, render_json, render_markdown
+from digest.text import one_line
 
 
 def make_digest(**overrides: object) -> Digest:
@@ -128,6 +129,7 @@ HOSTILE = [
     "&lt;script&gt; entity",
     "text with trailing ##",
     "back\\slash \\# escapes",
+    "\x1b[2J\x1b[31mterminal escape\x07 and\r\n# a heading after CRLF",
 ]
 
 
@@ -178,7 +180,8 @@ def test_document_text_cannot_inject_structure(hostile: str) -> None:
     assert "blockquote_open" in kinds and kinds.count("blockquote_open") == 1
     # And the words themselves survive, readable once rendered.
     visible = "".join(t.content for t in tokens if t.type == "text")
-    assert " ".join(hostile.split()).replace("\\", "") in visible.replace("\\", "")
+    assert " ".join(one_line(hostile).split()).replace("\\", "") in visible.replace("\\", "")
+    assert not any(ch in render_markdown(digest) for ch in "\x1b\x07\r")
 
 
 def test_escape_keeps_ordinary_prose_readable() -> None:
