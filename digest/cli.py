@@ -370,14 +370,13 @@ def _make(
     email could not be sent (the files are on disk all the same, so the caller prints them).
     """
     from digest.console import ProgressReporter
-    from digest.engines import ENGINE_NAMES
+    from digest.engines import check_engine_name
     from digest.files import remove_stale_temporaries
     from digest.locking import output_lock
     from digest.pipeline import Options, make_digest
     from digest.state import RunState, parse_since
 
-    if engine not in ENGINE_NAMES:
-        raise UsageError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINE_NAMES)}")
+    check_engine_name(engine)
     if templates is not None and not templates.is_dir():
         raise UsageError(f"--templates: no such folder: {templates}")
     since_rule = parse_since(since)
@@ -507,7 +506,7 @@ def _schedule(
     ctx: typer.Context, *, at: str | None, install: bool, remove: bool, log_file: Path | None
 ) -> None:
     from digest import schedule
-    from digest.engines import ENGINE_NAMES
+    from digest.engines import check_engine_name
     from digest.state import parse_since
 
     if install and remove:
@@ -528,10 +527,7 @@ def _schedule(
     hour_minute = schedule.parse_at(at)
     if not params["sources"]:
         raise UsageError("give at least one folder or file to summarise, e.g. digest make seeds/")
-    if params["engine"] not in ENGINE_NAMES:
-        raise UsageError(
-            f"unknown engine {params['engine']!r}; choose one of: {', '.join(ENGINE_NAMES)}"
-        )
+    check_engine_name(params["engine"])
     parse_formats(params["formats"])
     parse_since(params["since"])
 

@@ -35,6 +35,14 @@ class Summariser(Protocol):
     ) -> list[str]: ...
 
 
+def check_engine_name(name: str) -> str:
+    """`name` if it is an engine `--engine` accepts, else a UsageError listing them."""
+    if name not in ENGINE_NAMES:
+        check_engine_name(name)
+    raise UsageError(f"engine {name!r} is resolved by the pipeline, not built directly")
+    return name
+
+
 def get_engine(
     name: str,
     *,
@@ -52,4 +60,5 @@ def get_engine(
         from digest.engines.seq2seq import Seq2SeqSummariser
 
         return Seq2SeqSummariser(model=model, generate=dict(generate or {}), **options)
-    raise UsageError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINE_NAMES)}")
+    check_engine_name(name)
+    raise UsageError(f"engine {name!r} is resolved by the pipeline, not built directly")
