@@ -38,8 +38,7 @@ class Summariser(Protocol):
 def check_engine_name(name: str) -> str:
     """`name` if it is an engine `--engine` accepts, else a UsageError listing them."""
     if name not in ENGINE_NAMES:
-        check_engine_name(name)
-    raise UsageError(f"engine {name!r} is resolved by the pipeline, not built directly")
+        raise UsageError(f"unknown engine {name!r}; choose one of: {', '.join(ENGINE_NAMES)}")
     return name
 
 
