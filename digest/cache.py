@@ -267,6 +267,8 @@ def engine_fingerprint(
     # The engine and the helpers engines share: editing any of them changes the summaries.
     sources = [_PACKAGE / "engines" / f"{engine}.py", _PACKAGE / "engines" / "settings.py"]
     sources += [_PACKAGE / name for name in ("text.py", "chunking.py", "prompts.py")]
+    if (options or {}).get("backend") == "ctranslate2":
+        sources.append(_PACKAGE / "engines" / "ctranslate2_backend.py")
     settings: dict[str, Any] = {"digest": __version__, "engine": engine}
     if engine != "extractive":
         settings.update(

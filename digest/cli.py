@@ -216,6 +216,15 @@ def make_command(
             "(e.g. -g num_beams=2 -g max_new_tokens=60).",
         ),
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            envvar="DIGEST_BACKEND",
+            help="What runs the seq2seq model: transformers, ctranslate2 (faster; "
+            "pip install 'digest[fast]') or auto (ctranslate2 when installed).",
+        ),
+    ] = "auto",
     formats: Annotated[
         str, typer.Option("--format", "-f", help="Comma-separated: md, json, eml.")
     ] = "md",
@@ -325,6 +334,7 @@ def make_command(
             engine=engine,
             model=model,
             generate=parse_generate(generate or []),
+            backend=backend,
             formats=fmts,
             date=parse_date(date),
             max_bytes=parse_size(max_size),
@@ -353,6 +363,7 @@ def _make(
     engine: str,
     model: str | None,
     generate: dict[str, Any] | None = None,
+    backend: str = "auto",
     formats: tuple[str, ...],
     date: _dt.date,
     max_bytes: int,
@@ -379,11 +390,16 @@ def _make(
     check_engine_name(engine)
     if templates is not None and not templates.is_dir():
         raise UsageError(f"--templates: no such folder: {templates}")
+    from digest.engines.ctranslate2_backend import check_backend_name
+
+    backend = check_backend_name(backend)
     since_rule = parse_since(since)
     options = Options(
         engine=engine,
         model=model,
         generate=generate or {},
+        # Only a named backend is an engine option; auto is the engine's own default.
+        engine_options={} if backend == "auto" else {"backend": backend},
         date=date,
         max_bytes=max_bytes,
         cache=cache,

@@ -95,17 +95,25 @@ def needs_model(documents: Sequence[Document], options: Options) -> bool:
     return any(d.words >= options.quote_under_words for d in documents)
 
 
-def engine_fingerprint(options: Options, engine: str) -> str:
-    """The cache's name for `engine` as `options` configure it (see digest.cache)."""
+def engine_fingerprint(options: Options, engine: str, backend: str | None = None) -> str:
+    """The cache's name for `engine` as `options` configure it (see digest.cache).
+
+    The seq2seq backend that runs (or, before any engine is loaded, is expected to run) is
+    part of it: int8 CTranslate2 and transformers summaries differ slightly.
+    """
     from digest.cache import engine_fingerprint as fingerprint
 
     if engine == "extractive":
         return fingerprint("extractive")
+    if backend is None:
+        from digest.engines.ctranslate2_backend import expected_backend
+
+        backend = expected_backend(str(options.engine_options.get("backend", "auto")))
     return fingerprint(
         engine,
         model=model_id(options),
         generate=options.generate,
-        options=options.engine_options,
+        options={**options.engine_options, "backend": backend},
     )
 
 
@@ -130,7 +138,8 @@ def _summarise_with_cache(
             return articles, cached, []
         engine, notices = resolve_engine(options)
         used = "extractive" if notices or options.engine == "extractive" else first
-        caching = CachingSummariser(engine, cache, engine_fingerprint(options, used))
+        backend = engine.backend if used == first else None
+        caching = CachingSummariser(engine, cache, engine_fingerprint(options, used, backend))
         articles = summarise_documents(
             documents, caching, quote_under_words=options.quote_under_words, progress=progress
         )

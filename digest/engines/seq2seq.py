@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from digest.chunking import chunk_text
@@ -165,12 +165,28 @@ def _first_line(exc: BaseException) -> str:
 # ---------------------------------------------------------------- loading
 
 
+class Backend(Protocol):
+    """What runs the network: prompts as token ids in, generated token ids out, in order.
+
+    Everything else (prompts, chunking, lengths, batching, map-reduce) is the engine's and is
+    shared, so two backends differ only in how fast they compute the same summaries.
+    """
+
+    name: str
+
+    def generate(
+        self, inputs: Sequence[Sequence[int]], settings: Mapping[str, Any]
+    ) -> list[list[int]]: ...
+
+
 @dataclass
 class _Loaded:
     tokenizer: Any
-    network: Any
+    network: Any  # the transformers model; None when another backend runs it
     config: Any
     device: str
+    backend: Backend
+    generation_config: Any = None
 
 
 class _Loader:
@@ -267,11 +283,24 @@ def _pick_dtype(device: str, model_type: str) -> Any:
     return torch.float32 if prompt_family(model_type, "") != "plain" else torch.float16
 
 
-def load_checkpoint(model: str, *, device: str | None = None) -> _Loaded:
-    """Load tokenizer and model for `model` (hub id or folder); ModelUnavailable if it can't be."""
+@dataclass
+class Checkpoint:
+    """What every backend needs from a checkpoint before (or instead of) its torch weights."""
+
+    model: str  # as the user named it
+    source: str  # what from_pretrained takes: the folder, or the hub id
+    local: bool
+    config: Any
+    tokenizer: Any
+    generation_config: Any
+    loader: _Loader
+
+
+def read_checkpoint(model: str) -> Checkpoint:
+    """Config, tokenizer and generation config of `model`; ModelUnavailable if it can't be had."""
     # Imported here so that importing digest (and --help, and the extractive path) never
-    # pays for torch and transformers.
-    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
+    # pays for transformers.
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
     from transformers.models.auto.modeling_auto import (
         MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES as SEQ2SEQ_TYPES,
     )
@@ -289,17 +318,109 @@ def load_checkpoint(model: str, *, device: str | None = None) -> _Loaded:
             f"model {model} is a {model_type} model, not a seq2seq (encoder-decoder) summariser; "
             "pass --model with one such as t5-small or sshleifer/distilbart-cnn-12-6"
         )
-    chosen = _pick_device(device)
     try:
         tokenizer = loader.load(AutoTokenizer)
-        network = loader.load(
-            AutoModelForSeq2SeqLM, config=config, dtype=_pick_dtype(chosen, model_type)
+    except ValueError as exc:
+        raise ModelUnavailable(f"model {model} could not be loaded: {_first_line(exc)}") from None
+    try:
+        generation = GenerationConfig.from_pretrained(
+            loader.source, local_files_only=True, trust_remote_code=False
+        )
+    except (OSError, ValueError):
+        # What from_pretrained falls back to for checkpoints saved without one.
+        generation = GenerationConfig.from_model_config(config)
+    return Checkpoint(model, loader.source, loader.local, config, tokenizer, generation, loader)
+
+
+def load_checkpoint(
+    model: str, *, device: str | None = None, checkpoint: Checkpoint | None = None
+) -> _Loaded:
+    """Load tokenizer and model for `model` (hub id or folder); ModelUnavailable if it can't be."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    checkpoint = checkpoint or read_checkpoint(model)
+    config = checkpoint.config
+    chosen = _pick_device(device)
+    try:
+        network = checkpoint.loader.load(
+            AutoModelForSeq2SeqLM,
+            config=config,
+            dtype=_pick_dtype(chosen, getattr(config, "model_type", "?")),
         )
     except ValueError as exc:
         raise ModelUnavailable(f"model {model} could not be loaded: {_first_line(exc)}") from None
     network.to(chosen)
     network.eval()
-    return _Loaded(tokenizer, network, config, chosen)
+    backend = TransformersBackend(network, checkpoint.tokenizer, chosen)
+    return _Loaded(
+        checkpoint.tokenizer, network, config, chosen, backend, network.generation_config
+    )
+
+
+class TransformersBackend:
+    """Runs the checkpoint with transformers' generate() under torch.inference_mode()."""
+
+    name = "transformers"
+
+    def __init__(self, network: Any, tokenizer: Any, device: str) -> None:
+        self.network = network
+        self.tokenizer = tokenizer
+        self.device = device
+
+    def generate(
+        self, inputs: Sequence[Sequence[int]], settings: Mapping[str, Any]
+    ) -> list[list[int]]:
+        import torch
+
+        encoded = self.tokenizer.pad(
+            {"input_ids": [list(ids) for ids in inputs]}, return_tensors="pt"
+        ).to(self.device)
+        with torch.inference_mode():
+            encoder_outputs = self._encode(encoded["input_ids"], encoded["attention_mask"])
+            generated = self.network.generate(
+                encoder_outputs=encoder_outputs,
+                attention_mask=encoded["attention_mask"],
+                **settings,
+            )
+        return [list(row) for row in generated.tolist()]
+
+    def _encode(self, input_ids: Any, attention_mask: Any) -> Any:
+        """Run the encoder in small groups of similar length, without most of the padding.
+
+        A decoding batch is best large (each step then reads the weights once for many
+        texts), but its longest text sets everyone's padded length; the encoder's cost is per
+        token, padding included, so it runs on each group trimmed to that group's own length.
+        """
+        import torch
+        from transformers.modeling_outputs import BaseModelOutput
+
+        encoder = self.network.get_encoder()
+        if getattr(self.tokenizer, "padding_side", "right") != "right":
+            # Trimming assumes padding at the end; others are encoded as they come.
+            state = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            return BaseModelOutput(last_hidden_state=state)
+        lengths = attention_mask.sum(dim=1).tolist()
+        hidden = None
+        start = 0
+        while start < len(lengths):
+            # Rows arrive longest first; a group ends where padding would pass an eighth.
+            end = start + 1
+            while end < len(lengths) and end - start < 8 and lengths[end] * 8 >= lengths[start] * 7:
+                end += 1
+            width = int(max(lengths[start:end]))
+            states = encoder(
+                input_ids=input_ids[start:end, :width],
+                attention_mask=attention_mask[start:end, :width],
+            ).last_hidden_state
+            if hidden is None:
+                hidden = torch.zeros(
+                    (len(lengths), input_ids.shape[1], states.shape[-1]),
+                    dtype=states.dtype,
+                    device=states.device,
+                )
+            hidden[start:end, :width] = states
+            start = end
+        return BaseModelOutput(last_hidden_state=hidden)
 
 
 def input_limit(tokenizer: Any, config: Any) -> int:
@@ -325,17 +446,18 @@ def output_limit(config: Any) -> int | None:
     return None
 
 
-def decoding_defaults(network: Any) -> tuple[dict[str, Any], int | None, int | None]:
+def decoding_defaults(
+    generation_config: Any, config: Any
+) -> tuple[dict[str, Any], int | None, int | None]:
     """The checkpoint's decoding settings, and its stated (min, max) summary lengths.
 
     Values the checkpoint set in generation_config.json, overlaid with the config's
     task_specific_params["summarization"] (what the old summarization pipeline applied).
     """
     stated: dict[str, Any] = {}
-    generation_config = getattr(network, "generation_config", None)
     if generation_config is not None:
         stated.update(generation_config.to_diff_dict())
-    task = getattr(network.config, "task_specific_params", None) or {}
+    task = getattr(config, "task_specific_params", None) or {}
     stated.update(task.get("summarization", {}))
     defaults = {k: stated[k] for k in _DECODING_KEYS if stated.get(k) is not None}
     low = stated.get("min_new_tokens", stated.get("min_length"))
@@ -358,33 +480,43 @@ class _Job:
 class Seq2SeqSummariser:
     """Summarises with a Hugging Face seq2seq checkpoint, loaded once on first need.
 
-    Options: `device` ("cpu", "cuda", …; default: CUDA when present), `batch_size` (most texts
-    per generate() call; 32 on CPU), `batch_tokens` (most input tokens × beams per call; 16,384
-    on CPU — lower it to save memory), `max_input_tokens` (a smaller window than the model's
-    own, e.g. for tests), `threads` (CPU threads; default: the cores this process may use).
+    Options: `backend` ("transformers", "ctranslate2" or "auto": CTranslate2 when it is
+    installed and the checkpoint converts), `device` ("cpu", "cuda", …; default: CUDA when
+    present), `batch_size` (most texts per generate() call; 32 on CPU), `batch_tokens` (most
+    input tokens × beams per call; 16,384 on CPU — lower it to save memory), `max_input_tokens`
+    (a smaller window than the model's own, e.g. for tests), `threads` (CPU threads; default:
+    the cores this process may use), `compute_type` (CTranslate2's weights and arithmetic:
+    default int8 on CPU, int8_float16 on GPU; float32 reproduces transformers exactly).
     """
 
     name: str = "seq2seq"
-    backend: str | None = "transformers"
 
     def __init__(
         self,
         model: str | None = None,
         generate: Mapping[str, Any] | None = None,
         *,
+        backend: str = "auto",
         device: str | None = None,
         batch_size: int | None = None,
         batch_tokens: int | None = None,
         max_input_tokens: int | None = None,
         threads: int | None = None,
+        compute_type: str | None = None,
     ) -> None:
+        from digest.engines import ctranslate2_backend
+
         self.model: str | None = resolve_model(model or DEFAULT_MODEL)
         self.generate = dict(generate or {})
+        self.requested_backend = ctranslate2_backend.check_backend_name(backend)
+        #: The backend that runs (or, before prepare(), is expected to run) the model.
+        self.backend: str | None = ctranslate2_backend.expected_backend(self.requested_backend)
         self.device = device
         self.batch_size = batch_size
         self.batch_tokens = batch_tokens
         self.max_input_tokens = max_input_tokens
         self.threads = threads
+        self.compute_type = compute_type
         self._loaded: _Loaded | None = None
         self._prompt: Prompt | None = None
         self._limit = FALLBACK_INPUT_TOKENS
@@ -395,6 +527,8 @@ class Seq2SeqSummariser:
         self._base_tokens: dict[str, int] = {}
         #: Counts for logs and the benchmark: model inputs, generate() calls, texts map-reduced.
         self.stats = {"inputs": 0, "batches": 0, "map_reduced": 0}
+        #: Seconds spent tokenising (counting, encoding, decoding) and in the backend.
+        self.timings = {"tokenise": 0.0, "generate": 0.0, "load": 0.0}
 
     # -- loading
 
@@ -407,13 +541,13 @@ class Seq2SeqSummariser:
             # Idle OpenMP threads then sleep instead of spinning: on a machine shared with other
             # work, spinning threads fight for the same cores and generation slows many-fold.
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        import torch
-
         threads = self.threads or usable_cores()
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
         started = time.perf_counter()
-        loaded = load_checkpoint(self.model, device=self.device)
+        checkpoint = read_checkpoint(self.model)
+        self._defaults, self._checkpoint_min, self._checkpoint_max = decoding_defaults(
+            checkpoint.generation_config, checkpoint.config
+        )
+        loaded = self._load_backend(checkpoint, threads)
         model_type = getattr(loaded.config, "model_type", "")
         name = f"{self.model} {getattr(loaded.config, '_name_or_path', '')}"
         self._prompt = load_prompt(prompt_family(model_type, name))
@@ -422,29 +556,70 @@ class Seq2SeqSummariser:
         if self.max_input_tokens:
             # Only ever smaller: past the model's own limit BART fails and T5 degrades.
             self._limit = min(self._limit, self.max_input_tokens)
-        self._defaults, self._checkpoint_min, self._checkpoint_max = decoding_defaults(
-            loaded.network
-        )
-        # The checkpoint's min_length/max_length (BART-CNN: 56/142) are replaced by lengths
-        # scaled to each input; reset them so generate() neither applies nor warns about them.
-        blank = type(loaded.network.generation_config)()
-        loaded.network.generation_config.min_length = blank.min_length
-        loaded.network.generation_config.max_length = blank.max_length
         on_gpu = not loaded.device.startswith("cpu")
         self.batch_size = self.batch_size or (64 if on_gpu else 32)
         self.batch_tokens = self.batch_tokens or (65536 if on_gpu else 16384)
         self._loaded = loaded
+        self.backend = loaded.backend.name
         self._base_tokens = {k: self._count("", k) for k in PROMPT_KINDS}
+        self.timings["load"] = time.perf_counter() - started
         log.info(
-            "loaded %s (%s) on %s in %.1fs: window %d tokens, prompt %s, %d threads",
+            "loaded %s (%s) with %s on %s in %.1fs: window %d tokens, prompt %s, %d threads",
             self.model,
             model_type,
+            self.backend,
             loaded.device,
-            time.perf_counter() - started,
+            self.timings["load"],
             self._limit,
             self._prompt.filename,
             threads,
         )
+
+    def _load_backend(self, checkpoint: Checkpoint, threads: int) -> _Loaded:
+        """CTranslate2 where asked (or, for auto, where it can); transformers otherwise."""
+        from digest.engines import ctranslate2_backend
+
+        choice = self.requested_backend
+        if choice == "ctranslate2" or (choice == "auto" and ctranslate2_backend.installed()):
+            # The user's settings over the checkpoint's: what every batch will decode with.
+            settings = {**self._defaults, **self.generate}
+            reason = ctranslate2_backend.unusable_because(settings, strict=choice != "auto")
+            if reason is None:
+                try:
+                    backend, device = ctranslate2_backend.load(
+                        checkpoint,
+                        device=self.device,
+                        threads=threads,
+                        compute_type=self.compute_type,
+                        batch_tokens=self.batch_tokens,
+                    )
+                except ModelUnavailable as exc:
+                    if choice != "auto":
+                        raise
+                    reason = str(exc)
+                else:
+                    config = checkpoint.config
+                    return _Loaded(
+                        checkpoint.tokenizer,
+                        None,
+                        config,
+                        device,
+                        backend,
+                        checkpoint.generation_config,
+                    )
+            log.info("%s; using transformers", reason)
+        import torch
+
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        loaded = load_checkpoint(self.model or "", device=self.device, checkpoint=checkpoint)
+        # The checkpoint's min_length/max_length (BART-CNN: 56/142) are replaced by lengths
+        # scaled to each input; reset them so generate() neither applies nor warns about them.
+        generation = loaded.network.generation_config
+        blank = type(generation)()
+        generation.min_length = blank.min_length
+        generation.max_length = blank.max_length
+        return loaded
 
     @property
     def input_tokens(self) -> int:
@@ -454,7 +629,9 @@ class Seq2SeqSummariser:
 
     def _count(self, text: str, kind: str) -> int:
         assert self._loaded is not None and self._prompt is not None
+        started = time.perf_counter()
         encoded = self._loaded.tokenizer(self._prompt(text, kind=kind), verbose=False)
+        self.timings["tokenise"] += time.perf_counter() - started
         return len(encoded["input_ids"])
 
     # -- decoding settings
@@ -609,24 +786,19 @@ class Seq2SeqSummariser:
         return batches
 
     def _run(self, jobs: Sequence[_Job], progress: Callable[[int], None] | None) -> list[str]:
-        import torch
-
         assert self._loaded is not None
-        tokenizer, network = self._loaded.tokenizer, self._loaded.network
+        tokenizer, backend = self._loaded.tokenizer, self._loaded.backend
         outputs: list[str] = [""] * len(jobs)
         for batch in self._batches(jobs):
             settings = dict(jobs[batch[0]].settings)
-            encoded = tokenizer(
-                [jobs[j].prompt for j in batch], padding=True, return_tensors="pt"
-            ).to(self._loaded.device)
-            with torch.inference_mode():
-                encoder_outputs = self._encode(encoded["input_ids"], encoded["attention_mask"])
-                generated = network.generate(
-                    encoder_outputs=encoder_outputs,
-                    attention_mask=encoded["attention_mask"],
-                    **settings,
-                )
+            started = time.perf_counter()
+            inputs = tokenizer([jobs[j].prompt for j in batch])["input_ids"]
+            generating = time.perf_counter()
+            generated = backend.generate(inputs, settings)
+            decoding = time.perf_counter()
             decoded = tokenizer.batch_decode(generated, skip_special_tokens=True)
+            self.timings["tokenise"] += time.perf_counter() - decoding + generating - started
+            self.timings["generate"] += decoding - generating
             for j, text in zip(batch, decoded, strict=True):
                 outputs[j] = text.strip()
             self.stats["inputs"] += len(batch)
@@ -636,42 +808,3 @@ class Seq2SeqSummariser:
                 if finished:
                     progress(finished)
         return outputs
-
-    def _encode(self, input_ids: Any, attention_mask: Any) -> Any:
-        """Run the encoder in small groups of similar length, without most of the padding.
-
-        A decoding batch is best large (each step then reads the weights once for many
-        texts), but its longest text sets everyone's padded length; the encoder's cost is per
-        token, padding included, so it runs on each group trimmed to that group's own length.
-        """
-        import torch
-        from transformers.modeling_outputs import BaseModelOutput
-
-        assert self._loaded is not None
-        encoder = self._loaded.network.get_encoder()
-        if getattr(self._loaded.tokenizer, "padding_side", "right") != "right":
-            # Trimming assumes padding at the end; others are encoded as they come.
-            state = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            return BaseModelOutput(last_hidden_state=state)
-        lengths = attention_mask.sum(dim=1).tolist()
-        hidden = None
-        start = 0
-        while start < len(lengths):
-            # Rows arrive longest first; a group ends where padding would pass an eighth.
-            end = start + 1
-            while end < len(lengths) and end - start < 8 and lengths[end] * 8 >= lengths[start] * 7:
-                end += 1
-            width = int(max(lengths[start:end]))
-            states = encoder(
-                input_ids=input_ids[start:end, :width],
-                attention_mask=attention_mask[start:end, :width],
-            ).last_hidden_state
-            if hidden is None:
-                hidden = torch.zeros(
-                    (len(lengths), input_ids.shape[1], states.shape[-1]),
-                    dtype=states.dtype,
-                    device=states.device,
-                )
-            hidden[start:end, :width] = states
-            start = end
-        return BaseModelOutput(last_hidden_state=hidden)

@@ -1,0 +1,299 @@
+"""The CTranslate2 backend of the seq2seq engine: the checkpoint converted once, then cached."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from digest.errors import ModelUnavailable, UsageError
+
+if TYPE_CHECKING:
+    from digest.engines.seq2seq import Checkpoint
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "transformers", "ctranslate2")
+INSTALL = "pip install 'digest[fast]'"
+#: Decoding settings CTranslate2 has no equivalent for: (key, the value that means "off").
+UNSUPPORTED = (
+    ("encoder_no_repeat_ngram_size", 0),
+    ("num_beam_groups", 1),
+    ("diversity_penalty", 0.0),
+)
+#: Input tokens per CTranslate2 batch when the engine sets none (as the engine's own defaults).
+BATCH_TOKENS = {"cpu": 16384, "cuda": 65536}
+
+
+def check_backend_name(name: str) -> str:
+    """The backend named (auto, transformers, ctranslate2; any case), or a UsageError."""
+    chosen = (name or "auto").strip().lower()
+    if chosen not in BACKENDS:
+        raise UsageError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+    return chosen
+
+
+def installed() -> bool:
+    """Whether the `fast` extra is installed, without paying for importing it."""
+    if "ctranslate2" in sys.modules:
+        # None there means "import fails" (how tests simulate a machine without the extra).
+        return sys.modules["ctranslate2"] is not None
+    return importlib.util.find_spec("ctranslate2") is not None
+
+
+def expected_backend(choice: str) -> str:
+    """The backend `choice` will most likely run: auto is CTranslate2 wherever it is installed.
+
+    (auto still falls back to transformers for a checkpoint that does not convert.)
+    """
+    choice = check_backend_name(choice)
+    if choice == "auto":
+        return "ctranslate2" if installed() else "transformers"
+    return choice
+
+
+def _import() -> Any:
+    try:
+        import ctranslate2
+    except ImportError:
+        raise UsageError(f"--backend ctranslate2 needs the fast extra: {INSTALL}") from None
+    return ctranslate2
+
+
+def unusable_because(settings: Mapping[str, Any], *, strict: bool) -> str | None:
+    """Why CTranslate2 cannot decode with `settings` (None when it can).
+
+    `strict` (the user asked for CTranslate2 by name) turns the reason into a UsageError.
+    """
+    if strict:
+        _import()
+    asked = [key for key, off in UNSUPPORTED if settings.get(key, off) not in (off, None)]
+    if not asked:
+        return None
+    reason = f"CTranslate2 does not support {', '.join(asked)}"
+    if strict:
+        raise UsageError(f"--backend ctranslate2: {reason}; use --backend transformers")
+    return reason
+
+
+def decoding_options(settings: Mapping[str, Any], *, forced_eos: bool = False) -> dict[str, Any]:
+    """generate() settings as Translator.translate_batch() options, with the same meaning.
+
+    Lengths: CTranslate2's decoding lengths, like transformers' *_new_tokens, exclude the
+    decoder start token and include a forced first token (the target prefix). Where the
+    checkpoint forces the end token (BART), transformers spends the last place on it and drops
+    it on decoding; CTranslate2 does not force it, so it gets one place fewer.
+    """
+    beams = max(1, int(settings.get("num_beams", 1) or 1))
+    most = int(settings.get("max_new_tokens", 200))
+    if forced_eos:
+        most -= 1
+    most = max(1, most)
+    options: dict[str, Any] = {
+        "beam_size": beams,
+        "max_decoding_length": most,
+        "min_decoding_length": min(int(settings.get("min_new_tokens", 0) or 0), most),
+        "no_repeat_ngram_size": int(settings.get("no_repeat_ngram_size", 0) or 0),
+        "repetition_penalty": float(settings.get("repetition_penalty", 1.0) or 1.0),
+    }
+    if beams > 1:
+        options["length_penalty"] = float(settings.get("length_penalty", 1.0))
+    # early_stopping has no switch: CTranslate2's beam search stops once beam_size finished
+    # hypotheses are found, which is transformers' early_stopping=True.
+    if settings.get("do_sample"):
+        options["sampling_topk"] = int(settings.get("top_k", 50) or 0)
+        options["sampling_topp"] = float(settings.get("top_p", 1.0))
+        options["sampling_temperature"] = float(settings.get("temperature", 1.0))
+    return options
+
+
+# ---------------------------------------------------------------- the converted-model cache
+
+
+def cache_root() -> Path:
+    """Where converted models live: DIGEST_CACHE_DIR (as the summary cache), else the user cache."""
+    configured = os.environ.get("DIGEST_CACHE_DIR")
+    if configured:
+        return Path(configured).expanduser() / "ct2"
+    from digest.cache import default_cache_dir
+
+    return default_cache_dir() / "ct2"
+
+
+def checkpoint_identity(checkpoint: Checkpoint) -> dict[str, Any]:
+    """What the converted copy depends on: the checkpoint's files (or hub revision)."""
+    identity: dict[str, Any] = {"model": checkpoint.source}
+    if checkpoint.local:
+        folder = Path(checkpoint.source)
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+        identity["files"] = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        # The hub cache keeps each revision in snapshots/<commit>/: that commit names it.
+        found = try_to_load_from_cache(checkpoint.source, "config.json")
+        identity["revision"] = Path(found).parent.name if isinstance(found, str) else None
+    return identity
+
+
+def converted_folder(checkpoint: Checkpoint, quantization: str, version: str) -> Path:
+    """cache_root()/<name>-<hash of files or revision and converter version>-<quantization>."""
+    identity = {**checkpoint_identity(checkpoint), "ctranslate2": version}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    name = Path(checkpoint.source).name if checkpoint.local else checkpoint.source
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[-64:] or "model"
+    return cache_root() / f"{safe}-{digest}-{quantization}"
+
+
+def convert(
+    checkpoint: Checkpoint, folder: Path, quantization: str, *, replace: bool = False
+) -> None:
+    """Convert into a temporary sibling, then rename it into place: never a half-written folder.
+
+    `replace` removes a damaged copy first; otherwise a copy another run renamed into place
+    meanwhile wins and ours is dropped.
+    """
+    ct2 = _import()
+    from ctranslate2.converters import TransformersConverter
+
+    class Converter(TransformersConverter):
+        def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
+            model = super().load_model(model_class, model_name_or_path, **kwargs)
+            # transformers 5 dropped BartConfig.normalize_before, which CTranslate2's BART
+            # loader still reads; BART as transformers runs it is post-norm.
+            if model.config.model_type == "bart" and not hasattr(model.config, "normalize_before"):
+                model.config.normalize_before = False
+            return model
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    started = time.perf_counter()
+    log.info(
+        "converting %s for CTranslate2 (%s), once; later runs reuse %s",
+        checkpoint.model,
+        quantization,
+        folder,
+    )
+    try:
+        converter = Converter(checkpoint.source)
+        converter.convert(str(scratch), quantization=quantization, force=True)
+        ct2.Translator(str(scratch), device="cpu", compute_type="auto")  # it must load
+        if replace and folder.exists():
+            shutil.rmtree(folder)
+        os.replace(scratch, folder)
+    except Exception as exc:  # noqa: BLE001 - any converter failure means "not convertible"
+        shutil.rmtree(scratch, ignore_errors=True)
+        if isinstance(exc, OSError) and folder.is_dir():
+            return  # a concurrent run renamed its copy into place first; use that one
+        raise ModelUnavailable(
+            f"model {checkpoint.model} could not be converted for CTranslate2 "
+            f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}); "
+            "use --backend transformers"
+        ) from None
+    log.info("converted %s in %.1fs", checkpoint.model, time.perf_counter() - started)
+
+
+def load(
+    checkpoint: Checkpoint,
+    *,
+    device: str | None = None,
+    threads: int = 1,
+    compute_type: str | None = None,
+    batch_tokens: int | None = None,
+) -> tuple[CTranslate2Backend, str]:
+    """The converted checkpoint as a backend (converting it first if needed), and its device."""
+    ct2 = _import()
+    kind, _, index = (device or "").partition(":")
+    if not kind:
+        kind = "cuda" if ct2.get_cuda_device_count() > 0 else "cpu"
+    # int8 weights: about 4x less memory to read per decoding step than float32, the cost
+    # that dominates on CPU; the GPU keeps float16 arithmetic.
+    quantization = compute_type or ("int8_float16" if kind == "cuda" else "int8")
+    folder = converted_folder(checkpoint, quantization, ct2.__version__)
+
+    def open_translator() -> Any:
+        return ct2.Translator(
+            str(folder),
+            device=kind,
+            device_index=int(index or 0),
+            compute_type=quantization,
+            intra_threads=threads,
+            inter_threads=1,
+        )
+
+    if not folder.is_dir():
+        convert(checkpoint, folder, quantization)
+    try:
+        translator = open_translator()
+    except Exception as exc:  # noqa: BLE001 - a damaged copy fails in many ways; rebuild it
+        log.warning("converted model %s is unreadable (%s); converting again", folder, exc)
+        convert(checkpoint, folder, quantization, replace=True)
+        try:
+            translator = open_translator()
+        except Exception as again:  # noqa: BLE001
+            raise ModelUnavailable(
+                f"model {checkpoint.model} could not be loaded with CTranslate2 ({again}); "
+                "use --backend transformers"
+            ) from None
+    generation = checkpoint.generation_config
+    tokenizer = checkpoint.tokenizer
+    forced_bos = getattr(generation, "forced_bos_token_id", None)
+    forced_eos = getattr(generation, "forced_eos_token_id", None)
+    backend = CTranslate2Backend(
+        translator,
+        tokenizer,
+        prefix=[tokenizer.convert_ids_to_tokens(forced_bos)] if forced_bos is not None else None,
+        forced_eos=forced_eos is not None,
+        batch_tokens=batch_tokens or BATCH_TOKENS.get(kind, BATCH_TOKENS["cpu"]),
+    )
+    where = kind if not index else f"{kind}:{index}"
+    return backend, where
+
+
+class CTranslate2Backend:
+    """Decodes with a ctranslate2.Translator; token ids in and out, like the transformers one."""
+
+    name = "ctranslate2"
+
+    def __init__(
+        self,
+        translator: Any,
+        tokenizer: Any,
+        *,
+        prefix: Sequence[str] | None = None,
+        forced_eos: bool = False,
+        batch_tokens: int = BATCH_TOKENS["cpu"],
+    ) -> None:
+        self.translator = translator
+        self.tokenizer = tokenizer
+        #: Forced first target tokens (BART-CNN's <s>), given to CTranslate2 as a target prefix.
+        self.prefix = list(prefix) if prefix else None
+        self.forced_eos = forced_eos
+        self.batch_tokens = batch_tokens
+
+    def generate(
+        self, inputs: Sequence[Sequence[int]], settings: Mapping[str, Any]
+    ) -> list[list[int]]:
+        options = decoding_options(settings, forced_eos=self.forced_eos)
+        source = [self.tokenizer.convert_ids_to_tokens(list(ids)) for ids in inputs]
+        prefix = [list(self.prefix) for _ in source] if self.prefix else None
+        results = self.translator.translate_batch(
+            source,
+            prefix,
+            # Sub-batches of similar length by input tokens (beams multiply the work).
+            max_batch_size=max(1, self.batch_tokens // options["beam_size"]),
+            batch_type="tokens",
+            max_input_length=0,  # the engine already fits every input to the model's window
+            **options,
+        )
+        return [list(self.tokenizer.convert_tokens_to_ids(r.hypotheses[0])) for r in results]
