@@ -390,9 +390,9 @@ def _make(
     check_engine_name(engine)
     if templates is not None and not templates.is_dir():
         raise UsageError(f"--templates: no such folder: {templates}")
-    from digest.engines.ctranslate2_backend import check_backend_name
+    from digest.engines.ctranslate2_backend import require_backend
 
-    backend = check_backend_name(backend)
+    backend = require_backend(backend)
     since_rule = parse_since(since)
     options = Options(
         engine=engine,

@@ -95,20 +95,19 @@ def needs_model(documents: Sequence[Document], options: Options) -> bool:
     return any(d.words >= options.quote_under_words for d in documents)
 
 
-def engine_fingerprint(options: Options, engine: str, backend: str | None = None) -> str:
+def engine_fingerprint(options: Options, engine: str) -> str:
     """The cache's name for `engine` as `options` configure it (see digest.cache).
 
-    The seq2seq backend that runs (or, before any engine is loaded, is expected to run) is
-    part of it: int8 CTranslate2 and transformers summaries differ slightly.
+    The seq2seq backend is part of it (int8 CTranslate2 and transformers summaries differ
+    slightly), as this installation resolves it, so it is known before any model is loaded
+    and a run's lookups and writes agree.
     """
     from digest.cache import engine_fingerprint as fingerprint
+    from digest.engines.ctranslate2_backend import expected_backend
 
     if engine == "extractive":
         return fingerprint("extractive")
-    if backend is None:
-        from digest.engines.ctranslate2_backend import expected_backend
-
-        backend = expected_backend(str(options.engine_options.get("backend", "auto")))
+    backend = expected_backend(str(options.engine_options.get("backend", "auto")))
     return fingerprint(
         engine,
         model=model_id(options),
@@ -138,8 +137,7 @@ def _summarise_with_cache(
             return articles, cached, []
         engine, notices = resolve_engine(options)
         used = "extractive" if notices or options.engine == "extractive" else first
-        backend = engine.backend if used == first else None
-        caching = CachingSummariser(engine, cache, engine_fingerprint(options, used, backend))
+        caching = CachingSummariser(engine, cache, engine_fingerprint(options, used))
         articles = summarise_documents(
             documents, caching, quote_under_words=options.quote_under_words, progress=progress
         )

@@ -33,6 +33,8 @@ def test_seq2seq_with_a_local_checkpoint_writes_the_digest(tiny_bart: Path, tmp_
             "-f",
             "md,json",
             "--no-cache",
+            "--backend",
+            "transformers",
         ],
     )
     assert result.exit_code == 0, result.output

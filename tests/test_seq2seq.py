@@ -33,6 +33,8 @@ OFFLINE_FIX = (
 def engine(model: Path | str, **options: Any) -> Seq2SeqSummariser:
     # One thread: tiny models gain nothing from more, and the test machine is shared.
     options.setdefault("threads", 1)
+    # These tests look inside the transformers backend; tests/test_ctranslate2.py the other.
+    options.setdefault("backend", "transformers")
     generate = options.pop("generate", {})
     return Seq2SeqSummariser(str(model), generate, **options)
 
@@ -78,7 +80,9 @@ def test_presets_resolve_and_default_matches_pipeline() -> None:
 
 
 def test_engine_attributes_via_registry(tiny_bart: Path) -> None:
-    summariser = get_engine("seq2seq", model=str(tiny_bart), generate={"num_beams": 1})
+    summariser = get_engine(
+        "seq2seq", model=str(tiny_bart), generate={"num_beams": 1}, backend="transformers"
+    )
     assert (summariser.name, summariser.model, summariser.backend) == (
         "seq2seq",
         str(tiny_bart),
@@ -150,7 +154,7 @@ def test_make_digest_loads_the_model_once(
         engine="seq2seq",
         model=str(tiny_bart),
         generate={"num_beams": 1},
-        engine_options={"threads": 1},
+        engine_options={"threads": 1, "backend": "transformers"},
     )
     digest = make_digest([tmp_path], options)
     assert load_counter == [str(tiny_bart)]

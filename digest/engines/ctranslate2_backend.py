@@ -43,6 +43,14 @@ def check_backend_name(name: str) -> str:
     return chosen
 
 
+def require_backend(name: str) -> str:
+    """check_backend_name(), and for ctranslate2 that it is installed: fail before any work."""
+    chosen = check_backend_name(name)
+    if chosen == "ctranslate2" and not installed():
+        _import()
+    return chosen
+
+
 def installed() -> bool:
     """Whether the `fast` extra is installed, without paying for importing it."""
     if "ctranslate2" in sys.modules:

@@ -1,0 +1,259 @@
+"""The CTranslate2 backend: conversion and its cache, outputs equal to transformers, no extra."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tiny_models import make_text
+from typer.testing import CliRunner
+
+from digest import cli
+from digest.engines import ctranslate2_backend
+from digest.engines.ctranslate2_backend import INSTALL, decoding_options, expected_backend
+from digest.engines.seq2seq import Seq2SeqSummariser
+from digest.errors import UsageError
+from digest.pipeline import Options, engine_fingerprint
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+runner = CliRunner()
+
+
+def engine(model: Path, backend: str, **options: Any) -> Seq2SeqSummariser:
+    options.setdefault("threads", 1)
+    if backend == "ctranslate2":
+        # float32: the converted weights are transformers' own, so outputs must match exactly.
+        options.setdefault("compute_type", "float32")
+    generate = options.pop("generate", {})
+    return Seq2SeqSummariser(str(model), generate, backend=backend, **options)
+
+
+@pytest.fixture
+def ct2_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A converted-model cache of this test's own, so conversions can be counted."""
+    pytest.importorskip("ctranslate2")
+    monkeypatch.setenv("DIGEST_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "ct2"
+
+
+@pytest.fixture
+def conversions(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    calls: list[Path] = []
+    original = ctranslate2_backend.convert
+
+    def counting(checkpoint: Any, folder: Path, *args: Any, **kwargs: Any) -> None:
+        calls.append(folder)
+        original(checkpoint, folder, *args, **kwargs)
+
+    monkeypatch.setattr(ctranslate2_backend, "convert", counting)
+    return calls
+
+
+@pytest.fixture
+def without_ctranslate2(monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes `import ctranslate2` raise ImportError: a machine without it.
+    monkeypatch.setitem(sys.modules, "ctranslate2", None)
+
+
+@pytest.fixture(scope="session")
+def forced_bos_bart(tiny_bart: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny_bart whose generation config forces <s> first, as BART-CNN's does."""
+    import shutil
+
+    from transformers import GenerationConfig
+
+    folder = tmp_path_factory.mktemp("forced-bos-bart")
+    shutil.copytree(tiny_bart, folder, dirs_exist_ok=True)
+    generation = GenerationConfig.from_pretrained(folder)
+    generation.forced_bos_token_id = 0
+    generation.save_pretrained(folder)
+    return folder
+
+
+# -- settings mapping (no CTranslate2 needed)
+
+
+def test_decoding_options_map_generate_settings() -> None:
+    settings = {
+        "num_beams": 4,
+        "min_new_tokens": 40,
+        "max_new_tokens": 40,
+        "no_repeat_ngram_size": 3,
+        "length_penalty": 2.0,
+        "repetition_penalty": 1.2,
+        "early_stopping": True,
+    }
+    assert decoding_options(settings) == {
+        "beam_size": 4,
+        "min_decoding_length": 40,
+        "max_decoding_length": 40,
+        "no_repeat_ngram_size": 3,
+        "length_penalty": 2.0,
+        "repetition_penalty": 1.2,
+    }
+    # A forced end token takes transformers' last place, and is dropped on decoding.
+    forced = decoding_options(settings, forced_eos=True)
+    assert (forced["min_decoding_length"], forced["max_decoding_length"]) == (39, 39)
+    greedy = decoding_options({"num_beams": 1, "max_new_tokens": 8, "length_penalty": 2.0})
+    assert greedy["beam_size"] == 1 and "length_penalty" not in greedy
+    sampled = decoding_options({"do_sample": True, "top_k": 10, "temperature": 0.7})
+    assert (sampled["sampling_topk"], sampled["sampling_temperature"]) == (10, 0.7)
+
+
+def test_backend_names() -> None:
+    assert ctranslate2_backend.check_backend_name("CTranslate2") == "ctranslate2"
+    with pytest.raises(UsageError, match="unknown backend 'onnx'"):
+        ctranslate2_backend.check_backend_name("onnx")
+    assert expected_backend("transformers") == "transformers"
+
+
+def test_fingerprint_separates_backends() -> None:
+    prints = {
+        engine_fingerprint(Options(model="m", engine_options={"backend": b}), "seq2seq")
+        for b in ("transformers", "ctranslate2")
+    }
+    assert len(prints) == 2
+
+
+# -- without the extra
+
+
+def test_missing_extra_is_a_one_line_error(
+    tiny_bart: Path, tmp_path: Path, without_ctranslate2: None
+) -> None:
+    args = ["make", str(SEEDS), "-o", str(tmp_path), "-e", "seq2seq", "-m", str(tiny_bart)]
+    result = runner.invoke(cli.app, [*args, "--backend", "ctranslate2", "--no-cache"])
+    assert result.exit_code == 2, result.output
+    # Refused before any file is read or model loaded: the error is all there is.
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("digest: error: ")
+    assert INSTALL in result.stderr
+
+
+def test_auto_falls_back_to_transformers_without_the_extra(
+    tiny_bart: Path, without_ctranslate2: None
+) -> None:
+    assert expected_backend("auto") == "transformers"
+    summariser = engine(tiny_bart, "auto", generate={"num_beams": 1, "max_new_tokens": 6})
+    assert summariser.summarise([make_text(40, 1)], kind="section")[0]
+    assert summariser.backend == "transformers"
+
+
+def test_backend_comes_from_the_environment(
+    tiny_bart: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, without_ctranslate2: None
+) -> None:
+    monkeypatch.setenv("DIGEST_BACKEND", "ctranslate2")
+    args = ["make", str(SEEDS), "-o", str(tmp_path), "-e", "seq2seq", "-m", str(tiny_bart)]
+    result = runner.invoke(cli.app, [*args, "--no-cache"])
+    assert result.exit_code == 2 and INSTALL in result.stderr, result.output
+
+
+# -- with CTranslate2
+
+
+@pytest.mark.parametrize("name", ["tiny_t5", "tiny_bart", "forced_bos_bart", "eager_bart"])
+def test_greedy_output_matches_transformers(
+    name: str, request: pytest.FixtureRequest, ct2_cache: Path
+) -> None:
+    model = request.getfixturevalue(name)
+    # no_repeat_ngram_size keeps random weights from repeating one token: a stronger check.
+    generate = {"num_beams": 1, "no_repeat_ngram_size": 2}
+    texts = [make_text(n, seed) for seed, n in enumerate((70, 15, 200, 40))]  # 200: map-reduce
+    reference = engine(model, "transformers", generate=generate)
+    fast = engine(model, "ctranslate2", generate=generate)
+    expected = reference.summarise(texts, kind="section")
+    assert fast.summarise(texts, kind="section") == expected
+    assert fast.backend == "ctranslate2" and reference.backend == "transformers"
+    assert fast.stats == reference.stats  # the same jobs and batches: only generate() differs
+
+
+@pytest.mark.parametrize("name", ["tiny_t5", "forced_bos_bart"])
+def test_token_ids_match_and_lengths_are_new_tokens(
+    name: str, request: pytest.FixtureRequest, ct2_cache: Path
+) -> None:
+    model = request.getfixturevalue(name)
+    reference, fast = engine(model, "transformers"), engine(model, "ctranslate2")
+    reference.prepare()
+    fast.prepare()
+    assert reference._loaded is not None and fast._loaded is not None
+    tokenizer = reference._loaded.tokenizer
+    inputs = [tokenizer(make_text(n, n))["input_ids"] for n in (30, 12)]
+    for least, most in ((0, 10), (7, 7), (10, 10)):
+        settings = {"num_beams": 1, "no_repeat_ngram_size": 2}
+        settings.update(min_new_tokens=least, max_new_tokens=most)
+        slow = reference._loaded.backend.generate(inputs, settings)
+        quick = fast._loaded.backend.generate(inputs, settings)
+        special = set(tokenizer.all_special_ids)
+        # transformers returns the decoder start token (and any end token and padding) too.
+        assert [[t for t in row if t not in special] for row in slow] == [
+            [t for t in row if t not in special] for row in quick
+        ]
+        assert all(len(row) <= most for row in quick)
+
+
+def test_beam_search_runs_and_follows_forced_lengths(eager_bart: Path, ct2_cache: Path) -> None:
+    fixed = {"num_beams": 4, "min_new_tokens": 9, "max_new_tokens": 9}
+    summariser = engine(eager_bart, "ctranslate2", generate=fixed, compute_type="int8")
+    [summary] = summariser.summarise([make_text(40, 3)], kind="section")
+    assert summary
+    assert summariser._loaded is not None
+    tokenizer, backend = summariser._loaded.tokenizer, summariser._loaded.backend
+    inputs = [tokenizer(make_text(n, n))["input_ids"] for n in (40, 20)]
+    # The eager model ends as soon as allowed; BART's forced end token takes the 9th place.
+    assert [len(row) for row in backend.generate(inputs, fixed)] == [8, 8]
+
+
+def test_conversion_is_cached_and_reused(
+    tiny_t5: Path, ct2_cache: Path, conversions: list[Path]
+) -> None:
+    first = engine(tiny_t5, "ctranslate2", generate={"num_beams": 1, "max_new_tokens": 6})
+    first.prepare()
+    assert len(conversions) == 1 and conversions[0].parent == ct2_cache
+    assert conversions[0].name.endswith("-float32") and (conversions[0] / "model.bin").is_file()
+    second = engine(tiny_t5, "ctranslate2", generate={"num_beams": 1, "max_new_tokens": 6})
+    second.prepare()
+    assert len(conversions) == 1, "the second run converted again"
+    # No half-written temporaries are left beside the converted folder.
+    assert [p.name for p in ct2_cache.iterdir()] == [conversions[0].name]
+    # Another quantization is another folder.
+    engine(tiny_t5, "ctranslate2", compute_type="int8").prepare()
+    assert len(conversions) == 2 and conversions[1].name.endswith("-int8")
+
+
+def test_corrupt_conversion_is_rebuilt(
+    tiny_t5: Path,
+    ct2_cache: Path,
+    conversions: list[Path],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    generate = {"num_beams": 1, "max_new_tokens": 6}
+    expected = engine(tiny_t5, "ctranslate2", generate=generate).summarise(
+        [make_text(30, 4)], kind="section"
+    )
+    (conversions[0] / "model.bin").write_bytes(b"\x00 not a model \xff" * 64)
+    again = engine(tiny_t5, "ctranslate2", generate=generate)
+    assert again.summarise([make_text(30, 4)], kind="section") == expected
+    assert len(conversions) == 2 and conversions[1] == conversions[0]
+    assert "unreadable" in caplog.text
+
+
+def test_unsupported_settings(tiny_bart: Path, ct2_cache: Path) -> None:
+    settings = {"num_beams": 2, "num_beam_groups": 2, "diversity_penalty": 0.5}
+    with pytest.raises(UsageError, match="does not support num_beam_groups"):
+        engine(tiny_bart, "ctranslate2", generate=settings).prepare()
+    auto = engine(tiny_bart, "auto", generate=settings)
+    auto.prepare()
+    assert auto.backend == "transformers"
+
+
+def test_cli_records_the_backend(tiny_bart: Path, tmp_path: Path, ct2_cache: Path) -> None:
+    args = ["make", str(SEEDS), "-o", str(tmp_path), "-e", "seq2seq", "-m", str(tiny_bart)]
+    args += ["-g", "num_beams=1", "-g", "max_new_tokens=12", "-f", "md,json", "--no-cache"]
+    result = runner.invoke(cli.app, [*args, "--backend", "ctranslate2"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(next(tmp_path.glob("digest-*.json")).read_text(encoding="utf-8"))
+    assert data["backend"] == "ctranslate2"
+    md = next(tmp_path.glob("digest-*.md")).read_text(encoding="utf-8")
+    assert f"({tiny_bart}, ctranslate2)" in md
