@@ -7,12 +7,18 @@ runs in its own process so that its peak memory (ru_maxrss) is its own.
 
     python scripts/benchmark.py                 # default run, writes docs/benchmarks.md
     python scripts/benchmark.py --limit 20 --no-write
+    python scripts/benchmark.py --limit 24 --beams 4 --tokens 40 --repeat 1 --whole-process
+
+With ctranslate2 installed (the `fast` extra) the pipeline also runs on that backend, and
+--whole-process adds `digest make` timed as a whole process (startup, conversion or its
+cache, rendering) against the baseline's whole process.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import importlib.util
 import json
 import os
 import platform
@@ -112,10 +118,23 @@ def run_pipeline(
     documents, skipped = read_documents(files)
     articles = summarise_documents(documents, engine)
     done = time.perf_counter()
+    import datetime
+
+    from digest.model import Digest
+    from digest.render import render_markdown
+
+    today = datetime.date.today()
+    render_markdown(Digest(date=today, engine="seq2seq", model=None, articles=tuple(articles)))
+    rendered = time.perf_counter()
     import torch
 
     stats = getattr(engine, "stats", {})
+    timings = getattr(engine, "timings", {})
     return {
+        "backend": engine.backend,
+        "tokenise_s": timings.get("tokenise"),
+        "generate_s": timings.get("generate"),
+        "render_s": rendered - done,
         "load_s": loaded - started,
         "run_s": done - loaded,
         "documents": len(articles),
@@ -148,11 +167,14 @@ def spawn(
     # same, so the comparison measures batching, not thread contention on a shared machine.
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    if kind != "baseline":
+        backend = "ctranslate2" if kind == "pipeline-ct2" else "transformers"
+        engine_options = json.dumps({**json.loads(engine_options), "backend": backend})
     command = [
         sys.executable,
         __file__,
         "--worker",
-        kind,
+        "baseline" if kind == "baseline" else "pipeline",
         "--model",
         str(model),
         "--files",
@@ -200,7 +222,11 @@ def versions() -> str:
 
 
 def report(
-    args: argparse.Namespace, results: dict[str, list[dict[str, Any]]], load: str, minutes: float
+    args: argparse.Namespace,
+    results: dict[str, list[dict[str, Any]]],
+    load: str,
+    minutes: float,
+    whole: list[str],
 ) -> str:
     def best(kind: str) -> dict[str, Any]:
         return min(results[kind], key=lambda r: float(r["run_s"]))
@@ -210,25 +236,39 @@ def report(
 
     base, pipe = best("baseline"), best("pipeline")
     speedup = per_minute(pipe) / per_minute(base)
+    fast = best("pipeline-ct2") if results.get("pipeline-ct2") else None
     settings = ", ".join(f"{k}={v}" for k, v in decoding(args.beams, args.tokens).items())
     command = (
         f"python scripts/benchmark.py --limit {args.limit} --beams {args.beams} "
         f"--tokens {args.tokens} --repeat {args.repeat}"
+        + (" --whole-process" if args.whole_process else "")
     )
     rows = [
-        "| | documents/minute | run (s), each repeat | model load (s) | peak RSS (MiB) "
-        "| model inputs | threads |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| | documents/minute | vs baseline | run (s), each repeat | model load (s) "
+        "| peak RSS (MiB) | model inputs | threads |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for kind, r, label in (
+    sides = [
         ("baseline", base, "baseline: one `generate()` per text"),
-        ("pipeline", pipe, "digest pipeline (seq2seq engine)"),
-    ):
+        ("pipeline", pipe, "digest pipeline, transformers backend"),
+    ]
+    if fast is not None:
+        sides.append(("pipeline-ct2", fast, "digest pipeline, ctranslate2 backend (int8)"))
+    for kind, r, label in sides:
         runs = ", ".join(f"{x['run_s']:.1f}" for x in results[kind])
         peak = max(x["peak_rss_mb"] for x in results[kind])
+        ratio = per_minute(r) / per_minute(base)
         rows.append(
-            f"| {label} | {per_minute(r):.1f} | {runs} | {r['load_s']:.1f} | {peak:.0f} "
-            f"| {r['model_inputs']} | {r['threads']} |"
+            f"| {label} | {per_minute(r):.1f} | {ratio:.2f}x | {runs} | {r['load_s']:.1f} "
+            f"| {peak:.0f} | {r['model_inputs']} | {r['threads']} |"
+        )
+    breakdown = []
+    for _kind, r, label in sides[1:]:
+        other = r["run_s"] - r["tokenise_s"] - r["generate_s"]
+        breakdown.append(
+            f"- {label}: tokenising {r['tokenise_s']:.1f} s, model (encoder + decoder)"
+            f" {r['generate_s']:.1f} s, reading and the rest {other:.1f} s, rendering"
+            f" Markdown {r['render_s']:.2f} s."
         )
     return "\n".join(
         [
@@ -272,8 +312,84 @@ def report(
             "- The pipeline's extra memory is its batches (up to 32 texts of up to 512 tokens"
             " here); the engine option `batch_tokens` trades it for speed.",
             "",
+            "Where the pipeline's run time goes:",
+            "",
+            *breakdown,
+            "",
+            *whole,
         ]
     )
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of `command` as a whole process, startup included."""
+    # A wrapper process per command, so RUSAGE_CHILDREN's peak is that command's alone.
+    probe = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
+        " code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *command], capture_output=True, text=True, env=env
+    )
+    seconds, peak, code = result.stdout.split()
+    if code != "0":
+        sys.exit(f"{command[:3]} failed:\n{result.stderr[-4000:]}")
+    return float(seconds), int(peak) / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def whole_process(args: argparse.Namespace, folder: Path, settings: dict[str, Any]) -> list[str]:
+    """`digest make` (ctranslate2 converting, then cached) vs the baseline, as whole processes."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    env["DIGEST_CACHE_DIR"] = str(folder / "whole-cache")  # fresh: the first run converts
+    model = folder / "t5-small-random"
+    baseline = [sys.executable, __file__, "--worker", "baseline", "--model", str(model)]
+    baseline += ["--files", str(folder / "files.json"), "--settings", json.dumps(settings)]
+    baseline += ["--engine-options", "{}"]
+    digest = str(Path(sys.executable).with_name("digest"))
+    make = [digest, "make", str(folder / "articles"), "-e", "seq2seq", "-m", str(model), "-q"]
+    for key in ("num_beams", "min_new_tokens", "max_new_tokens"):
+        make += ["--generate", f"{key}={settings[key]}"]
+    make += ["--no-cache", "-f", "md,json"]
+    runs = [("baseline script: load, one `generate()` per text", baseline)]
+    if importlib.util.find_spec("ctranslate2") is not None:
+        ct2 = [*make, "--backend", "ctranslate2"]
+        runs += [
+            ("`digest make --backend ctranslate2`, first run (converts)", ct2),
+            ("`digest make --backend ctranslate2`, conversion cached", ct2),
+        ]
+    runs.append(("`digest make --backend transformers`", [*make, "--backend", "transformers"]))
+    rows = [
+        "## Whole processes: `digest make` vs the baseline script",
+        "",
+        "| | wall (s) | vs baseline | peak RSS (MiB) |",
+        "|---|---:|---:|---:|",
+    ]
+    base = None
+    for n, (label, command) in enumerate(runs):
+        if command[0] == digest:
+            command = [*command, "-o", str(folder / f"out-{n}")]
+        print(f"whole process: {label}...", file=sys.stderr)
+        seconds, peak = timed(command, env)
+        base = base or seconds
+        rows.append(f"| {label} | {seconds:.1f} | {base / seconds:.2f}x | {peak:.0f} |")
+    settings_text = " ".join(
+        f"--generate {k}={settings[k]}" for k in ("num_beams", "min_new_tokens", "max_new_tokens")
+    )
+    return [
+        *rows,
+        "",
+        f"- Commands: `digest make ARTICLES -e seq2seq -m MODEL {settings_text} --no-cache"
+        " -f md,json -q --backend ctranslate2|transformers -o OUT` and `python"
+        " scripts/benchmark.py --worker baseline ...` (the baseline above), each timed from"
+        " spawn to exit: interpreter start, imports, model load (and conversion), every"
+        " summary, writing the digest.",
+        "- The first ctranslate2 run converts the checkpoint into an empty cache folder; the"
+        " second finds it there (as every later run does).",
+        "",
+    ]
 
 
 def main() -> None:
@@ -287,6 +403,11 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print the report only")
     parser.add_argument(
         "--engine-options", default="{}", help='engine options as JSON, e.g. {"batch_size": 32}'
+    )
+    parser.add_argument(
+        "--whole-process",
+        action="store_true",
+        help="also time `digest make` and the baseline as whole processes",
     )
     parser.add_argument("--worker", choices=["baseline", "pipeline"], help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -321,17 +442,23 @@ def main() -> None:
         listing = folder / "files.json"
         listing.write_text(json.dumps(files))
         load_before = os.getloadavg()[0]
-        results: dict[str, list[dict[str, Any]]] = {"baseline": [], "pipeline": []}
+        kinds = ["baseline", "pipeline"]
+        if importlib.util.find_spec("ctranslate2") is not None:
+            kinds.append("pipeline-ct2")
+            # The converted copy goes to a scratch cache: the first run converts, the rest reuse.
+            os.environ["DIGEST_CACHE_DIR"] = str(folder / "cache")
+        results: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
         for repeat in range(1, args.repeat + 1):
-            for kind in ("baseline", "pipeline"):
+            for kind in kinds:
                 print(f"{kind}, run {repeat}: {len(files)} articles...", file=sys.stderr)
                 result = spawn(
                     kind, folder / "t5-small-random", listing, settings, args.engine_options
                 )
                 print(json.dumps(result), file=sys.stderr)
                 results[kind].append(result)
+        whole = whole_process(args, folder, settings) if args.whole_process else []
         load = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
-    text = report(args, results, load, (time.perf_counter() - began) / 60)
+    text = report(args, results, load, (time.perf_counter() - began) / 60, whole)
     print(text)
     if not args.no_write:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,8 @@ UNSUPPORTED = (
     ("num_beam_groups", 1),
     ("diversity_penalty", 0.0),
 )
-#: Input tokens per CTranslate2 batch when the engine sets none (as the engine's own defaults).
-BATCH_TOKENS = {"cpu": 16384, "cuda": 65536}
+#: Input tokens per CTranslate2 batch when the engine sets none (the engine's default for it).
+BATCH_TOKENS = 65536
 
 
 def check_backend_name(name: str) -> str:
@@ -262,7 +262,7 @@ def load(
         tokenizer,
         prefix=[tokenizer.convert_ids_to_tokens(forced_bos)] if forced_bos is not None else None,
         forced_eos=forced_eos is not None,
-        batch_tokens=batch_tokens or BATCH_TOKENS.get(kind, BATCH_TOKENS["cpu"]),
+        batch_tokens=batch_tokens or BATCH_TOKENS,
     )
     where = kind if not index else f"{kind}:{index}"
     return backend, where
@@ -280,7 +280,7 @@ class CTranslate2Backend:
         *,
         prefix: Sequence[str] | None = None,
         forced_eos: bool = False,
-        batch_tokens: int = BATCH_TOKENS["cpu"],
+        batch_tokens: int = BATCH_TOKENS,
     ) -> None:
         self.translator = translator
         self.tokenizer = tokenizer

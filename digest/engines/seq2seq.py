@@ -482,8 +482,9 @@ class Seq2SeqSummariser:
 
     Options: `backend` ("transformers", "ctranslate2" or "auto": CTranslate2 when it is
     installed and the checkpoint converts), `device` ("cpu", "cuda", …; default: CUDA when
-    present), `batch_size` (most texts per generate() call; 32 on CPU), `batch_tokens` (most
-    input tokens × beams per call; 16,384 on CPU — lower it to save memory), `max_input_tokens`
+    present), `batch_size` (most texts per generate() call; 32 on CPU, 64 with CTranslate2),
+    `batch_tokens` (most input tokens × beams per call; 16,384 on CPU, 65,536 with CTranslate2
+    — lower it to save memory), `max_input_tokens`
     (a smaller window than the model's own, e.g. for tests), `threads` (CPU threads; default:
     the cores this process may use), `compute_type` (CTranslate2's weights and arithmetic:
     default int8 on CPU, int8_float16 on GPU; float32 reproduces transformers exactly).
@@ -556,9 +557,11 @@ class Seq2SeqSummariser:
         if self.max_input_tokens:
             # Only ever smaller: past the model's own limit BART fails and T5 degrades.
             self._limit = min(self._limit, self.max_input_tokens)
-        on_gpu = not loaded.device.startswith("cpu")
-        self.batch_size = self.batch_size or (64 if on_gpu else 32)
-        self.batch_tokens = self.batch_tokens or (65536 if on_gpu else 16384)
+        # CTranslate2 keeps beams and caches in far less memory than torch, and its larger
+        # batches were measured faster on 2 CPU cores too (5.5 s against 6.5 s at beam 4).
+        large = not loaded.device.startswith("cpu") or loaded.backend.name == "ctranslate2"
+        self.batch_size = self.batch_size or (64 if large else 32)
+        self.batch_tokens = self.batch_tokens or (65536 if large else 16384)
         self._loaded = loaded
         self.backend = loaded.backend.name
         self._base_tokens = {k: self._count("", k) for k in PROMPT_KINDS}
