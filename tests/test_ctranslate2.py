@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,9 @@ from tiny_models import make_text
 from typer.testing import CliRunner
 
 from digest import cli
-from digest.engines import ctranslate2_backend
+from digest.engines import ctranslate2_backend, light
 from digest.engines.ctranslate2_backend import INSTALL, decoding_options, expected_backend
+from digest.engines.light import FastTokenizer
 from digest.engines.seq2seq import Seq2SeqSummariser
 from digest.errors import UsageError
 from digest.pipeline import Options, engine_fingerprint
@@ -257,3 +260,94 @@ def test_cli_records_the_backend(tiny_bart: Path, tmp_path: Path, ct2_cache: Pat
     assert data["backend"] == "ctranslate2"
     md = next(tmp_path.glob("digest-*.md")).read_text(encoding="utf-8")
     assert f"({tiny_bart}, ctranslate2)" in md
+
+
+# -- the torch-free path: a cached conversion carries its configs and tokenizer
+
+
+def without_light_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What runs did before the torch-free path: configs and tokenizer through transformers.
+    monkeypatch.setattr(ctranslate2_backend, "cached_checkpoint", lambda *a, **k: None)
+
+
+@pytest.mark.parametrize("name", ["tiny_t5", "tiny_bart", "forced_bos_bart"])
+def test_torch_free_path_gives_the_same_summaries(
+    name: str, request: pytest.FixtureRequest, ct2_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = request.getfixturevalue(name)
+    texts = [make_text(n, seed) for seed, n in enumerate((70, 15, 200, 40))]  # 200: map-reduce
+    with monkeypatch.context() as patched:
+        without_light_path(patched)
+        reference = engine(model, "ctranslate2")  # converts, saving the torch-free files
+        expected = reference.summarise(texts, kind="section")
+        expected += reference.summarise(texts[:2], kind="article")
+    fast = engine(model, "ctranslate2")
+    summaries = fast.summarise(texts, kind="section") + fast.summarise(texts[:2], kind="article")
+    assert fast._loaded is not None and reference._loaded is not None
+    assert isinstance(fast._loaded.tokenizer, FastTokenizer), "the cached run used transformers"
+    assert not isinstance(reference._loaded.tokenizer, FastTokenizer)
+    assert summaries == expected
+    # Everything the engine took from the checkpoint agrees, not only these outputs.
+    for attribute in ("_limit", "_output_limit", "_defaults", "_checkpoint_min", "_base_tokens"):
+        assert getattr(fast, attribute) == getattr(reference, attribute), attribute
+    assert fast._checkpoint_max == reference._checkpoint_max
+    assert fast._prompt is not None and reference._prompt is not None
+    assert fast._prompt.filename == reference._prompt.filename
+    assert fast.stats == reference.stats
+    slow_backend, quick_backend = reference._loaded.backend, fast._loaded.backend
+    assert isinstance(quick_backend, ctranslate2_backend.CTranslate2Backend)
+    assert isinstance(slow_backend, ctranslate2_backend.CTranslate2Backend)
+    assert (quick_backend.prefix, quick_backend.forced_eos) == (
+        slow_backend.prefix,
+        slow_backend.forced_eos,
+    )
+    tokenizer = reference._loaded.tokenizer
+    assert fast._loaded.tokenizer.all_special_ids == list(tokenizer.all_special_ids)
+
+
+def test_conversion_without_torch_free_files_still_runs(
+    tiny_bart: Path, ct2_cache: Path, conversions: list[Path]
+) -> None:
+    generate = {"num_beams": 1, "max_new_tokens": 6}
+    expected = engine(tiny_bart, "ctranslate2", generate=generate).summarise(
+        [make_text(30, 4)], kind="section"
+    )
+    # As a conversion made before these files existed (or of a sentencepiece-only tokenizer).
+    shutil.rmtree(conversions[0] / light.FOLDER)
+    again = engine(tiny_bart, "ctranslate2", generate=generate)
+    assert again.summarise([make_text(30, 4)], kind="section") == expected
+    assert again._loaded is not None and not isinstance(again._loaded.tokenizer, FastTokenizer)
+    assert len(conversions) == 1  # the weights are still reused
+
+
+def test_cached_run_imports_neither_torch_nor_transformers(
+    tiny_t5: Path, tmp_path: Path, ct2_cache: Path
+) -> None:
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for seed in range(2):
+        (articles / f"a{seed}.txt").write_text(make_text(90, seed), encoding="utf-8")
+    options = {"backend": "ctranslate2", "compute_type": "float32", "threads": 1}
+    generate = {"num_beams": 2, "max_new_tokens": 8}
+    engine(tiny_t5, "ctranslate2", generate=generate).prepare()  # converts: the cache is filled
+    code = (
+        "import json, sys\n"
+        "from digest import make_digest\n"
+        "from digest.pipeline import Options\n"
+        f"options = Options(engine='seq2seq', model={str(tiny_t5)!r}, generate={generate!r}, "
+        f"engine_options={options!r})\n"
+        f"digest = make_digest([{str(articles)!r}], options)\n"
+        "print(json.dumps({'backend': digest.backend, 'summaries': len(digest.articles), "
+        "'torch': 'torch' in sys.modules, 'transformers': 'transformers' in sys.modules}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {
+        "backend": "ctranslate2",
+        "summaries": 2,
+        "torch": False,
+        "transformers": False,
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -234,6 +235,24 @@ def test_auto_falls_back_to_extractive_with_a_notice(tmp_path: Path) -> None:
         "Summaries are extractive because the seq2seq model no-such-org/no-such-model is not "
         f"in the local cache and downloads are off (HF_HUB_OFFLINE=1); {OFFLINE_FIX}.",
     )
+
+
+def test_unavailable_model_is_found_out_before_torch_is_imported(tmp_path: Path) -> None:
+    # A nightly run whose model is not cached must not pay ~1.5 s of torch to learn that.
+    (tmp_path / "a.txt").write_text(f"A title\n\n{make_text(120)}\n", encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from digest.pipeline import Options, make_digest\n"
+        "options = Options(engine='auto', model='no-such-org/no-such-model')\n"
+        f"digest = make_digest([{str(tmp_path)!r}], options)\n"
+        "print(digest.engine, 'torch' in sys.modules, 'transformers' in sys.modules)\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["extractive", "False", "False"]
 
 
 def test_seq2seq_engine_raises_instead_of_falling_back(tmp_path: Path) -> None:

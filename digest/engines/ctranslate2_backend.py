@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from digest.errors import ModelUnavailable, UsageError
 
@@ -138,9 +138,23 @@ def cache_root() -> Path:
     return default_cache_dir() / "ct2"
 
 
-def checkpoint_identity(checkpoint: Checkpoint) -> dict[str, Any]:
-    """What the converted copy depends on: the checkpoint's files (or hub revision)."""
-    identity: dict[str, Any] = {"model": checkpoint.source}
+class Located(Protocol):
+    """Where a checkpoint is: what names its converted copy (a Checkpoint or its _Loader)."""
+
+    source: str
+    local: bool
+
+
+def checkpoint_identity(checkpoint: Located) -> dict[str, Any]:
+    """What the converted copy depends on: the checkpoint's files (or hub revision), and the
+    transformers that read them (its configs and tokenizer are saved beside the weights)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        reader = version("transformers")
+    except PackageNotFoundError:
+        reader = None
+    identity: dict[str, Any] = {"model": checkpoint.source, "transformers": reader}
     if checkpoint.local:
         folder = Path(checkpoint.source)
         files = sorted(p for p in folder.iterdir() if p.is_file())
@@ -154,7 +168,7 @@ def checkpoint_identity(checkpoint: Checkpoint) -> dict[str, Any]:
     return identity
 
 
-def converted_folder(checkpoint: Checkpoint, quantization: str, version: str) -> Path:
+def converted_folder(checkpoint: Located, quantization: str, version: str) -> Path:
     """cache_root()/<name>-<hash of files or revision and converter version>-<quantization>."""
     identity = {**checkpoint_identity(checkpoint), "ctranslate2": version}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
@@ -173,6 +187,10 @@ def convert(
     """
     ct2 = _import()
     from ctranslate2.converters import TransformersConverter
+
+    from digest.engines import light
+
+    checkpoint = checkpoint.with_transformers()
 
     class Converter(TransformersConverter):
         def load_model(self, model_class: Any, model_name_or_path: str, **kwargs: Any) -> Any:
@@ -196,6 +214,14 @@ def convert(
         converter = Converter(checkpoint.source)
         converter.convert(str(scratch), quantization=quantization, force=True)
         ct2.Translator(str(scratch), device="cpu", compute_type="auto")  # it must load
+        # Configs and tokenizer beside the weights: later runs then need neither torch nor
+        # transformers (cached_checkpoint()).
+        light.save(
+            checkpoint.config,
+            checkpoint.generation_config,
+            checkpoint.tokenizer,
+            scratch / light.FOLDER,
+        )
         if replace and folder.exists():
             shutil.rmtree(folder)
         os.replace(scratch, folder)
@@ -211,6 +237,46 @@ def convert(
     log.info("converted %s in %.1fs", checkpoint.model, time.perf_counter() - started)
 
 
+def _placement(ct2: Any, device: str | None, compute_type: str | None) -> tuple[str, str, str]:
+    """(device kind, device index, quantization) for `device` ("cpu", "cuda:1", None: any GPU)."""
+    kind, _, index = (device or "").partition(":")
+    if not kind:
+        kind = "cuda" if ct2.get_cuda_device_count() > 0 else "cpu"
+    # int8 weights: about 4x less memory to read per decoding step than float32, the cost
+    # that dominates on CPU; the GPU keeps float16 arithmetic.
+    return kind, index, compute_type or ("int8_float16" if kind == "cuda" else "int8")
+
+
+def cached_checkpoint(
+    model: str, *, device: str | None = None, compute_type: str | None = None
+) -> Checkpoint | None:
+    """`model` as its cached conversion saved it, read without importing torch or transformers
+    (about 1.5 s a run); None where there is no such conversion yet, or it lacks those files
+    (a tokenizer without tokenizer.json, or a conversion older than them).
+
+    Raises ModelUnavailable for a path that is no model folder, as read_checkpoint() does.
+    """
+    from digest.engines import light
+    from digest.engines.seq2seq import Checkpoint, _Loader
+
+    loader = _Loader(model)
+    ct2 = _import()
+    _, _, quantization = _placement(ct2, device, compute_type)
+    if not loader.local and checkpoint_identity(loader).get("revision") is None:
+        return None  # not in the hub cache: nothing converted can be known to match it
+    folder = converted_folder(loader, quantization, ct2.__version__)
+    if not (folder / "model.bin").is_file():
+        return None
+    files = light.read(folder / light.FOLDER, loader.source)
+    if files is None:
+        return None
+    config, generation, tokenizer = files
+    log.debug("using %s's torch-free configs and tokenizer from %s", model, folder)
+    return Checkpoint(
+        model, loader.source, loader.local, config, tokenizer, generation, loader, light=True
+    )
+
+
 def load(
     checkpoint: Checkpoint,
     *,
@@ -221,12 +287,7 @@ def load(
 ) -> tuple[CTranslate2Backend, str]:
     """The converted checkpoint as a backend (converting it first if needed), and its device."""
     ct2 = _import()
-    kind, _, index = (device or "").partition(":")
-    if not kind:
-        kind = "cuda" if ct2.get_cuda_device_count() > 0 else "cpu"
-    # int8 weights: about 4x less memory to read per decoding step than float32, the cost
-    # that dominates on CPU; the GPU keeps float16 arithmetic.
-    quantization = compute_type or ("int8_float16" if kind == "cuda" else "int8")
+    kind, index, quantization = _placement(ct2, device, compute_type)
     folder = converted_folder(checkpoint, quantization, ct2.__version__)
 
     def open_translator() -> Any:

@@ -216,6 +216,38 @@ class _Loader:
         else:
             self.source = model
         self.downloading = False
+        self._may_download = False
+
+    def check_obtainable(self) -> None:
+        """For a hub id that is not in the local cache, fail now if it cannot be downloaded
+        either: before transformers and torch are imported (about 1.5 s), not after."""
+        if self.local:
+            return
+        from huggingface_hub import try_to_load_from_cache
+
+        try:
+            found = try_to_load_from_cache(self.source, "config.json")
+        except ValueError:  # HFValidationError: a malformed id; from_pretrained words it
+            return
+        if not isinstance(found, str):
+            self._require_download()
+
+    def _require_download(self) -> None:
+        if self._may_download:
+            return  # checked already: the hub answers only once per run
+        if _offline():
+            raise ModelUnavailable(
+                f"model {self.model} is not in the local cache and downloads are off "
+                "(HF_HUB_OFFLINE=1); set HF_HUB_OFFLINE=0 / connect once to download it, "
+                "or pass --model with a local folder"
+            )
+        if not _hub_reachable():
+            raise ModelUnavailable(
+                f"model {self.model} is not in the local cache and the Hugging Face hub "
+                "cannot be reached; connect once to download it (or set HF_HOME to a "
+                "cache that has it), or pass --model with a local folder"
+            )
+        self._may_download = True
 
     def load(self, factory: Any, **kwargs: Any) -> Any:
         # Local files first: no network round trip when the model is cached, and the only
@@ -230,18 +262,7 @@ class _Loader:
                     raise ModelUnavailable(
                         f"model folder {self.model} could not be loaded: {_first_line(exc)}"
                     ) from None
-            if _offline():
-                raise ModelUnavailable(
-                    f"model {self.model} is not in the local cache and downloads are off "
-                    "(HF_HUB_OFFLINE=1); set HF_HUB_OFFLINE=0 / connect once to download it, "
-                    "or pass --model with a local folder"
-                )
-            if not _hub_reachable():
-                raise ModelUnavailable(
-                    f"model {self.model} is not in the local cache and the Hugging Face hub "
-                    "cannot be reached; connect once to download it (or set HF_HOME to a "
-                    "cache that has it), or pass --model with a local folder"
-                )
+            self._require_download()
             self.downloading = True
             log.info("downloading %s from the Hugging Face hub", self.model)
         try:
@@ -294,10 +315,19 @@ class Checkpoint:
     tokenizer: Any
     generation_config: Any
     loader: _Loader
+    #: Read from a CTranslate2 conversion's JSON files (digest.engines.light), not by
+    #: transformers: the tokenizer is an adapter over the `tokenizers` library.
+    light: bool = False
+
+    def with_transformers(self) -> Checkpoint:
+        """This checkpoint as transformers reads it (what converting and torch runs need)."""
+        return read_checkpoint(self.model) if self.light else self
 
 
 def read_checkpoint(model: str) -> Checkpoint:
     """Config, tokenizer and generation config of `model`; ModelUnavailable if it can't be had."""
+    loader = _Loader(model)
+    loader.check_obtainable()
     # Imported here so that importing digest (and --help, and the extractive path) never
     # pays for transformers.
     from transformers import AutoConfig, AutoTokenizer, GenerationConfig
@@ -305,7 +335,6 @@ def read_checkpoint(model: str) -> Checkpoint:
         MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES as SEQ2SEQ_TYPES,
     )
 
-    loader = _Loader(model)
     try:
         config = loader.load(AutoConfig)
     except ValueError as exc:  # a config.json transformers does not recognise
@@ -544,7 +573,7 @@ class Seq2SeqSummariser:
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         threads = self.threads or usable_cores()
         started = time.perf_counter()
-        checkpoint = read_checkpoint(self.model)
+        checkpoint = self._cached_checkpoint() or read_checkpoint(self.model)
         self._defaults, self._checkpoint_min, self._checkpoint_max = decoding_defaults(
             checkpoint.generation_config, checkpoint.config
         )
@@ -576,6 +605,18 @@ class Seq2SeqSummariser:
             self._limit,
             self._prompt.filename,
             threads,
+        )
+
+    def _cached_checkpoint(self) -> Checkpoint | None:
+        """The checkpoint from CTranslate2's cached conversion, where that backend will run:
+        configs and tokenizer without importing torch or transformers (about 1.5 s a run)."""
+        from digest.engines import ctranslate2_backend
+
+        if self.requested_backend == "transformers" or not ctranslate2_backend.installed():
+            return None
+        assert self.model is not None
+        return ctranslate2_backend.cached_checkpoint(
+            self.model, device=self.device, compute_type=self.compute_type
         )
 
     def _load_backend(self, checkpoint: Checkpoint, threads: int) -> _Loaded:
@@ -611,6 +652,7 @@ class Seq2SeqSummariser:
                         checkpoint.generation_config,
                     )
             log.info("%s; using transformers", reason)
+        checkpoint = checkpoint.with_transformers()
         import torch
 
         if torch.get_num_threads() != threads:
