@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
@@ -29,6 +30,10 @@ def configure_logging(verbosity: int, stream: TextIO | None = None) -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z")
         )
+    if verbosity < 0 or not stream.isatty():
+        # Hugging Face draws its own tqdm bars ("Loading weights", downloads) straight to
+        # stderr; cron mail and -q want none of them. Set before transformers is imported.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     root = logging.getLogger("digest")
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -96,3 +99,35 @@ def test_seq2seq_without_a_model_fails_with_one_line(tmp_path: Path) -> None:
         "check the path, or pass a hub id such as t5-small"
     )
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").glob("digest-*"))
+
+
+def test_quiet_seq2seq_run_keeps_stderr_empty(tiny_t5: Path, tmp_path: Path) -> None:
+    """Off a terminal, Hugging Face's own progress bars must not reach cron's mail either."""
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "digest",
+            "make",
+            str(SEEDS),
+            "-o",
+            str(tmp_path),
+            "-q",
+            "-e",
+            "seq2seq",
+            "-m",
+            str(tiny_t5),
+            "--backend",
+            "transformers",
+            "-g",
+            "max_new_tokens=8",
+            "--no-cache",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
