@@ -19,7 +19,7 @@ def _segmenter() -> pysbd.Segmenter:
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences, paragraph by paragraph (a paragraph break always ends one)."""
     sentences: list[str] = []
-    for paragraph in re.split(r"\n\s*\n", text):
+    for paragraph in re.split(r"\n\s*\n", break_long_paragraphs(text)):
         paragraph = _SPACE.sub(" ", paragraph).strip()
         if paragraph:
             sentences.extend(s.strip() for s in _segmenter().segment(paragraph) if s.strip())

@@ -276,3 +276,12 @@ def test_selection_handles_sentences_without_words() -> None:
     sentences = ["...", "!!!", "The bridge closes.", "—", "The bridge closes in March."]
     keep = select_sentences(sentences, BUDGETS["section"], WEIGHTS["section"])
     assert keep == sorted(keep) and 1 <= len(keep) <= 3
+
+
+def test_split_sentences_copes_with_a_huge_paragraph_in_linear_time() -> None:
+    """Every caller (chunking for the model too) gets the long-paragraph guard, not just this
+    engine: 200,000 characters in one paragraph would take pysbd about a minute unguarded."""
+    text = " ".join(f"Sentence number {i} reports one more result." for i in range(5000))
+    sentences = split_sentences(text)
+    assert len(sentences) == 5000
+    assert sentences[0] == "Sentence number 0 reports one more result."

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digest.engines import Kind
-from digest.text import break_long_paragraphs, split_sentences
+from digest.text import split_sentences
 
 # Unicode letters and digits, so accented, Cyrillic or Greek words count as words too.
 _WORD = re.compile(r"[^\W_]+")
@@ -231,7 +231,7 @@ class ExtractiveSummariser:
         split_sentences("Ready.")
 
     def summarise_one(self, text: str, *, kind: Kind) -> str:
-        sentences = split_sentences(break_long_paragraphs(text))
+        sentences = split_sentences(text)
         if not sentences:
             return ""
         budget = self.budgets[kind]
