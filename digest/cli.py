@@ -414,14 +414,23 @@ def _make(
                 sources, options, progress=progress, select=state.selector(since_rule)
             )
         nothing = not digest.articles and not digest.skipped
-        earlier = [out / f"digest-{digest.date.isoformat()}.{fmt}" for fmt in formats]
-        if nothing and (skip_empty or (since_rule and any(p.exists() for p in earlier))):
+        stem = out / f"digest-{digest.date.isoformat()}"
+        earlier = _exists(stem, formats)
+        if nothing and (skip_empty or (since_rule and earlier)):
             # A second --since run on the same day must not replace the morning's digest
             # with one that says "nothing new".
             log.info("nothing new; no digest written")
             state.save()
             return [], 0, None
-        written = _write_outputs(digest, out, formats, templates, mail)
+        if since_rule and earlier:
+            # A --since digest holds only what was new: replacing the day's earlier one would
+            # lose those documents, so the second of the day is digest-DATE-2, and so on.
+            stem = next(
+                candidate
+                for n in range(2, 10_000)
+                if not _exists(candidate := stem.with_name(f"{stem.name}-{n}"), formats)
+            )
+        written = _write_outputs(digest, stem, formats, templates, mail)
         if mail is not None and mail.settings is not None:
             from digest.delivery import send_message
             from digest.email import read_message
@@ -445,9 +454,13 @@ def _cache_file(cache_dir: Path | None) -> Path:
     return (cache_dir or default_cache_dir()) / CACHE_FILENAME
 
 
+def _exists(stem: Path, formats: tuple[str, ...]) -> bool:
+    return any(stem.with_name(f"{stem.name}.{fmt}").exists() for fmt in formats)
+
+
 def _write_outputs(
     digest: Digest,
-    out: Path,
+    stem: Path,
     formats: tuple[str, ...],
     templates: Path | None,
     mail: MailPlan | None = None,
@@ -468,13 +481,14 @@ def _write_outputs(
         )
         return message_bytes(message)
 
-    stem = out / f"digest-{digest.date.isoformat()}"
     rendered: dict[str, Callable[[], str | bytes]] = {
         "md": lambda: render_markdown(digest, templates),
         "json": lambda: render_json(digest),
         "eml": eml,
     }
-    written = [write_atomic(stem.with_suffix(f".{fmt}"), rendered[fmt]()) for fmt in formats]
+    written = [
+        write_atomic(stem.with_name(f"{stem.name}.{fmt}"), rendered[fmt]()) for fmt in formats
+    ]
     log.info(
         "digest of %d article(s) written with the %s engine; %d skipped",
         len(digest.articles),

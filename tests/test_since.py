@@ -116,6 +116,24 @@ def test_nothing_new_keeps_the_same_days_digest(tmp_path: Path) -> None:
     assert (tmp_path / "out/digest-2026-11-01.md").read_bytes() == morning
 
 
+def test_new_documents_later_the_same_day_get_their_own_digest(tmp_path: Path) -> None:
+    write_articles(tmp_path / "in", 2)
+    assert (
+        make(tmp_path, "--since", "last", "--date", "2026-11-01", "-f", "md,json").returncode == 0
+    )
+    morning = (tmp_path / "out/digest-2026-11-01.json").read_bytes()
+    write_articles(tmp_path / "in", 1, start=5)
+    again = make(tmp_path, "--since", "last", "--date", "2026-11-01", "-f", "md,json")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split() == ["out/digest-2026-11-01-2.md", "out/digest-2026-11-01-2.json"]
+    assert (tmp_path / "out/digest-2026-11-01.json").read_bytes() == morning
+    assert titles(tmp_path / "out/digest-2026-11-01-2.json") == ["Story 5"]
+    # Without --since a digest is the whole picture, so it replaces the day's file.
+    full = make(tmp_path, "--date", "2026-11-01", "-f", "json")
+    assert full.stdout.split() == ["out/digest-2026-11-01.json"]
+    assert titles(tmp_path / "out/digest-2026-11-01.json") == ["Story 0", "Story 1", "Story 5"]
+
+
 def test_a_failed_run_leaves_the_documents_new(tmp_path: Path) -> None:
     write_articles(tmp_path / "in", 2)
     assert make(tmp_path, "--since", "last", "--date", "2026-11-01").returncode == 0
