@@ -270,6 +270,32 @@ def without_light_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ctranslate2_backend, "cached_checkpoint", lambda *a, **k: None)
 
 
+def test_torch_free_files_are_written_only_when_faithful(
+    tiny_bart: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+
+    config = AutoConfig.from_pretrained(tiny_bart)
+    generation = GenerationConfig.from_pretrained(tiny_bart)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bart)
+    assert light.save(config, generation, tokenizer, tmp_path / "ok")
+    files = light.read(tmp_path / "ok", "the/source")
+    assert files is not None
+    stated, decoding, adapter = files
+    assert (stated.model_type, stated._name_or_path) == ("bart", "the/source")
+    assert decoding.num_beams == 2
+    assert adapter.model_max_length == 128
+    # An adapter that would tokenise differently is not saved: runs keep transformers' path.
+    monkeypatch.setattr(light, "_mismatch", lambda reference, adapter: "decoding")
+    assert not light.save(config, generation, tokenizer, tmp_path / "differs")
+    assert not (tmp_path / "differs").exists()
+    # Nor is anything for a tokenizer without a Rust backend (no tokenizer.json to save).
+    assert not light.save(config, generation, SimpleNamespace(), tmp_path / "python-only")
+    assert light.read(tmp_path / "python-only", "the/source") is None
+
+
 @pytest.mark.parametrize("name", ["tiny_t5", "tiny_bart", "forced_bos_bart"])
 def test_torch_free_path_gives_the_same_summaries(
     name: str, request: pytest.FixtureRequest, ct2_cache: Path, monkeypatch: pytest.MonkeyPatch

@@ -134,7 +134,8 @@ def _spaces_cleaned(tokenizer: Any) -> bool:
 
 def save(config: Any, generation_config: Any, tokenizer: Any, folder: Path) -> bool:
     """Write what read() needs into `folder`; False (and nothing written) where the tokenizer
-    has no Rust backend (a sentencepiece-only "slow" one) or the adapter would not match it."""
+    has no Rust backend (a Python-only tokenizer class; transformers 5 gives sentencepiece
+    checkpoints one), or the adapter does not encode and decode exactly as it does."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         log.info(
@@ -158,7 +159,8 @@ def save(config: Any, generation_config: Any, tokenizer: Any, folder: Path) -> b
         _write(folder / "tokenizer_settings.json", settings)
         backend.save(str(folder / "tokenizer.json"))
         mismatch = _mismatch(tokenizer, FastTokenizer.from_folder(folder))
-    except (TypeError, ValueError, OSError) as exc:  # e.g. a config value JSON cannot hold
+    except Exception as exc:  # noqa: BLE001 - e.g. a value JSON cannot hold; these files are
+        # only a shortcut, and must never fail the conversion they belong to
         mismatch = f"{type(exc).__name__}: {exc}"
     if mismatch:
         log.warning("torch-free tokenizer differs from transformers' (%s); not used", mismatch)
