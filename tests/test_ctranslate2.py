@@ -287,6 +287,11 @@ def test_torch_free_files_are_written_only_when_faithful(
     assert (stated.model_type, stated._name_or_path) == ("bart", "the/source")
     assert decoding.num_beams == 2
     assert adapter.model_max_length == 128
+    # A guess at space clean-up that the reference contradicts is corrected.
+    monkeypatch.setattr(light, "_spaces_cleaned", lambda tokenizer: True)
+    assert light.save(config, generation, tokenizer, tmp_path / "corrected")
+    files = light.read(tmp_path / "corrected", "the/source")
+    assert files is not None and files[2].clean_up_spaces is False
     # An adapter that would tokenise differently is not saved: runs keep transformers' path.
     monkeypatch.setattr(light, "_mismatch", lambda reference, adapter: "decoding")
     assert not light.save(config, generation, tokenizer, tmp_path / "differs")

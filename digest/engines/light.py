@@ -159,6 +159,12 @@ def save(config: Any, generation_config: Any, tokenizer: Any, folder: Path) -> b
         _write(folder / "tokenizer_settings.json", settings)
         backend.save(str(folder / "tokenizer.json"))
         mismatch = _mismatch(tokenizer, FastTokenizer.from_folder(folder))
+        if mismatch and mismatch.startswith("decoding"):
+            # Which tokenizers clean up spaces has changed between transformers versions:
+            # the other choice may be the one this version makes.
+            settings["clean_up_spaces"] = not settings["clean_up_spaces"]
+            _write(folder / "tokenizer_settings.json", settings)
+            mismatch = _mismatch(tokenizer, FastTokenizer.from_folder(folder)) and mismatch
     except Exception as exc:  # noqa: BLE001 - e.g. a value JSON cannot hold; these files are
         # only a shortcut, and must never fail the conversion they belong to
         mismatch = f"{type(exc).__name__}: {exc}"
