@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -382,3 +383,34 @@ def test_cached_run_imports_neither_torch_nor_transformers(
         "torch": False,
         "transformers": False,
     }
+
+
+def test_hub_ids_take_the_torch_free_path_too(
+    tiny_t5: Path, tmp_path: Path, ct2_cache: Path
+) -> None:
+    # The tiny T5 laid out as the hub cache keeps a download: snapshots/<commit>/ and refs/main.
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--tiny-org--tiny-t5"
+    shutil.copytree(tiny_t5, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit, encoding="utf-8")
+    code = (
+        "import json\n"
+        "from digest.engines.seq2seq import Seq2SeqSummariser\n"
+        "def run():\n"
+        "    engine = Seq2SeqSummariser('tiny-org/tiny-t5', {'num_beams': 2, 'max_new_tokens': 8},"
+        " backend='ctranslate2', compute_type='float32', threads=1)\n"
+        f"    summary = engine.summarise([{make_text(60, 7)!r}], kind='section')\n"
+        "    return summary, type(engine._loaded.tokenizer).__name__\n"
+        "print(json.dumps([run(), run()]))\n"  # the first converts, the second reuses it
+    )
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    (converting, tokenizer), (cached, light_tokenizer) = json.loads(result.stdout)
+    assert cached == converting
+    assert tokenizer != "FastTokenizer" and light_tokenizer == "FastTokenizer"
+    [folder] = ct2_cache.iterdir()
+    assert folder.name.startswith("tiny-org-tiny-t5-")
