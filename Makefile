@@ -30,7 +30,8 @@ quality: install
 	$(BIN)/python scripts/evaluate_rouge.py
 
 bench: install
-	$(BIN)/python scripts/benchmark.py
+	$(BIN)/python scripts/benchmark.py --limit 100 --beams 1 --tokens 64 --repeat 2 --output docs/benchmarks/batching.md
+	$(BIN)/python scripts/benchmark.py --limit 24 --beams 4 --tokens 40 --repeat 1 --whole-process --output docs/benchmarks/ctranslate2.md
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

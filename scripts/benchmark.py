@@ -5,9 +5,12 @@ tokenizer; no hub needed) at identical decoding settings, with output lengths fo
 (min_new_tokens = max_new_tokens) so that random weights cost what trained ones do. Each side
 runs in its own process so that its peak memory (ru_maxrss) is its own.
 
-    python scripts/benchmark.py                 # default run, writes docs/benchmarks.md
+    python scripts/benchmark.py   # default run, writes docs/benchmarks/batching.md
     python scripts/benchmark.py --limit 20 --no-write
-    python scripts/benchmark.py --limit 24 --beams 4 --tokens 40 --repeat 1 --whole-process
+    python scripts/benchmark.py --limit 24 --beams 4 --tokens 40 --repeat 1 --whole-process \
+        --output docs/benchmarks/ctranslate2.md
+
+docs/benchmarks.md is the hand-written summary of those two reports (`make bench` runs both).
 
 With ctranslate2 installed (the `fast` extra) the pipeline also runs on that backend, and
 --whole-process adds `digest make` timed as a whole process (startup, conversion or its
@@ -399,7 +402,7 @@ def main() -> None:
     parser.add_argument("--beams", type=int, default=1, help="num_beams, both sides")
     parser.add_argument("--tokens", type=int, default=64, help="output tokens, forced")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each side, alternating")
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks" / "batching.md")
     parser.add_argument("--no-write", action="store_true", help="print the report only")
     parser.add_argument(
         "--engine-options", default="{}", help='engine options as JSON, e.g. {"batch_size": 32}'
