@@ -6,14 +6,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from fake_engine import FakeSummariser
 from typer.testing import CliRunner
 
 from digest import cli, pipeline
-from digest.engines import Kind
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "afghanistan-taliban-captures-kandahar.txt"
@@ -28,33 +27,9 @@ ARTICLE = (
 )
 
 
-class FakeEngine:
-    """Stands in for a model: records what it was asked and answers predictably."""
-
-    name, model, backend = "fake", "fake-model", None
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, int]] = []
-
-    def prepare(self) -> None:
-        pass
-
-    def summarise(
-        self,
-        texts: Sequence[str],
-        *,
-        kind: Kind,
-        progress: Callable[[int], None] | None = None,
-    ) -> list[str]:
-        self.calls.append((kind, len(texts)))
-        if progress and texts:
-            progress(len(texts))
-        return [f"{kind} summary of {len(t.split())} words." for t in texts]
-
-
 @pytest.fixture
-def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
-    engine = FakeEngine()
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeSummariser:
+    engine = FakeSummariser("fake", "fake-model")
     monkeypatch.setattr(pipeline, "get_engine", lambda name, **kw: engine)
     return engine
 
@@ -65,7 +40,7 @@ def runner() -> CliRunner:
 
 
 def test_make_writes_markdown_and_json(
-    tmp_path: Path, runner: CliRunner, fake_engine: FakeEngine
+    tmp_path: Path, runner: CliRunner, fake_engine: FakeSummariser
 ) -> None:
     src = tmp_path / "in"
     src.mkdir()
@@ -81,7 +56,10 @@ def test_make_writes_markdown_and_json(
     data = json.loads(js.read_text(encoding="utf-8"))
     assert data["engine"] == "fake" and data["model"] == "fake-model"
     assert [d["title"] for d in data["documents"]] == ["Night trains return to Europe"]
-    assert data["documents"][0]["summary"] == "article summary of 144 words."
+    assert data["documents"][0]["summary"] == (
+        "article: Sentence 0 tells the reader something new about"
+    )
+    assert data["backend"] == "fake" and ("article", 1) in fake_engine.calls
     assert "Night trains return to Europe" in md.read_text(encoding="utf-8")
     visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert visible == sorted([md.name, js.name])
@@ -112,7 +90,7 @@ def test_seed_folder_with_extractive_engine(tmp_path: Path, runner: CliRunner) -
 
 
 def test_skipped_inputs_give_exit_3_and_are_listed(
-    tmp_path: Path, runner: CliRunner, fake_engine: FakeEngine
+    tmp_path: Path, runner: CliRunner, fake_engine: FakeSummariser
 ) -> None:
     src = tmp_path / "in"
     src.mkdir()
@@ -129,7 +107,7 @@ def test_skipped_inputs_give_exit_3_and_are_listed(
 
 
 def test_unknown_extensions_are_listed_with_verbose(
-    tmp_path: Path, runner: CliRunner, fake_engine: FakeEngine
+    tmp_path: Path, runner: CliRunner, fake_engine: FakeSummariser
 ) -> None:
     (tmp_path / "good.txt").write_text(ARTICLE, encoding="utf-8")
     (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")
@@ -161,7 +139,7 @@ def test_usage_errors_are_one_line_with_exit_2(
 
 
 def test_max_size_skips_large_files(
-    tmp_path: Path, runner: CliRunner, fake_engine: FakeEngine
+    tmp_path: Path, runner: CliRunner, fake_engine: FakeSummariser
 ) -> None:
     (tmp_path / "big.txt").write_text(ARTICLE * 20, encoding="utf-8")
     (tmp_path / "small.txt").write_text(ARTICLE, encoding="utf-8")
@@ -231,7 +209,7 @@ def test_help_does_not_import_torch() -> None:
 
 
 def test_a_reader_bug_costs_only_its_own_file(
-    tmp_path: Path, runner: CliRunner, fake_engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, runner: CliRunner, fake_engine: FakeSummariser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import digest.sources.markdown as markdown_reader
 
