@@ -37,3 +37,7 @@ class LockTimeout(DigestError):
     """Another run holds the output folder's lock for longer than --wait."""
 
     exit_code = 4
+
+
+class OutputProblem(DigestError):
+    """The output folder, or a file in it, cannot be written (exit 1)."""

@@ -9,17 +9,37 @@ import tempfile
 import time
 from pathlib import Path
 
+from digest.errors import OutputProblem
+
 log = logging.getLogger(__name__)
 
 # What tempfile.mkstemp(prefix=".NAME.", suffix=".tmp") makes: eight random characters.
 _TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
+def ensure_folder(folder: Path) -> Path:
+    """Create `folder` if needed; an unusable one is a one-line OutputProblem, not a traceback."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputProblem(f"{folder} is a file, not a folder") from None
+    except OSError as exc:
+        raise OutputProblem(f"cannot create the folder {folder}: {_reason(exc)}") from None
+    return folder
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
 def write_atomic(path: Path, data: str | bytes) -> Path:
     """Write to a temporary file beside `path`, flush it to disk, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(path.parent)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputProblem(f"cannot write in {path.parent}: {_reason(exc)}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -27,6 +47,9 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputProblem(f"cannot write {path}: {_reason(exc)}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from digest.errors import LockTimeout
+from digest.files import ensure_folder
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ def output_lock(folder: Path, *, wait: float = DEFAULT_WAIT_S) -> Iterator[Path]
     # Imported here so `digest --help` does not pay for it.
     from filelock import FileLock, Timeout
 
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_folder(folder)
     path = folder / LOCK_FILENAME
     lock = FileLock(path)
     try:

@@ -223,3 +223,22 @@ def test_a_reader_bug_costs_only_its_own_file(
     assert result.exit_code == 3, result.output
     assert "post.md: could not be parsed (ValueError: unexpected structure)" in result.stderr
     assert "Night trains" in next((tmp_path / "o").glob("*.md")).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("a-file", "a-file is a file, not a folder"),
+        ("a-file/sub", "cannot create the folder"),
+    ],
+)
+def test_unusable_output_folder_is_one_line_exit_1(
+    tmp_path: Path, runner: CliRunner, out: str, message: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n", encoding="utf-8")
+    result = runner.invoke(
+        cli.app, ["make", str(SEED), "-o", str(tmp_path / out), "-e", "extractive", "-q"]
+    )
+    assert result.exit_code == 1, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("digest: error: ") and message in line
