@@ -419,7 +419,8 @@ def _make(
         if nothing and (skip_empty or (since_rule and earlier)):
             # A second --since run on the same day must not replace the morning's digest
             # with one that says "nothing new".
-            log.info("nothing new; no digest written")
+            what = f"nothing new {since_rule.describe()}" if since_rule else "nothing to summarise"
+            log.info("%s; no digest written", what)
             state.save()
             return [], 0, None
         if since_rule and earlier:

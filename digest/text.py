@@ -26,10 +26,6 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def count_words(text: str) -> int:
-    return len(text.split())
-
-
 def normalise_space(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
