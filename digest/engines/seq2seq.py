@@ -207,7 +207,7 @@ class _Loader:
                     f"model folder {model} has no config.json; pass a folder written by "
                     "save_pretrained(), or a hub id such as t5-small"
                 )
-            self.source = str(path)
+            self.source = str(path.resolve())  # one conversion cache entry whatever the cwd
         elif _looks_like_path(model):
             raise ModelUnavailable(
                 f"model folder {model} does not exist; check the path, or pass a hub id "
