@@ -318,6 +318,10 @@ def make_command(
             raise UsageError(
                 "give at least one folder or file to summarise, e.g. digest make seeds/"
             )
+        if cache_dir is not None:
+            # Converted CTranslate2 models live beside the summaries (DIGEST_CACHE_DIR/ct2):
+            # --cache-dir, or digest.toml's cache_dir, must move them too, as cron lines do.
+            os.environ["DIGEST_CACHE_DIR"] = str(cache_dir.expanduser())
         fmts = parse_formats(formats)
         if email_to and "eml" not in fmts:
             fmts = (*fmts, "eml")  # a failed delivery keeps the .eml on disk

@@ -30,6 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 
+@pytest.fixture(autouse=True)
+def _restore_cache_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`digest make --cache-dir` points DIGEST_CACHE_DIR at its folder for the process; an
+    in-process CLI test must not leave that behind for the tests after it."""
+    monkeypatch.setenv("DIGEST_CACHE_DIR", os.environ.get("DIGEST_CACHE_DIR", _CACHE))
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """The ../shared folder (publishers' texts we may read but not copy); skip when absent."""

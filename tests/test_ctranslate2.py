@@ -427,3 +427,34 @@ def test_a_relative_model_path_names_one_conversion_whatever_the_working_folder(
         relative = os.path.relpath(tiny_t5, cwd)
         folders.append(ctranslate2_backend.converted_folder(_Loader(relative), "int8", "4"))
     assert folders[0] == folders[1]
+
+
+def test_cache_dir_option_moves_the_conversions_too(
+    tiny_t5: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("ctranslate2")
+    monkeypatch.delenv("DIGEST_CACHE_DIR")  # restored after the test, like the CLI's change
+    cache = tmp_path / "elsewhere"
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "make",
+            str(Path(__file__).parent.parent / "seeds"),
+            "-o",
+            str(tmp_path / "out"),
+            "-e",
+            "seq2seq",
+            "-m",
+            str(tiny_t5),
+            "--backend",
+            "ctranslate2",
+            "-g",
+            "max_new_tokens=8",
+            "--cache-dir",
+            str(cache),
+            "-q",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (cache / "summaries.sqlite3").exists()
+    assert len(list((cache / "ct2").iterdir())) == 1
