@@ -24,7 +24,6 @@ _INLINE = re.compile(r"([\\`*_\[\]<>|~#])")
 _ENTITY = re.compile(r"&(?=#?\w+;)")
 # What makes a line a block when it comes first: heading, quote, list, thematic break, setext.
 _LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])")
-_SPACE = re.compile(r"\s+")
 
 
 def escape_markdown(text: str | None) -> str:

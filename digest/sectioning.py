@@ -9,6 +9,7 @@ from pathlib import PurePath
 from typing import Literal
 
 from digest.model import Section
+from digest.text import normalise_space
 
 #: A line ending in one of these (after closing quotes and brackets) is prose, not a heading.
 SENTENCE_END = ".!?…:;,"
@@ -34,7 +35,6 @@ HEADING_LEVEL = 2
 
 _SEPARATOR = re.compile(r"^\s*([-=*_~#+•·])(\s*\1){2,}\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+•·–]|\d{1,3}[.)])\s+")
-_SPACE = re.compile(r"\s+")
 
 Kind = Literal["heading", "question", "prose"]
 
@@ -90,7 +90,7 @@ def logical_lines(text: str) -> list[Line]:
                 and not _BULLET.match(following)
             ):
                 continue
-            out.append(Line(_SPACE.sub(" ", " ".join(current)).strip(), len(current)))
+            out.append(Line(normalise_space(" ".join(current)), len(current)))
             current = []
     return out
 
@@ -190,7 +190,7 @@ def split_sections(lines: list[Line]) -> tuple[Section, ...]:
 def title_from_filename(name: str) -> str:
     """ "my-notes_2024.txt" → "My notes 2024": the fallback title for text with no title line."""
     stem = PurePath(name).stem
-    words = _SPACE.sub(" ", re.sub(r"[-_.]+", " ", stem)).strip()
+    words = normalise_space(re.sub(r"[-_.]+", " ", stem))
     return words[:1].upper() + words[1:]
 
 
@@ -198,7 +198,7 @@ def _blocks(text: str) -> list[list[str]]:
     blocks: list[list[str]] = []
     current: list[str] = []
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = _SPACE.sub(" ", raw).strip()
+        line = normalise_space(raw)
         # Rules such as "-----" or "* * *" separate blocks like a blank line does.
         if not line or _SEPARATOR.match(line):
             if current:
@@ -291,4 +291,4 @@ def sections_from_blocks(blocks: Sequence[Block], title: str) -> tuple[Section, 
 
 
 def _same_text(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    return normalise_space(a).casefold() == normalise_space(b).casefold()
