@@ -173,7 +173,8 @@ def _mail_plan(
 
     recipients = parse_addresses(email_to) if email_to else ()
     settings = SmtpSettings.from_env(**smtp) if email_to else None  # type: ignore[arg-type]
-    sender = resolve_sender(email_from or os.environ.get("DIGEST_EMAIL_FROM") or DEFAULT_SENDER)
+    # email_from already holds --email-from, else DIGEST_EMAIL_FROM, else digest.toml (click).
+    sender = resolve_sender(email_from or DEFAULT_SENDER)
     return MailPlan(sender, recipients, settings, parse_size(email_max_size, "--email-max-size"))
 
 
