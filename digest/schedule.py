@@ -115,8 +115,8 @@ def model_is_local(engine: str, model: str | None) -> bool:
     and saves a nightly run from hanging on an unreachable hub."""
     if engine == "extractive":
         return True
+    from digest.defaults import DEFAULT_MODEL
     from digest.engines.settings import resolve_model
-    from digest.pipeline import DEFAULT_MODEL
 
     name = resolve_model(model or DEFAULT_MODEL)
     if Path(name).expanduser().is_dir():

@@ -15,15 +15,14 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from digest.chunking import chunk_text
-from digest.engines.settings import PRESETS, resolve_model
+from digest.defaults import DEFAULT_MODEL
+from digest.engines.settings import resolve_model
 from digest.errors import ModelUnavailable
 from digest.prompts import Prompt, load_prompt, prompt_family
 from digest.text import split_sentences
 
 log = logging.getLogger(__name__)
 
-#: Same as pipeline.DEFAULT_MODEL; used when the engine is built without a model.
-DEFAULT_MODEL = PRESETS["balanced"]
 
 #: When neither the tokenizer nor the config states an input limit.
 FALLBACK_INPUT_TOKENS = 512
