@@ -157,7 +157,9 @@ def cron_job(
     offline: bool = False,
 ) -> CronJob:
     """The job: cd to the folder it was made in, a known PATH and locale, output to `log`."""
-    env = [f"PATH={Path(executable[0]).parent}:{CRON_PATH}", "LANG=C.UTF-8"]
+    # NAME=value is an assignment only while NAME= is unquoted: quote the value alone, so a
+    # folder with a space, a quote or a $ in it stays one word and is never expanded.
+    env = [f"PATH={shlex.quote(f'{Path(executable[0]).parent}:{CRON_PATH}')}", "LANG=C.UTF-8"]
     if offline:
         env.append("HF_HUB_OFFLINE=1")
     argv = list(executable)
