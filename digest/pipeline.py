@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from digest.defaults import DEFAULT_MAX_BYTES, DEFAULT_MODEL
 from digest.engines import Summariser, get_engine
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped
-from digest.sources import find_inputs, read_document
+from digest.sources import TooLarge, find_inputs, parse_bytes, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -45,28 +46,52 @@ def display_path(path: Path) -> str:
         return str(path.absolute())
 
 
+class Selection(Protocol):
+    """What `select` may also be (digest.state's selector): besides the cheap test by path,
+    a test by content, given the fingerprint of the bytes the pipeline has read anyway."""
+
+    def __call__(self, path: Path) -> bool: ...
+
+    def changed(self, path: Path, fingerprint: str) -> bool: ...
+
+
+def fingerprint(data: bytes) -> str:
+    """The sha256 of a file's bytes: "changed" means different content, not a newer mtime."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def size_fingerprint(path: Path) -> str:
+    """A file too large to read is known by its size and time instead of its content."""
+    stat = path.stat()
+    return f"size={stat.st_size} mtime_ns={stat.st_mtime_ns}"
+
+
 def read_documents(
     sources: Sequence[Path],
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Progress | None = None,
-    select: Callable[[Path], bool] | None = None,
+    select: Callable[[Path], bool] | Selection | None = None,
 ) -> tuple[list[Document], list[Skipped]]:
     """Read every supported file under `sources`; bad inputs become Skipped, never errors.
 
-    `select`, when given, picks which of the files found are read at all (--since).
+    `select`, when given, picks which of the files found are read at all (--since); when it
+    also has `changed(path, fingerprint)`, that decides on content, from the bytes read here:
+    each file is read once, and one over `max_bytes` not at all.
     """
     files = find_inputs(sources)
     if select is not None:
         files = [path for path in files if select(path)]
+    changed = getattr(select, "changed", None)
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for done, path in enumerate(files, 1):
         try:
-            document = read_document(path, max_bytes=max_bytes)
-            if document.words == 0:
+            document = _read_one(path, max_bytes, changed)
+            if document is not None and document.words == 0:
                 raise SkipDocument("headings but no prose")
-            documents.append(document)
+            if document is not None:
+                documents.append(document)
         except SkipDocument as exc:
             log.warning("skipped %s: %s", display_path(path), exc)
             skipped.append(Skipped(display_path(path), str(exc)))
@@ -78,6 +103,23 @@ def read_documents(
         if progress:
             progress("read", done, len(files))
     return documents, skipped
+
+
+def _read_one(
+    path: Path, max_bytes: int, changed: Callable[[Path, str], bool] | None
+) -> Document | None:
+    """The file's Document; None when `changed` says its content is not new."""
+    try:
+        data = read_bytes(path, max_bytes=max_bytes)
+    except TooLarge:
+        # A file too large is never read, so its size and time stand for its content: one
+        # left in the folder is reported by the first --since run, not by every one.
+        if changed is not None and not changed(path, size_fingerprint(path)):
+            return None
+        raise
+    if changed is not None and not changed(path, fingerprint(data)):
+        return None
+    return parse_bytes(data, path)
 
 
 def model_id(options: Options) -> str:
@@ -261,7 +303,7 @@ def make_digest(
     options: Options | None = None,
     *,
     progress: Progress | None = None,
-    select: Callable[[Path], bool] | None = None,
+    select: Callable[[Path], bool] | Selection | None = None,
 ) -> Digest:
     """The library's main entry point: read `sources` (folders or files) and summarise them.
 

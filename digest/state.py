@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import logging
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,18 +63,36 @@ def parse_since(value: str | None, *, now: _dt.datetime | None = None) -> Since 
     return Since(cutoff=when)
 
 
-def file_hash(path: Path) -> str:
-    """The sha256 of a file's bytes: "changed" means different content, not a newer mtime."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _key(path: Path) -> str:
     # Absolute but not resolved: a symlinked input is known by the name the user gave it.
     return os.path.abspath(path)
+
+
+class Selector:
+    """Applies a --since rule in two steps: by time from the file's stat, before it is read,
+    then by content from the fingerprint of the bytes the pipeline read (see
+    pipeline.read_documents), recording each file it lets through for RunState.save()."""
+
+    def __init__(self, state: RunState, since: Since | None) -> None:
+        self.state, self.since = state, since
+
+    def __call__(self, path: Path) -> bool:
+        since = self.since
+        if since is None or since.cutoff is None:
+            return True
+        try:
+            modified = _dt.datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+        except OSError:
+            return True  # let the reader report why it cannot be read
+        return modified >= since.cutoff
+
+    def changed(self, path: Path, fingerprint: str) -> bool:
+        """False when --since last and the last digest included this very content."""
+        key = _key(path)
+        if self.since is not None and self.since.last and self.state.files.get(key) == fingerprint:
+            return False
+        self.state.included[key] = fingerprint
+        return True
 
 
 @dataclass
@@ -113,24 +129,9 @@ class RunState:
             log.warning("ignored %s (%s): every document counts as new this time", path, exc)
             return cls(folder)
 
-    def selector(self, since: Since | None) -> Callable[[Path], bool]:
+    def selector(self, since: Since | None) -> Selector:
         """A `select` for make_digest that applies `since` and records what it lets through."""
-
-        def select(path: Path) -> bool:
-            try:
-                if since is not None and since.cutoff is not None:
-                    modified = _dt.datetime.fromtimestamp(path.stat().st_mtime).astimezone()
-                    if modified < since.cutoff:
-                        return False
-                digest = file_hash(path)
-            except OSError:
-                return True  # let the reader report why it cannot be read
-            if since is not None and since.last and self.files.get(_key(path)) == digest:
-                return False
-            self.included[_key(path)] = digest
-            return True
-
-        return select
+        return Selector(self, since)
 
     def save(self, *, now: _dt.datetime | None = None) -> Path:
         """Record this run's files on top of the earlier ones; forget files that are gone."""
