@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as _dt
 import hashlib
 import json
@@ -21,8 +22,9 @@ log = logging.getLogger(__name__)
 CACHE_FILENAME = "summaries.sqlite3"
 #: Bumped when the table layout changes; an older file is then rebuilt, not misread.
 SCHEMA_VERSION = 1
-#: Texts per engine call when filling misses: each call's results are committed at once, so a
-#: killed run loses at most one chunk of work, and length-sorted chunks still batch well.
+#: Texts per engine call when filling misses (at least: an engine's larger batch size wins):
+#: each call's results are committed at once, so a killed run loses at most one chunk of work,
+#: and length-sorted chunks still batch well.
 CHUNK = 32
 #: How long a writer waits for another process's transaction before giving up on one write.
 BUSY_TIMEOUT_S = 30.0
@@ -238,16 +240,81 @@ def _prompts_digest() -> str:
     return digest.hexdigest()
 
 
+def hub_revision(model: str, revision: str = "main") -> str | None:
+    """The commit of the snapshot from_pretrained loads for hub id `model`: the hub cache's
+    refs/<revision> file (what try_to_load_from_cache follows). None when not downloaded.
+
+    Read directly: importing huggingface_hub's download code costs a cached run half a second.
+    """
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return None
+    ref = Path(constants.HF_HUB_CACHE) / f"models--{model.replace('/', '--')}" / "refs" / revision
+    try:
+        return ref.read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _model_identity(model: str) -> Any:
-    """A local model folder is identified by its files' sizes and times, not just its name."""
+    """A local model folder is identified by its files' sizes and times, a hub model by the
+    commit of its downloaded snapshot: a new revision on the hub means new summaries."""
     folder = Path(model).expanduser()
     if not folder.is_dir():
-        return model
+        return {"hub": model, "revision": hub_revision(model)}
     files = sorted(p for p in folder.iterdir() if p.is_file())
     return {
         "path": str(folder.resolve()),
         "files": [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files],
     }
+
+
+def code_files(engine: str) -> list[Path]:
+    """The engine's module and every digest module it imports, directly or not, anywhere in
+    its code (imports inside functions too): each of them can change what it writes.
+
+    The package's own __init__ is left out: it only re-exports, and imports everything. A
+    subpackage's __init__ counts, but its imports are not followed: a registry such as
+    digest.engines imports every engine, and one engine's summaries do not depend on another.
+    """
+    start = _PACKAGE / "engines" / f"{engine}.py"
+    found: set[Path] = set()
+    todo = [start] if start.is_file() else []
+    while todo:
+        path = todo.pop()
+        if path in found:
+            continue
+        found.add(path)
+        if path.name == "__init__.py":
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            continue
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # `from digest.engines import light` names a module as well as a package.
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                module = _module_file(name)
+                if module is not None and module not in found:
+                    todo.append(module)
+    return sorted(found)
+
+
+def _module_file(name: str) -> Path | None:
+    parts = name.split(".")
+    if parts[0] != "digest" or len(parts) < 2:
+        return None
+    base = _PACKAGE.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def engine_fingerprint(
@@ -259,16 +326,11 @@ def engine_fingerprint(
 ) -> str:
     """Everything besides the input text that decides what `engine` writes, as one hash.
 
-    The engine's own source (and the text helpers it uses) are part of it, so a new
+    The engine's own source and every digest module it uses are part of it, so a new
     release, or an edited checkout, never serves summaries an older engine wrote.
     """
     from digest import __version__  # here: digest/__init__ imports the pipeline, which imports us
 
-    # The engine and the helpers engines share: editing any of them changes the summaries.
-    sources = [_PACKAGE / "engines" / f"{engine}.py", _PACKAGE / "engines" / "settings.py"]
-    sources += [_PACKAGE / name for name in ("text.py", "chunking.py", "prompts.py")]
-    if (options or {}).get("backend") == "ctranslate2":
-        sources.append(_PACKAGE / "engines" / "ctranslate2_backend.py")
     settings: dict[str, Any] = {"digest": __version__, "engine": engine}
     if engine != "extractive":
         settings.update(
@@ -277,7 +339,7 @@ def engine_fingerprint(
             options=dict(options or {}),
             prompts=_prompts_digest(),
         )
-    settings["code"] = _file_digest(sources, _PACKAGE)
+    settings["code"] = _file_digest(code_files(engine), _PACKAGE)
     blob = json.dumps(settings, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
 
@@ -300,12 +362,20 @@ class CacheOnlySummariser:
     neither imports torch nor loads a model.
     """
 
-    def __init__(self, cache: SummaryCache, fingerprint: str, name: str) -> None:
+    def __init__(
+        self,
+        cache: SummaryCache,
+        fingerprint: str,
+        name: str,
+        *,
+        model: str | None = None,
+        backend: str | None = None,
+    ) -> None:
         self.cache = cache
         self.fingerprint = fingerprint
-        self.name = name
-        self.model: str | None = None
-        self.backend: str | None = None
+        # The run's own settings, which the fingerprint was made from, name the digest's
+        # engine: not whichever cached row happens to come first.
+        self.name, self.model, self.backend = name, model, backend
         self.hits = 0
 
     def prepare(self) -> None:
@@ -322,9 +392,6 @@ class CacheOnlySummariser:
         found = self.cache.get_many(keys)
         if len(found) < len(set(keys)):
             raise CacheMiss(f"{len(set(keys)) - len(found)} {kind} text(s) not cached")
-        for cached in found.values():
-            self.name, self.model, self.backend = cached.engine, cached.model, cached.backend
-            break
         self.hits += len(keys)
         if progress:
             progress(len(keys))
@@ -364,8 +431,11 @@ class CachingSummariser:
         self.misses += len(todo)
         if progress and len(keys) - len(todo) > 0:
             progress(len(keys) - len(todo))  # the cached texts, and repeats of uncached ones
-        for start in range(0, len(todo), CHUNK):
-            chunk = todo[start : start + CHUNK]
+        # Never smaller than the engine's own batches (64 with CTranslate2 or on a GPU), or
+        # the cached path would decode in smaller batches than an uncached run.
+        size = max(CHUNK, getattr(self.engine, "batch_size", None) or 0)
+        for start in range(0, len(todo), size):
+            chunk = todo[start : start + size]
             summaries = self.engine.summarise([t for _, t in chunk], kind=kind, progress=progress)
             produced = list(zip((k for k, _ in chunk), summaries, strict=True))
             self.cache.put_many(

@@ -143,17 +143,21 @@ def engine_fingerprint(options: Options, engine: str) -> str:
     and a run's lookups and writes agree.
     """
     from digest.cache import engine_fingerprint as fingerprint
-    from digest.engines.ctranslate2_backend import expected_backend
 
     if engine == "extractive":
         return fingerprint("extractive")
-    backend = expected_backend(str(options.engine_options.get("backend", "auto")))
     return fingerprint(
         engine,
         model=model_id(options),
         generate=options.generate,
-        options={**options.engine_options, "backend": backend},
+        options={**options.engine_options, "backend": _expected_backend(options)},
     )
+
+
+def _expected_backend(options: Options) -> str:
+    from digest.engines.ctranslate2_backend import expected_backend
+
+    return expected_backend(str(options.engine_options.get("backend", "auto")))
 
 
 def _summarise_with_cache(
@@ -165,7 +169,13 @@ def _summarise_with_cache(
     with SummaryCache(cache_path) as cache:
         # The engine `auto` tries first is seq2seq, so that is whose summaries are looked up.
         first = "seq2seq" if options.engine == "auto" else options.engine
-        cached = CacheOnlySummariser(cache, engine_fingerprint(options, first), first)
+        cached = CacheOnlySummariser(
+            cache,
+            engine_fingerprint(options, first),
+            first,
+            model=None if first == "extractive" else model_id(options),
+            backend=None if first == "extractive" else _expected_backend(options),
+        )
         try:
             articles = summarise_documents(
                 documents, cached, quote_under_words=options.quote_under_words

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -13,10 +14,12 @@ import pytest
 from conftest import shared_path
 from fake_engine import RUNNER, FakeSummariser, runner_env, write_articles
 
+import digest.cache
 import digest.pipeline
 from digest.cache import (
     CACHE_FILENAME,
     Cached,
+    CachingSummariser,
     SummaryCache,
     engine_fingerprint,
     summary_key,
@@ -94,10 +97,90 @@ def test_fingerprint_follows_prompt_template_content(
     (prompts / "plain.j2").write_text("{{ text }}", encoding="utf-8")
     monkeypatch.setenv("DIGEST_PROMPTS", str(prompts))
     before = engine_fingerprint("seq2seq", model="m")
+    extractive_before = engine_fingerprint("extractive")
     (prompts / "plain.j2").write_text("Summarise: {{ text }}", encoding="utf-8")
     assert engine_fingerprint("seq2seq", model="m") != before
     # The extractive engine reads no prompts, so its summaries stay valid.
-    assert engine_fingerprint("extractive") == engine_fingerprint("extractive")
+    assert engine_fingerprint("extractive") == extractive_before
+
+
+@pytest.fixture
+def package_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the digest package that the fingerprint reads its code from, free to edit."""
+    copy = tmp_path / "digest"
+    shutil.copytree(
+        Path(digest.cache.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.setattr(digest.cache, "_PACKAGE", copy)
+    return copy
+
+
+# Every module whose code decides what the engine writes (by reading each engine's imports,
+# including those inside functions). light.py is the torch-free decoding path of cached
+# CTranslate2 runs; ctranslate2_backend.py runs the model whatever --backend says (auto).
+SEQ2SEQ_CODE = [
+    "engines/seq2seq.py",
+    "engines/light.py",
+    "engines/ctranslate2_backend.py",
+    "engines/settings.py",
+    "chunking.py",
+    "prompts.py",
+    "text.py",
+]
+
+
+@pytest.mark.parametrize("module", SEQ2SEQ_CODE)
+def test_seq2seq_fingerprint_follows_every_module_that_shapes_its_summaries(
+    package_copy: Path, module: str
+) -> None:
+    before = engine_fingerprint("seq2seq", model="m")
+    with (package_copy / module).open("a", encoding="utf-8") as handle:
+        handle.write("\n# edited\n")
+    assert engine_fingerprint("seq2seq", model="m") != before, module
+
+
+def test_extractive_fingerprint_follows_its_code_and_no_other_engines(
+    package_copy: Path,
+) -> None:
+    before = engine_fingerprint("extractive")
+    for other in ("engines/seq2seq.py", "engines/light.py", "prompts.py", "chunking.py"):
+        (package_copy / other).write_text("# another engine's code\n", encoding="utf-8")
+    assert engine_fingerprint("extractive") == before
+    for module in ("engines/extractive.py", "text.py"):
+        with (package_copy / module).open("a", encoding="utf-8") as handle:
+            handle.write("\n# edited\n")
+        assert engine_fingerprint("extractive") != before, module
+        before = engine_fingerprint("extractive")
+
+
+def fake_hub_snapshot(hub: Path, model: str, commit: str) -> None:
+    """What a download leaves in the hub cache: snapshots/<commit>/ and refs/main naming it."""
+    repo = hub / f"models--{model.replace('/', '--')}"
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "snapshots" / commit / "config.json").write_text("{}", encoding="utf-8")
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text(commit, encoding="utf-8")
+
+
+def test_a_new_hub_revision_gets_new_summaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    hub = tmp_path / "hub"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hub))
+    model = "someone/summariser"
+    fake_hub_snapshot(hub, model, "a" * 40)
+    first = engine_fingerprint("seq2seq", model=model)
+    # The revision the fingerprint sees is the snapshot from_pretrained would load.
+    found = try_to_load_from_cache(model, "config.json", cache_dir=hub)
+    assert isinstance(found, str) and Path(found).parent.name == "a" * 40
+    assert digest.cache.hub_revision(model) == "a" * 40
+    assert engine_fingerprint("seq2seq", model=model) == first
+
+    fake_hub_snapshot(hub, model, "b" * 40)  # the hub moved on, and it was downloaded
+    assert engine_fingerprint("seq2seq", model=model) != first
+    assert engine_fingerprint("seq2seq", model="someone/other") != first
 
 
 def test_key_separates_kind_and_text() -> None:
@@ -114,7 +197,37 @@ def test_second_run_builds_no_engine(tmp_path: Path, engines: list[FakeSummarise
     second = make_digest([tmp_path / "in"], options)
     assert len(engines) == 1, "a fully cached run built an engine"
     assert second.articles == first.articles
-    assert (second.engine, second.model, second.backend) == ("seq2seq", "m", "fake")
+    assert (second.engine, second.model) == ("seq2seq", "m")
+
+
+def test_a_cached_header_comes_from_the_runs_own_options(
+    tmp_path: Path, engines: list[FakeSummariser]
+) -> None:
+    write_articles(tmp_path / "in", 3)
+    cache = tmp_path / CACHE_FILENAME
+    options = Options(
+        engine="seq2seq",
+        model="m",
+        engine_options={"backend": "transformers"},
+        cache=cache,
+    )
+    make_digest([tmp_path / "in"], options)
+    # Rows under this run's keys that name something else (another spelling of the model,
+    # another backend): the header must not take its words from whichever comes first.
+    with sqlite3.connect(cache) as db:
+        db.execute("UPDATE summaries SET engine = 'other', model = 'x/y', backend = 'z'")
+    second = make_digest([tmp_path / "in"], options)
+    assert len(engines) == 1, "the second run was not fully cached"
+    assert (second.engine, second.model, second.backend) == ("seq2seq", "m", "transformers")
+
+
+def test_the_cached_path_batches_as_large_as_the_engine(tmp_path: Path) -> None:
+    engine = FakeSummariser("seq2seq", "m")
+    engine.batch_size = 64  # type: ignore[attr-defined]  # as Seq2SeqSummariser on CTranslate2
+    with SummaryCache(tmp_path / CACHE_FILENAME) as cache:
+        caching = CachingSummariser(engine, cache, "fp")
+        caching.summarise([f"text number {n}" for n in range(100)], kind="article")
+    assert engine.calls == [("article", 64), ("article", 36)]
 
 
 def test_only_changed_documents_reach_the_engine(

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,29 @@ def test_conversion_is_cached_and_reused(
     # Another quantization is another folder.
     engine(tiny_t5, "ctranslate2", compute_type="int8").prepare()
     assert len(conversions) == 2 and conversions[1].name.endswith("-int8")
+
+
+def test_a_killed_conversions_scratch_folder_is_removed_by_the_next_conversion(
+    tiny_t5: Path, ct2_cache: Path, conversions: list[Path]
+) -> None:
+    hour_ago = time.time() - 2 * 3600
+    stale = ct2_cache / ".t5-0123456789abcdef-float32.k2j_4x9q"
+    (stale / "light").mkdir(parents=True)
+    (stale / "model.bin").write_bytes(b"half a model")
+    for path in (stale / "model.bin", stale / "light", stale):
+        os.utime(path, (hour_ago, hour_ago))
+    live = ct2_cache / ".t5-0123456789abcdef-int8.a8b7c6d5"  # another run converting now
+    live.mkdir()
+    (live / "model.bin").write_bytes(b"being written")
+    os.utime(live, (hour_ago, hour_ago))
+    unrelated = ct2_cache / ".keep-me"
+    unrelated.mkdir()
+    os.utime(unrelated, (hour_ago, hour_ago))
+
+    engine(tiny_t5, "ctranslate2", generate={"num_beams": 1, "max_new_tokens": 6}).prepare()
+    assert len(conversions) == 1
+    names = sorted(p.name for p in ct2_cache.iterdir())
+    assert names == sorted([conversions[0].name, live.name, unrelated.name])
 
 
 def test_corrupt_conversion_is_rebuilt(

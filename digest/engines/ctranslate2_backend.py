@@ -177,6 +177,42 @@ def converted_folder(checkpoint: Located, quantization: str, version: str) -> Pa
     return cache_root() / f"{safe}-{digest}-{quantization}"
 
 
+#: A conversion's scratch folder untouched for this long was left by a killed run: a live
+#: conversion writes into it all the time (bart-large converts in about a minute on 2 cores).
+STALE_SCRATCH_S = 3600.0
+
+# What tempfile.mkdtemp(prefix=".NAME.") makes: eight random characters after the name.
+_SCRATCH = re.compile(r"^\..+\.[a-z0-9_]{8}$")
+
+
+def remove_stale_scratch(root: Path, *, older_than: float = STALE_SCRATCH_S) -> list[Path]:
+    """Delete the `.NAME.xxxxxxxx` folders that conversions killed midway left in `root`.
+
+    Conversions take no lock, so a folder counts as stale only when nothing in it changed for
+    `older_than` seconds; the newest time of the folder and its files decides.
+    """
+    removed: list[Path] = []
+    cutoff = time.time() - older_than
+    try:
+        candidates = [p for p in root.iterdir() if _SCRATCH.match(p.name) and p.is_dir()]
+    except OSError:
+        return removed
+    for scratch in candidates:
+        try:
+            newest = max(
+                [scratch.stat().st_mtime]
+                + [p.stat().st_mtime for p in scratch.rglob("*") if not p.is_symlink()]
+            )
+        except OSError:
+            continue  # removed meanwhile by another run: nothing to do
+        if newest <= cutoff:
+            shutil.rmtree(scratch, ignore_errors=True)
+            removed.append(scratch)
+    if removed:
+        log.info("removed %d folder(s) left by interrupted conversions", len(removed))
+    return removed
+
+
 def convert(
     checkpoint: Checkpoint, folder: Path, quantization: str, *, replace: bool = False
 ) -> None:
@@ -202,6 +238,7 @@ def convert(
             return model
 
     folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_scratch(folder.parent)
     scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     started = time.perf_counter()
     log.info(
