@@ -4,10 +4,10 @@ from digest.errors import DigestError
 from digest.model import ArticleSummary, Digest, Document, Section, SectionSummary, Skipped
 from digest.pipeline import Options, make_digest
 from digest.publishing import MailPlan, Published, PublishOptions, publish
-
-__version__ = "0.1.0"
+from digest.version import __version__
 
 __all__ = [
+    "__version__",
     "ArticleSummary",
     "Digest",
     "DigestError",

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from digest.engines import Kind, Summariser
+from digest.engines.base import Kind, Summariser
+
+# Re-exported: the summary cache and the CTranslate2 conversions share this folder.
+from digest.locations import default_cache_dir as default_cache_dir
+from digest.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +34,6 @@ CHUNK = 32
 BUSY_TIMEOUT_S = 30.0
 
 _PACKAGE = Path(__file__).resolve().parent
-
-
-def default_cache_dir() -> Path:
-    """~/.cache/digest on Linux (XDG_CACHE_HOME honoured), the platform's equivalent elsewhere."""
-    # Imported here: only the CLI needs a default, the library takes an explicit path.
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("digest", appauthor=False))
 
 
 @dataclass(frozen=True)
@@ -329,8 +325,6 @@ def engine_fingerprint(
     The engine's own source and every digest module it uses are part of it, so a new
     release, or an edited checkout, never serves summaries an older engine wrote.
     """
-    from digest import __version__  # here: digest/__init__ imports the pipeline, which imports us
-
     settings: dict[str, Any] = {"digest": __version__, "engine": engine}
     if engine != "extractive":
         settings.update(

@@ -120,6 +120,9 @@ def package_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # CTranslate2 runs; ctranslate2_backend.py runs the model whatever --backend says (auto).
 SEQ2SEQ_CODE = [
     "engines/seq2seq.py",
+    "engines/loading.py",
+    "engines/planning.py",
+    "engines/transformers_backend.py",
     "engines/light.py",
     "engines/ctranslate2_backend.py",
     "engines/settings.py",
