@@ -116,19 +116,6 @@ def resolve_sender(sender: str | Address | None, env: Mapping[str, str] | None =
     return found[0]
 
 
-def resolve_recipients(
-    recipients: str | Iterable[str | Address] | None, env: Mapping[str, str] | None = None
-) -> tuple[Address, ...]:
-    """The To addresses: the option if given, else DIGEST_EMAIL_TO (comma-separated)."""
-    env = os.environ if env is None else env
-    found = parse_addresses(recipients) if recipients else ()
-    if not found:
-        found = parse_addresses(env.get("DIGEST_EMAIL_TO") or None)
-    if not found:
-        raise UsageError("no recipient address: pass --email-to/--to or set DIGEST_EMAIL_TO")
-    return found
-
-
 # --- rendering ---------------------------------------------------------------------------
 
 

@@ -150,3 +150,21 @@ def test_bad_address_fails_before_any_summarising(tmp_path: Path) -> None:
     result = make(tmp_path, "--email-to", "not an address\r\nBcc: evil@x.org")
     assert result.exit_code == 2, result.output
     assert not list(tmp_path.glob("digest-*"))
+
+
+def test_recipients_from_the_environment(
+    tmp_path: Path, smtp_server: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DIGEST_EMAIL_TO stands for --email-to (make) and --to (send)."""
+    handler, port = smtp_server()
+    monkeypatch.setenv("DIGEST_EMAIL_TO", "Zoë <zoe@example.org>, bob@example.org")
+    result = make(tmp_path, "--smtp-host", HOST, "--smtp-port", str(port))
+    assert result.exit_code == 0, result.output
+    eml = tmp_path / "digest-2026-11-24.eml"
+    result = runner.invoke(
+        cli.app, ["send", str(eml), "--smtp-host", HOST, "--smtp-port", str(port)]
+    )
+    assert result.exit_code == 0, result.output
+    assert [sorted(e.rcpt_tos) for e in handler.received] == [
+        ["bob@example.org", "zoe@example.org"]
+    ] * 2

@@ -47,11 +47,11 @@ def slow_run(tmp_path: Path) -> subprocess.Popen[str]:
 def test_second_run_gives_up_after_wait_with_exit_4(
     tmp_path: Path, slow_run: subprocess.Popen[str]
 ) -> None:
-    began = time.monotonic()
     second = start(tmp_path, "--wait", "1")
     out, err = second.communicate(timeout=60)
     assert second.returncode == 4
-    assert time.monotonic() - began >= 1
+    # It gave up because the first run still held the folder, not for any other reason.
+    assert slow_run.poll() is None, "the first run had finished: nothing to wait for"
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -73,11 +73,10 @@ def test_second_run_waits_its_turn_and_succeeds(
 def test_a_killed_holder_releases_the_lock(tmp_path: Path, slow_run: subprocess.Popen[str]) -> None:
     slow_run.kill()
     slow_run.wait(timeout=30)
-    began = time.monotonic()
+    # --wait 0: the lock must be free at once, or this run exits 4.
     second = start(tmp_path, "--wait", "0")
     _, err = second.communicate(timeout=60)
     assert second.returncode == 0, err
-    assert time.monotonic() - began < 30
 
 
 def test_lock_in_process(tmp_path: Path) -> None:

@@ -143,7 +143,9 @@ def test_a_failed_run_leaves_the_documents_new(tmp_path: Path) -> None:
     broken.mkdir()
     (broken / "digest.md.j2").write_text("{{ no_such_variable.attribute }}", encoding="utf-8")
     failed = make(tmp_path, "--since", "last", "--date", "2026-11-02", "--templates", "templates")
-    assert failed.returncode != 0
+    # README: exit 1, "failed: nothing was written (a broken template, …)".
+    assert failed.returncode == 1, failed.stderr
+    assert failed.stdout == "" and not (tmp_path / "out/digest-2026-11-02.md").exists()
     assert (tmp_path / "out" / STATE_FILENAME).read_bytes() == state_before
     retried = make(tmp_path, "--since", "last", "--date", "2026-11-02", "-f", "json")
     assert retried.returncode == 0, retried.stderr
@@ -170,5 +172,6 @@ def test_ages_and_dates_select_by_modification_time(tmp_path: Path) -> None:
 
     four_days_ago = (dt.date.today() - dt.timedelta(days=4)).isoformat()
     result = make(tmp_path, "--since", four_days_ago, "-f", "json", "--date", "2026-11-02")
+    assert result.returncode == 0, result.stderr
     assert titles(tmp_path / "out/digest-2026-11-02.json") == ["Story 0", "Story 1"]
     assert make(tmp_path, "--since", "soon").returncode == 2

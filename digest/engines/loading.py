@@ -40,16 +40,16 @@ def usable_cores() -> int:
     return max(1, cores)
 
 
-def _cgroup_cpu_quota() -> float | None:
+def _cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
     # Containers often see every host core but are throttled to a quota; threads beyond
     # the quota only add contention.
     try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]  # cgroup v2
+        quota, period = (root / "cpu.max").read_text().split()[:2]  # cgroup v2
         return None if quota == "max" else int(quota) / int(period)
     except (OSError, ValueError):
         pass
     try:
-        v1 = Path("/sys/fs/cgroup/cpu")
+        v1 = root / "cpu"
         quota_us = int((v1 / "cpu.cfs_quota_us").read_text())
         period_us = int((v1 / "cpu.cfs_period_us").read_text())
         return None if quota_us <= 0 else quota_us / period_us
