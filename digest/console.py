@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+#: The name of the stderr handler configure_logging installs on the digest logger.
+_HANDLER_NAME = "digest.console"
+
 STAGE_LABELS = {
     "read": "Reading",
     "sections": "Summarising sections",
@@ -34,9 +37,13 @@ def configure_logging(verbosity: int, stream: TextIO | None = None) -> None:
         # Hugging Face draws its own tqdm bars ("Loading weights", downloads) straight to
         # stderr; cron mail and -q want none of them. Set before transformers is imported.
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger("digest")
-    root.handlers[:] = [handler]
+    # Replace only the handler an earlier call installed: one a Python caller (or a test)
+    # attached to the digest logger keeps receiving its records.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(level)
+    # The command's own lines must not also reach whatever the root logger prints.
     root.propagate = False
     # Libraries we call are chatty at INFO; their warnings still come through.
     for noisy in ("trafilatura", "htmldate", "transformers", "huggingface_hub", "filelock"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import tempfile
@@ -35,6 +36,26 @@ def _restore_cache_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     """`digest make --cache-dir` points DIGEST_CACHE_DIR at its folder for the process; an
     in-process CLI test must not leave that behind for the tests after it."""
     monkeypatch.setenv("DIGEST_CACHE_DIR", os.environ.get("DIGEST_CACHE_DIR", _CACHE))
+
+
+@pytest.fixture(autouse=True)
+def _capture_digest_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """caplog sees the digest logger's records in every test, whatever ran before.
+
+    `digest make` in-process turns the digest logger's propagation off (its lines go to its
+    own stderr handler), after which the root logger, where caplog listens, hears nothing.
+    So caplog's handler sits on the digest logger itself, with propagation off so no record
+    arrives twice, and the logger's state is put back after each test.
+    """
+    logger = logging.getLogger("digest")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    logger.handlers[:] = [caplog.handler]
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
 
 
 @pytest.fixture(scope="session")

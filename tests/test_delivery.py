@@ -201,10 +201,39 @@ def test_login_failure_is_permanent_and_keeps_the_password_secret(
     assert sleeps == []  # 5xx: not retried
     assert handler.received == []
     assert caught.value.exit_code == 5
-    # Nothing carries the password: message, chained exceptions, repr, logs.
+    # Nothing carries the password: message, chained exceptions, repr.
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
-    for where in (text, repr(caught.value), repr(wrong), str(wrong), caplog.text):
+    for where in (text, repr(caught.value), repr(wrong), str(wrong)):
         assert PASSWORD not in where
+
+
+def echoing_authenticator(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+) -> AuthResult:
+    """A server that refuses for now (4xx: retried, and logged) and echoes what it was sent."""
+    password = auth_data.password.decode() if isinstance(auth_data, LoginPassword) else "?"
+    return AuthResult(success=False, handled=False, message=f"454 4.7.0 Not now, {password}")
+
+
+def test_the_password_never_reaches_the_logs(
+    smtp_server: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="digest")
+    _, port = smtp_server(authenticator=echoing_authenticator, auth_require_tls=False)
+    sleeps = Sleeps()
+    with pytest.raises(DeliveryError) as caught:
+        send_message(
+            message(), settings(port, user=USER, password=PASSWORD), retries=1, sleep=sleeps
+        )
+    # First: the capture really holds the lines this test searches (a retry was logged, with
+    # the server's reply in it, where the echoed password was replaced).
+    assert sleeps == [2.0]
+    retry_lines = [r.getMessage() for r in caplog.records if "attempt 1 of 2 failed" in r.message]
+    assert len(retry_lines) == 1 and "Not now, ***" in retry_lines[0], caplog.text
+    assert "Not now, ***" in str(caught.value)
+    # Then: the password is nowhere in them.
+    assert PASSWORD not in caplog.text
+    assert all(PASSWORD not in r.getMessage() for r in caplog.records)
 
 
 # --- failures and retries ----------------------------------------------------------------
