@@ -48,8 +48,11 @@ def test_make_writes_markdown_and_json(
     out = tmp_path / "out"
     result = runner.invoke(
         cli.app,
-        ["make", str(src), "--out", str(out), "--format", "md,json", "--date", "2026-11-24"],
-    )
+        # --no-cache: the session's cache may hold these texts from another test, and a fully
+        # cached run names the engine from its options, not the fake that wrote them.
+        ["make", str(src), "--out", str(out), "--format", "md,json", "--date", "2026-11-24",
+         "--no-cache"],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     md, js = out / "digest-2026-11-24.md", out / "digest-2026-11-24.json"
     assert result.stdout.split() == [str(md), str(js)]
