@@ -3,6 +3,7 @@ nothing half-done on disk, whatever went wrong and whether DIGEST_DEBUG is set."
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -170,3 +171,27 @@ def test_debug_keeps_exit_5_for_a_failed_delivery(
     # The delivery error is returned, not raised, once the files are written: no traceback.
     assert "kept" in assert_traceback_then_line(result, 5, traceback=False)
     assert (tmp_path / "out" / "digest-2026-11-24.eml").exists()
+
+
+def test_ctrl_c_is_exit_1_with_one_line_and_nothing_written(tmp_path: Path) -> None:
+    """README: exit 1 for a failed run, Ctrl-C included (typer's own code would be 130)."""
+    from fake_engine import RUNNER
+
+    write_articles(tmp_path / "in", 6)
+    calls = tmp_path / "calls.txt"
+    proc = subprocess.Popen(
+        [sys.executable, RUNNER, "make", "in", "-o", "out", "--no-cache", "-q"],
+        cwd=tmp_path,
+        env=runner_env(FAKE_ENGINE_DELAY="0.5", FAKE_ENGINE_CALLS=str(calls)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while not calls.exists() and proc.poll() is None:
+        time.sleep(0.05)  # until the engine has finished its first batch: mid-run
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, out) == (1, "")
+    assert err.strip().splitlines() == ["digest: error: interrupted"]
+    assert not list((tmp_path / "out").glob("digest-*"))
