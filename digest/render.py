@@ -23,7 +23,9 @@ _BUILTIN = Path(__file__).resolve().parent / "templates"
 _INLINE = re.compile(r"([\\`*_\[\]<>|~#])")
 _ENTITY = re.compile(r"&(?=#?\w+;)")
 # What makes a line a block when it comes first: heading, quote, list, thematic break, setext.
-_LINE_START = re.compile(r"^(\s*)([-+=>]|\d+[.)])")
+# An ordered list's marker is escaped at its "." or ")": a backslash before a digit is no
+# escape in CommonMark and would show ("\1. Introduction").
+_LINE_START = re.compile(r"^(\s*\d*)((?<=\d)[.)]|(?<!\d)[-+=>])")
 
 
 def escape_markdown(text: str | None) -> str:

@@ -220,3 +220,129 @@ def test_broken_user_template_is_a_one_line_error(tmp_path: Path) -> None:
     (tmp_path / "digest.md.j2").write_text("{% for x in %}\n", encoding="utf-8")
     with pytest.raises(TemplateProblem, match=r"line 1"):
         render_markdown(make_digest(), tmp_path)
+
+
+GOLDEN_JSON = """\
+{
+  "date": "2026-11-24",
+  "engine": "seq2seq",
+  "model": "sshleifer/distilbart-cnn-12-6",
+  "backend": "ctranslate2",
+  "notices": [
+    "Café notice."
+  ],
+  "documents": [
+    {
+      "path": "posts/café.md",
+      "title": "Zoë’s café",
+      "date": "2026-11-20",
+      "format": "markdown",
+      "summary": "A summary.",
+      "tldr": "A TL;DR.",
+      "words": 460,
+      "reading_minutes": 2,
+      "sections": [
+        {
+          "kicker": "Details",
+          "title": "Opening",
+          "summary": "It opened.",
+          "words": 80,
+          "quoted": false
+        }
+      ]
+    }
+  ],
+  "skipped": [
+    {
+      "path": "seeds/empty.txt",
+      "reason": "empty file"
+    }
+  ]
+}
+"""
+
+
+def test_json_is_exact_and_keeps_unicode_readable() -> None:
+    digest = make_digest(
+        engine="seq2seq",
+        model="sshleifer/distilbart-cnn-12-6",
+        backend="ctranslate2",
+        notices=("Café notice.",),
+        articles=(
+            ArticleSummary(
+                path="posts/café.md",
+                title="Zoë’s café",
+                summary="A summary.",
+                tldr="A TL;DR.",
+                words=460,
+                sections=(SectionSummary("Details", "Opening", "It opened.", 80),),
+                date="2026-11-20",
+                format="markdown",
+            ),
+        ),
+    )
+    assert render_json(digest) == GOLDEN_JSON
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("- not a list", "\\- not a list"),
+        ("+ not a list", "\\+ not a list"),
+        ("> not a quote", "\\> not a quote"),
+        ("= not a setext line", "\\= not a setext line"),
+        ("1. not a list", "1\\. not a list"),
+        ("12) not a list", "12\\) not a list"),
+        ("   - leading spaces go first", "\\- leading spaces go first"),
+        ("a - b + c > d 1. e", "a - b + c \\> d 1. e"),  # only a line's start makes a block
+        ("#hashtag", "\\#hashtag"),
+        ("Tom &amp; Jerry &#169;", "Tom \\&amp; Jerry &\\#169;"),
+        ("2024-11-05 was a Tuesday", "2024-11-05 was a Tuesday"),
+        ("1 - 0 = 1", "1 - 0 = 1"),
+        ("AT&T and R&D", "AT&T and R&D"),
+    ],
+)
+def test_escape_markdown_exactly(text: str, expected: str) -> None:
+    assert escape_markdown(text) == expected
+    # …and CommonMark shows the text as it was written: one paragraph, no backslash left.
+    html = MarkdownIt("commonmark").render(expected)
+    assert html.startswith("<p>") and html.count("<p>") == 1 and "\\" not in html
+
+
+def test_dates_and_plurals_do_not_follow_the_locale() -> None:
+    from digest.render import long_date, plural, short_date
+
+    assert long_date(dt.date(2026, 11, 24)) == "Tuesday 24 November 2026"
+    assert long_date(dt.date(2027, 1, 3)) == "Sunday 3 January 2027"
+    assert short_date(dt.date(2026, 11, 24)) == "24 Nov 2026"
+    assert short_date(dt.date(2027, 1, 3)) == "3 Jan 2027"
+    assert [plural(n, "article") for n in (0, 1, 2)] == ["0 articles", "1 article", "2 articles"]
+
+
+def test_user_templates_are_plain_text_with_tidy_blocks(tmp_path: Path) -> None:
+    """Markdown templates are not HTML-escaped (the md filter does the escaping), and block
+    tags take their line with them (trim_blocks, lstrip_blocks)."""
+    (tmp_path / "digest.md.j2").write_text(
+        '{{ "<b>R&D</b>" }}\n  {% for a in digest.articles %}\n- {{ a.title }}\n  {% endfor %}\n',
+        encoding="utf-8",
+    )
+    assert render_markdown(make_digest(), tmp_path) == (
+        "<b>R&D</b>\n- Taliban captures Kandahar\n- A short post\n"
+    )
+
+
+def test_template_errors_say_where_only_when_known(tmp_path: Path) -> None:
+    (tmp_path / "digest.md.j2").write_text("ok\n\n{% for x in %}\n", encoding="utf-8")
+    with pytest.raises(TemplateProblem) as syntax:
+        render_markdown(make_digest(), tmp_path)
+    assert str(syntax.value).startswith("template 'digest.md.j2' (line 3): ")
+    (tmp_path / "digest.md.j2").write_text("{{ digest.nonexistent_field }}\n", encoding="utf-8")
+    with pytest.raises(TemplateProblem) as runtime:
+        render_markdown(make_digest(), tmp_path)
+    assert str(runtime.value) == (
+        "template 'digest.md.j2': 'digest.model.Digest object' has no attribute 'nonexistent_field'"
+    )
+    with pytest.raises(TemplateProblem, match="template 'nope.j2' not found"):
+        from digest.render import render_template
+
+        render_template("nope.j2", {}, tmp_path)
