@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -411,3 +412,109 @@ def test_second_run_over_100_bbc_articles_is_fully_cached(tmp_path: Path) -> Non
     assert second.returncode == 0, second.stderr
     assert json.loads(report.read_text())["engines_built"] == 0
     assert digest_file.read_bytes() == before
+
+
+# --- failures, precisely ---------------------------------------------------------------------
+
+
+def test_a_rebuilt_cache_says_where_the_old_file_went(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / CACHE_FILENAME
+    path.write_bytes(b"not a database " * 100)
+    # A stale journal of the damaged file must not be replayed into the new one.
+    Path(f"{path}-wal").write_bytes(b"stale wal " * 100)
+    Path(f"{path}-shm").write_bytes(b"stale shm " * 100)
+    with caplog.at_level(logging.WARNING, logger="digest"), SummaryCache(path) as cache:
+        assert cache.enabled and len(cache) == 0
+        cache.put_many([("k", Cached("s", "extractive", None, None))])
+        assert len(cache) == 1
+    (aside,) = tmp_path.glob(f"{CACHE_FILENAME}.corrupt-*")
+    assert re.fullmatch(rf"{re.escape(CACHE_FILENAME)}\.corrupt-\d{{8}}T\d{{6}}", aside.name)
+    for suffix in ("-wal", "-shm"):
+        journal = Path(f"{path}{suffix}")
+        assert not journal.exists() or not journal.read_bytes().startswith(b"stale")
+    (record,) = [r for r in caplog.records if "was unreadable" in r.getMessage()]
+    assert record.getMessage() == (
+        f"summary cache {path} was unreadable (file is not a database); moved it to "
+        f"{aside.name} and started a new one"
+    )
+
+
+def test_a_cache_that_cannot_be_moved_aside_runs_without_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / CACHE_FILENAME
+    path.write_bytes(b"not a database " * 100)
+
+    def refuse(*args: object) -> None:
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(digest.cache.os, "replace", refuse)
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        cache = SummaryCache(path)
+    assert not cache.enabled and len(cache) == 0
+    assert cache.get_many(["k"]) == {}
+    assert caplog.records[-1].getMessage() == (
+        f"summary cache {path} is unreadable (file is not a database) and could not be "
+        "replaced (read-only file system); running without it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "corrupt"),
+    [
+        (sqlite3.OperationalError("database disk image is malformed"), True),
+        (sqlite3.OperationalError("database is locked"), False),
+        (sqlite3.OperationalError("disk I/O error"), False),
+        (sqlite3.DatabaseError("file is not a database"), True),
+    ],
+)
+def test_which_errors_mean_a_damaged_file(error: sqlite3.DatabaseError, corrupt: bool) -> None:
+    assert digest.cache._is_corruption(error) is corrupt
+
+
+class FailingConnection:
+    """Stands in for the open SQLite connection once the file goes bad under a running cache."""
+
+    def __init__(self, error: sqlite3.Error) -> None:
+        self.error = error
+
+    def execute(self, *args: object) -> None:
+        raise self.error
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_locked_cache_skips_one_read_or_write_and_stays(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / CACHE_FILENAME
+    cache = SummaryCache(path)
+    real = cache._db
+    cache._db = FailingConnection(sqlite3.OperationalError("database is locked"))  # type: ignore[assignment]
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        assert cache.get_many(["k"]) == {}
+        cache.put_many([("k", Cached("s", "extractive", None, None))])
+    assert [r.getMessage() for r in caplog.records] == [
+        f"summary cache {path}: could not read (database is locked)",
+        f"summary cache {path}: could not write (database is locked)",
+    ]
+    assert cache.enabled and not list(tmp_path.glob("*.corrupt-*"))
+    assert real is not None
+    real.close()
+
+
+def test_a_cache_damaged_while_open_is_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / CACHE_FILENAME
+    cache = SummaryCache(path)
+    assert cache._db is not None
+    cache._db.close()
+    cache._db = FailingConnection(sqlite3.DatabaseError("database disk image is malformed"))  # type: ignore[assignment]
+    assert cache.get_many(["k"]) == {}
+    assert cache.enabled and len(list(tmp_path.glob("*.corrupt-*"))) == 1
+    cache.put_many([("k", Cached("s", "extractive", None, None))])
+    assert cache.get_many(["k"])["k"].summary == "s"
+    cache.close()
+    assert not cache.enabled and len(cache) == 0

@@ -285,3 +285,31 @@ def test_split_sentences_copes_with_a_huge_paragraph_in_linear_time() -> None:
     sentences = split_sentences(text)
     assert len(sentences) == 5000
     assert sentences[0] == "Sentence number 0 reports one more result."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "terms"),
+    [
+        # Lower-cased, function words and bare numbers left out.
+        ("The Council said that 2024 was THE year", ["council", "year"]),
+        # A crude plural fold: "profits" meets "profit"; "ss" words and short ones stay.
+        ("Profits, bosses and gas rose", ["profit", "bosse", "gas", "rose"]),
+        ("glass class bus news", ["glass", "class", "bus", "new"]),
+        # Words of any script; underscores and punctuation separate them.
+        ("café_society über-Größe", ["café", "society", "über", "größe"]),
+    ],
+)
+def test_terms_are_the_words_that_carry_the_topic(sentence: str, terms: list[str]) -> None:
+    from digest.engines.extractive import _terms
+
+    assert _terms(sentence) == terms
+
+
+def test_weights_and_budgets_can_be_given() -> None:
+    from dataclasses import replace
+
+    custom_weights = {kind: replace(w, position=0.0) for kind, w in WEIGHTS.items()}
+    engine = ExtractiveSummariser(weights=custom_weights, budgets=BUDGETS)
+    assert engine.weights == custom_weights and engine.weights is not custom_weights
+    assert ExtractiveSummariser().weights == dict(WEIGHTS)
+    assert ExtractiveSummariser().budgets == dict(BUDGETS)

@@ -278,3 +278,51 @@ def test_every_word_lands_somewhere(lines: list[str]) -> None:
     separators = {line.strip() for line in lines if line.strip() and set(line.strip()) <= set("-")}
     expected = [w for line in lines if line.strip() not in separators for w in line.split()]
     assert kept == expected
+
+
+# --- the hard-wrap heuristics, at their boundaries -------------------------------------------
+
+
+def test_a_line_is_full_when_the_next_word_would_not_have_fitted() -> None:
+    from digest.sectioning import _is_full
+
+    # 30 + a space + "word" = 35 columns: it fits a width of 35, not one of 34.
+    assert not _is_full("a" * 30, "word and more", 35)
+    assert _is_full("a" * 30, "word and more", 34)
+    # Lines up to MAX_WRAP_WIDTH (100) can be wrapped lines; longer ones never are.
+    assert _is_full("a" * 100, "b", 100)
+    assert not _is_full("a" * 101, "b", 100)
+
+
+FULL = "a" * 58  # at width 60 "bbb." would not have fitted after it, and it stops mid-sentence
+SHORT = "a" * 20
+END = "bbb."  # ends a sentence: a full line that ends like this is no evidence of wrapping
+
+
+@pytest.mark.parametrize(
+    ("block", "wrapped"),
+    [
+        # 10 line pairs, 3 of them a full line that stops mid-sentence: exactly the 30% needed.
+        ([FULL, END, FULL, END, FULL, END, SHORT, END, SHORT, END, SHORT], True),
+        # 10 pairs, 2 with evidence: 20%, one-paragraph-per-line text with a few long lines.
+        ([FULL, END, FULL, END, SHORT, END, SHORT, END, SHORT, END, SHORT], False),
+        # No pair at all, or no evidence at all, is never wrapped.
+        ([FULL], False),
+        ([SHORT, END, SHORT], False),
+    ],
+)
+def test_wrapping_needs_30_percent_of_line_pairs_as_evidence(
+    block: list[str], wrapped: bool
+) -> None:
+    from digest.sectioning import _looks_wrapped
+
+    assert _looks_wrapped([block], 60) is wrapped
+    # The share is counted over all blocks together, not per block.
+    assert _looks_wrapped([block, [SHORT, END, SHORT, END, SHORT]], 60) is False
+
+
+def test_a_line_of_exactly_the_widest_wrap_width_still_counts() -> None:
+    from digest.sectioning import _looks_wrapped
+
+    assert _looks_wrapped([["a" * 100, "b."]], 100)
+    assert not _looks_wrapped([["a" * 101, "b."]], 100)
