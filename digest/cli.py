@@ -447,11 +447,16 @@ def _make(
                 send_message(read_message(eml), mail.settings, recipients=mail.recipients)
             except DeliveryError as exc:
                 # Not sent, so not done: the next --since last run offers these documents again.
-                return written, len(digest.skipped), DeliveryError(f"{exc} ({eml} kept)")
+                return written, _not_summarised(digest), DeliveryError(f"{exc} ({eml} kept)")
             log.info("email digest sent to %s", ", ".join(str(r) for r in mail.recipients))
         # Only now, with the digest on disk (and delivered), do its documents stop being new.
         state.save()
-    return written, len(digest.skipped), None
+    return written, _not_summarised(digest), None
+
+
+def _not_summarised(digest: Digest) -> int:
+    """Inputs that were found but are not in the digest: skipped ones and unreadable formats."""
+    return len(digest.skipped) + sum(u.files for u in digest.unreadable)
 
 
 def _cache_file(cache_dir: Path | None) -> Path:

@@ -11,8 +11,8 @@ from typing import Any
 
 from digest.engines import Summariser, get_engine
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
-from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped
-from digest.sources import find_inputs, read_document
+from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped, Unreadable
+from digest.sources import FORMATS, check_reader, find_inputs, read_document
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,45 @@ def read_documents(
 ) -> tuple[list[Document], list[Skipped]]:
     """Read every supported file under `sources`; bad inputs become Skipped, never errors.
 
-    `select`, when given, picks which of the files found are read at all (--since).
+    (read_sources() also says which formats could not be read at all.)
+    """
+    documents, skipped, _ = read_sources(
+        sources, max_bytes=max_bytes, progress=progress, select=select
+    )
+    return documents, skipped
+
+
+def read_sources(
+    sources: Sequence[Path],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Progress | None = None,
+    select: Callable[[Path], bool] | None = None,
+) -> tuple[list[Document], list[Skipped], list[Unreadable]]:
+    """Read every supported file under `sources`: documents, skipped files (one reason each)
+    and the formats whose reader cannot work in this installation.
+
+    `select`, when given, picks which of the files found are read at all (--since). A
+    format whose reader fails to import is reported once, with the package to install; if
+    every file found is of such formats, ReaderUnavailable is raised before reading any.
     """
     files = find_inputs(sources)
+    formats = {FORMATS[path.suffix.lower()] for path in files}
+    broken = {fmt: problem for fmt in sorted(formats) if (problem := check_reader(fmt))}
+    if broken and formats <= broken.keys():
+        raise next(iter(broken.values()))
+    unreadable: list[Unreadable] = []
+    for fmt, problem in broken.items():
+        count = sum(1 for path in files if FORMATS[path.suffix.lower()] == fmt)
+        notice = (
+            f"{count} {problem.format} file{'' if count == 1 else 's'} not read: {problem.cause}; "
+            f"install {problem.package}: {problem.install}"
+        )
+        log.warning("%s", notice)
+        unreadable.append(Unreadable(fmt, count, notice))
+    # Dropped before `select` sees them, so --since last still counts them as new once the
+    # installation is mended.
+    files = [path for path in files if FORMATS[path.suffix.lower()] not in broken]
     if select is not None:
         files = [path for path in files if select(path)]
     documents: list[Document] = []
@@ -79,7 +115,7 @@ def read_documents(
             skipped.append(Skipped(display_path(path), reason))
         if progress:
             progress("read", done, len(files))
-    return documents, skipped
+    return documents, skipped, unreadable
 
 
 def model_id(options: Options) -> str:
@@ -273,7 +309,7 @@ def make_digest(
     paths = [Path(s) for s in sources]
     if not paths:
         raise UsageError("no sources given")
-    documents, skipped = read_documents(
+    documents, skipped, unreadable = read_sources(
         paths, max_bytes=options.max_bytes, progress=progress, select=select
     )
     notices: list[str] = []
@@ -301,6 +337,7 @@ def make_digest(
         model=model,
         articles=tuple(articles),
         skipped=tuple(skipped),
-        notices=tuple(notices),
+        notices=tuple(u.reason for u in unreadable) + tuple(notices),
         backend=backend,
+        unreadable=tuple(unreadable),
     )

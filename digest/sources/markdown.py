@@ -37,6 +37,11 @@ _BLOCKS_SKIPPED = ("table", "thead", "tbody", "tr", "th", "td")
 
 
 @lru_cache(maxsize=1)
+def require() -> None:
+    """Import the front-matter parser now: a broken installation is one error, not one per file."""
+    import yaml  # noqa: F401
+
+
 def _parser() -> MarkdownIt:
     # CommonMark plus GFM tables, so a table is recognised (and left out) rather than read as
     # paragraphs of pipes.
