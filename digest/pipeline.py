@@ -131,25 +131,43 @@ def needs_model(documents: Sequence[Document], options: Options) -> bool:
     return any(d.words >= options.quote_under_words for d in documents)
 
 
-def engine_fingerprint(options: Options, engine: str) -> str:
+def engine_fingerprint(options: Options, engine: str, *, backend: str | None = None) -> str:
     """The cache's name for `engine` as `options` configure it (see digest.cache).
 
     The seq2seq backend is part of it (int8 CTranslate2 and transformers summaries differ
-    slightly), as this installation resolves it, so it is known before any model is loaded
-    and a run's lookups and writes agree.
+    slightly): `backend` where it is known (the engine has run), else the one this
+    installation will most likely run, so it is known before any model is loaded.
     """
     from digest.cache import engine_fingerprint as fingerprint
     from digest.engines.ctranslate2_backend import expected_backend
 
     if engine == "extractive":
         return fingerprint("extractive")
-    backend = expected_backend(str(options.engine_options.get("backend", "auto")))
+    backend = backend or expected_backend(str(options.engine_options.get("backend", "auto")))
     return fingerprint(
         engine,
         model=model_id(options),
         generate=options.generate,
         options={**options.engine_options, "backend": backend},
     )
+
+
+#: The backends that run the seq2seq engine (an engine of a test or plugin may name others).
+_RUNNERS = ("transformers", "ctranslate2")
+
+
+def _lookup_backends(options: Options) -> list[str | None]:
+    """The backends whose cached summaries a run may use, most likely first.
+
+    Under `auto` a model that does not convert runs on transformers every time, and its
+    summaries are stored under that name: a re-run must find them without loading it again.
+    """
+    from digest.engines.ctranslate2_backend import expected_backend
+
+    choice = str(options.engine_options.get("backend", "auto"))
+    if choice == "auto" and expected_backend(choice) == "ctranslate2":
+        return ["ctranslate2", "transformers"]
+    return [None]
 
 
 def _summarise_with_cache(
@@ -161,19 +179,24 @@ def _summarise_with_cache(
     with SummaryCache(cache_path) as cache:
         # The engine `auto` tries first is seq2seq, so that is whose summaries are looked up.
         first = "seq2seq" if options.engine == "auto" else options.engine
-        cached = CacheOnlySummariser(cache, engine_fingerprint(options, first), first)
-        try:
-            articles = summarise_documents(
-                documents, cached, quote_under_words=options.quote_under_words
-            )
-        except CacheMiss as miss:
-            log.debug("summary cache: %s; preparing the engine", miss)
-        else:
-            log.info("all %d summaries came from the cache; no engine was loaded", cached.hits)
-            return articles, cached, []
+        for backend in _lookup_backends(options) if first == "seq2seq" else [None]:
+            fingerprint = engine_fingerprint(options, first, backend=backend)
+            cached = CacheOnlySummariser(cache, fingerprint, first)
+            try:
+                articles = summarise_documents(
+                    documents, cached, quote_under_words=options.quote_under_words
+                )
+            except CacheMiss as miss:
+                log.debug("summary cache (%s): %s", backend or "expected backend", miss)
+            else:
+                log.info("all %d summaries came from the cache; no engine was loaded", cached.hits)
+                return articles, cached, []
         engine, notices = resolve_engine(options)
         used = "extractive" if notices or options.engine == "extractive" else first
-        caching = CachingSummariser(engine, cache, engine_fingerprint(options, used))
+        # Keyed by the backend that actually runs: under auto, a model that fails to convert
+        # runs on transformers, and its summaries must not pass for CTranslate2's.
+        ran = engine.backend if used == "seq2seq" and engine.backend in _RUNNERS else None
+        caching = CachingSummariser(engine, cache, engine_fingerprint(options, used, backend=ran))
         articles = summarise_documents(
             documents, caching, quote_under_words=options.quote_under_words, progress=progress
         )
