@@ -7,12 +7,15 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest.engines import Summariser, get_engine
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped, Unreadable
 from digest.sources import FORMATS, check_reader, find_inputs, read_document
+
+if TYPE_CHECKING:
+    from digest.cache import SummaryCache
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +24,7 @@ Progress = Callable[[str, int, int], None]
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MODEL = "sshleifer/distilbart-cnn-12-6"
+DEFAULT_CACHE_MAX_AGE = 90 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class Options:
     quote_under_words: int = 60
     #: The summary cache (an SQLite file); None runs without one.
     cache: Path | None = None
+    #: Seconds unused after which summaries and conversions beside `cache` are pruned (checked
+    #: at most once a day); None keeps everything.
+    cache_max_age: float | None = DEFAULT_CACHE_MAX_AGE
 
 
 def display_path(path: Path) -> str:
@@ -174,34 +181,49 @@ def _summarise_with_cache(
     documents: Sequence[Document], options: Options, cache_path: Path, progress: Progress | None
 ) -> tuple[list[ArticleSummary], Summariser, list[str]]:
     """Answer from the cache when it holds every summary; prepare an engine only otherwise."""
-    from digest.cache import CacheMiss, CacheOnlySummariser, CachingSummariser, SummaryCache
+    from digest.cache import SummaryCache
 
     with SummaryCache(cache_path) as cache:
-        # The engine `auto` tries first is seq2seq, so that is whose summaries are looked up.
-        first = "seq2seq" if options.engine == "auto" else options.engine
-        for backend in _lookup_backends(options) if first == "seq2seq" else [None]:
-            fingerprint = engine_fingerprint(options, first, backend=backend)
-            cached = CacheOnlySummariser(cache, fingerprint, first)
-            try:
-                articles = summarise_documents(
-                    documents, cached, quote_under_words=options.quote_under_words
-                )
-            except CacheMiss as miss:
-                log.debug("summary cache (%s): %s", backend or "expected backend", miss)
-            else:
-                log.info("all %d summaries came from the cache; no engine was loaded", cached.hits)
-                return articles, cached, []
-        engine, notices = resolve_engine(options)
-        used = "extractive" if notices or options.engine == "extractive" else first
-        # Keyed by the backend that actually runs: under auto, a model that fails to convert
-        # runs on transformers, and its summaries must not pass for CTranslate2's.
-        ran = engine.backend if used == "seq2seq" and engine.backend in _RUNNERS else None
-        caching = CachingSummariser(engine, cache, engine_fingerprint(options, used, backend=ran))
-        articles = summarise_documents(
-            documents, caching, quote_under_words=options.quote_under_words, progress=progress
-        )
-        log.info("summaries: %d from the cache, %d newly written", caching.hits, caching.misses)
-        return articles, engine, notices
+        result = _summarise_cached(documents, options, cache, progress)
+        if options.cache_max_age is not None:
+            # After summarising, so what this run used counts as used today.
+            from digest.cache_maintenance import prune_if_due
+
+            prune_if_due(cache, options.cache_max_age)
+        return result
+
+
+def _summarise_cached(
+    documents: Sequence[Document], options: Options, cache: SummaryCache, progress: Progress | None
+) -> tuple[list[ArticleSummary], Summariser, list[str]]:
+    """From the cache alone when it holds every summary; otherwise prepare the engine."""
+    from digest.cache import CacheMiss, CacheOnlySummariser, CachingSummariser
+
+    # The engine `auto` tries first is seq2seq, so that is whose summaries are looked up.
+    first = "seq2seq" if options.engine == "auto" else options.engine
+    for backend in _lookup_backends(options) if first == "seq2seq" else [None]:
+        fingerprint = engine_fingerprint(options, first, backend=backend)
+        cached = CacheOnlySummariser(cache, fingerprint, first)
+        try:
+            articles = summarise_documents(
+                documents, cached, quote_under_words=options.quote_under_words
+            )
+        except CacheMiss as miss:
+            log.debug("summary cache (%s): %s", backend or "expected backend", miss)
+        else:
+            log.info("all %d summaries came from the cache; no engine was loaded", cached.hits)
+            return articles, cached, []
+    engine, notices = resolve_engine(options)
+    used = "extractive" if notices or options.engine == "extractive" else first
+    # Keyed by the backend that actually runs: under auto, a model that fails to convert
+    # runs on transformers, and its summaries must not pass for CTranslate2's.
+    ran = engine.backend if used == "seq2seq" and engine.backend in _RUNNERS else None
+    caching = CachingSummariser(engine, cache, engine_fingerprint(options, used, backend=ran))
+    articles = summarise_documents(
+        documents, caching, quote_under_words=options.quote_under_words, progress=progress
+    )
+    log.info("summaries: %d from the cache, %d newly written", caching.hits, caching.misses)
+    return articles, engine, notices
 
 
 def resolve_engine(options: Options) -> tuple[Summariser, list[str]]:
