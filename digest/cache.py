@@ -65,6 +65,8 @@ class SummaryCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        #: Rows read whose last-use stamp is more than TOUCH_EVERY_S old: key → time read.
+        self._used: dict[str, float] = {}
         try:
             self._db = self._open()
         except sqlite3.DatabaseError as exc:
@@ -136,6 +138,14 @@ class SummaryCache:
             # Typically "database is locked" after BUSY_TIMEOUT_S: skip this write, go on.
             log.warning("summary cache %s: could not %s (%s)", self.path, action, exc)
 
+    def _begin(self, *, durable: bool) -> None:
+        """Start a write transaction. Summaries are synced to disk on commit; housekeeping
+        (last-use stamps, pruning) is not: losing it to a power cut is harmless, and skipping
+        the sync keeps it cheap enough for every run (docs/benchmarks.md)."""
+        assert self._db is not None
+        self._db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        self._db.execute("BEGIN IMMEDIATE")
+
     def get_many(self, keys: Sequence[str]) -> dict[str, Cached]:
         """The cached rows among `keys`; a key that is absent is simply missing from the dict."""
         if self._db is None or not keys:
@@ -160,22 +170,32 @@ class SummaryCache:
         except sqlite3.Error as exc:
             self._failed("read", exc)
             return {}
-        self._touch(stale, now)
+        # Recorded later, in one transaction with this run's other writes (or at close).
+        self._used.update(dict.fromkeys(stale, now))
         return found
 
-    def _touch(self, keys: Sequence[str], now: float) -> None:
-        """Record that `keys` were just used, so pruning keeps them."""
-        if self._db is None or not keys:
+    def _record_use(self) -> None:
+        """Inside a write transaction: stamp the rows read since the last one as used."""
+        assert self._db is not None
+        by_time: dict[float, list[str]] = {}
+        for key, when in self._used.items():
+            by_time.setdefault(when, []).append(key)
+        for when, keys in by_time.items():
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                self._db.execute(
+                    f"UPDATE summaries SET used = ? WHERE key IN ({','.join('?' * len(part))})",
+                    [when, *part],
+                )
+
+    def flush(self) -> None:
+        """Write the pending last-use stamps (close() does this too)."""
+        if self._db is None or not self._used:
             return
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._begin(durable=False)
             try:
-                for start in range(0, len(keys), 500):
-                    part = keys[start : start + 500]
-                    self._db.execute(
-                        f"UPDATE summaries SET used = ? WHERE key IN ({','.join('?' * len(part))})",
-                        [now, *part],
-                    )
+                self._record_use()
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -183,6 +203,7 @@ class SummaryCache:
         except sqlite3.Error as exc:
             # Not worth a warning: the summaries were read; at worst they are pruned sooner.
             log.debug("summary cache %s: could not record use (%s)", self.path, exc)
+        self._used.clear()
 
     def put_many(self, rows: Iterable[tuple[str, Cached]]) -> None:
         """Store rows in one transaction: committed (durably, in WAL) when this returns."""
@@ -193,8 +214,9 @@ class SummaryCache:
         if not values:
             return
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._begin(durable=True)
             try:
+                self._record_use()
                 self._db.executemany(
                     "INSERT OR REPLACE INTO summaries"
                     " (key, summary, engine, model, backend, created, used)"
@@ -205,6 +227,7 @@ class SummaryCache:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._used.clear()
         except sqlite3.Error as exc:
             self._failed("write", exc)
 
@@ -219,17 +242,20 @@ class SummaryCache:
         if self._db is None:
             return -1
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._begin(durable=False)
             try:
                 pruned = self.last_pruned()
                 if pruned is not None and pruned > unless_after:
                     self._db.execute("ROLLBACK")
                     return None
+                # This run's reads first, so a prune never takes what the run just used.
+                self._record_use()
                 counts = [self._db.execute(sql, args).rowcount for sql, args in statements]
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._used.clear()
         except sqlite3.Error as exc:
             self._failed(action, exc)
             return -1
@@ -312,6 +338,7 @@ class SummaryCache:
 
     def close(self) -> None:
         if self._db is not None:
+            self.flush()
             self._db.close()
             self._db = None
 
