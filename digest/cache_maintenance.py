@@ -18,8 +18,6 @@ log = logging.getLogger(__name__)
 
 #: Converted CTranslate2 models live in this subfolder of the cache folder.
 CONVERSIONS = "ct2"
-#: Default for `cache_max_age`: summaries and conversions unused this long are pruned.
-DEFAULT_MAX_AGE = "90d"
 #: Leftovers of a killed conversion or an interrupted removal (".name.xxxx", ".trash-…") older
 #: than this are removed by pruning; younger ones may belong to a conversion in progress.
 LEFTOVER_AGE_S = 86400.0

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from digest.defaults import DEFAULT_CACHE_MAX_AGE_S, DEFAULT_MAX_BYTES, DEFAULT_MODEL
 from digest.engines import Summariser, get_engine
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped, Unreadable
@@ -21,10 +22,6 @@ log = logging.getLogger(__name__)
 
 #: Called as progress(stage, done, total); stage is "read", "sections" or "articles".
 Progress = Callable[[str, int, int], None]
-
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-DEFAULT_MODEL = "sshleifer/distilbart-cnn-12-6"
-DEFAULT_CACHE_MAX_AGE = 90 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,7 @@ class Options:
     cache: Path | None = None
     #: Seconds unused after which summaries and conversions beside `cache` are pruned (checked
     #: at most once a day); None keeps everything.
-    cache_max_age: float | None = DEFAULT_CACHE_MAX_AGE
+    cache_max_age: float | None = DEFAULT_CACHE_MAX_AGE_S
 
 
 def display_path(path: Path) -> str:
