@@ -294,7 +294,7 @@ def test_cache_commands_work_while_a_run_holds_the_output_lock(tmp_path: Path) -
     slow = subprocess.Popen(
         [sys.executable, RUNNER, "make", "in", "-o", "out", "--cache-dir", str(cache), "-q"],
         cwd=tmp_path,
-        env=runner_env(FAKE_ENGINE_DELAY="0.05", FAKE_ENGINE_CALLS=str(calls)),
+        env=runner_env(FAKE_ENGINE_DELAY="0.1", FAKE_ENGINE_CALLS=str(calls)),
         stderr=subprocess.PIPE,
         text=True,
     )
