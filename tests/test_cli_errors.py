@@ -195,3 +195,21 @@ def test_ctrl_c_is_exit_1_with_one_line_and_nothing_written(tmp_path: Path) -> N
     assert (proc.returncode, out) == (1, "")
     assert err.strip().splitlines() == ["digest: error: interrupted"]
     assert not list((tmp_path / "out").glob("digest-*"))
+
+
+def test_the_readme_documents_every_exit_code_the_code_uses() -> None:
+    import re
+
+    from digest import errors
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
+    documented = {int(code) for code in re.findall(r"^\| (\d) \|", table, flags=re.M)}
+    assert documented == {0, 1, 2, 3, 4, 5}
+    used = {
+        cls.exit_code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.DigestError)
+    }
+    assert used | {0, 3} <= documented  # 0 and 3 come from Published.exit_code
+    assert "Errors are one line on stderr (`digest: error: …`)" in readme

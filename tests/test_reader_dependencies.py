@@ -39,13 +39,13 @@ def no_trafilatura(monkeypatch: pytest.MonkeyPatch) -> None:
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every file the pipeline reads, in order."""
     seen: list[Path] = []
-    original = digest.pipeline.read_document
+    original = digest.pipeline.read_bytes
 
     def counting(path: Path, **kwargs: int) -> object:
         seen.append(path)
         return original(path, **kwargs)
 
-    monkeypatch.setattr(digest.pipeline, "read_document", counting)
+    monkeypatch.setattr(digest.pipeline, "read_bytes", counting)
     return seen
 
 
