@@ -105,3 +105,45 @@ def test_the_default_limit_is_5000_characters() -> None:
     assert break_long_paragraphs(just_under) == just_under
     over = just_under + "b"
     assert break_long_paragraphs(over) != over
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        # A sentence end before the halfway mark is not used: pieces stay long.
+        ("This sentence is short ok. " + "word " * 20, 60,
+         ["This sentence is short ok. word word word word word word ",
+          "word word word word word word word word word word word word ", "word word "]),
+        # Nor is a space before the halfway mark: a hard cut instead.
+        ("a" * 25 + " " + "b" * 100, 60, ["a" * 25 + " " + "b" * 34, "b" * 60, "b" * 6]),
+        # A stop followed by lower case ("approx. ten") is no place to cut.
+        ("Words words words words approx. ten more words here and on and on", 40,
+         ["Words words words words approx. ten ", "more words here and on and on"]),
+        # Tiny limits still cut at a space when there is one.
+        ("a bcd", 3, ["a ", "bcd"]),
+        # Paragraphs are measured one by one: two short ones are left alone.
+        ("One paragraph of thirty chars.\n\nAnother one of thirty chars ok.", 40,
+         ["One paragraph of thirty chars.", "Another one of thirty chars ok."]),
+    ],
+)  # fmt: skip
+def test_where_long_paragraphs_are_cut(text: str, limit: int, expected: list[str]) -> None:
+    assert break_long_paragraphs(text, limit).split("\n\n") == expected
+
+
+@pytest.mark.parametrize(
+    ("rest", "starts"),
+    [
+        ("The", True),
+        ("the", False),
+        ('"the', False),  # quotes and brackets before the word do not count
+        ("“The", True),
+        ("(and", False),
+        ("iPhone", False),  # only the first letter counts
+        ("42 ", True),
+        ("", True),
+    ],
+)
+def test_what_starts_a_sentence(rest: str, starts: bool) -> None:
+    from digest.text import _starts_sentence
+
+    assert _starts_sentence(rest) is starts
