@@ -319,6 +319,17 @@ def test_dates_and_plurals_do_not_follow_the_locale() -> None:
     assert [plural(n, "article") for n in (0, 1, 2)] == ["0 articles", "1 article", "2 articles"]
 
 
+def test_user_templates_get_the_date_and_plural_helpers(tmp_path: Path) -> None:
+    (tmp_path / "digest.md.j2").write_text(
+        "{{ long_date(digest.date) }} | {{ short_date(digest.date) }} | "
+        "{{ plural(digest.articles | length, 'story') }}\n",
+        encoding="utf-8",
+    )
+    assert render_markdown(make_digest(), tmp_path) == (
+        "Tuesday 24 November 2026 | 24 Nov 2026 | 2 storys\n"
+    )
+
+
 def test_user_templates_are_plain_text_with_tidy_blocks(tmp_path: Path) -> None:
     """Markdown templates are not HTML-escaped (the md filter does the escaping), and block
     tags take their line with them (trim_blocks, lstrip_blocks)."""
@@ -346,3 +357,13 @@ def test_template_errors_say_where_only_when_known(tmp_path: Path) -> None:
         from digest.render import render_template
 
         render_template("nope.j2", {}, tmp_path)
+
+
+def test_without_a_templates_folder_only_the_built_in_ones_are_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder that happens to be called "None" in the working folder is not a template folder.
+    (tmp_path / "None").mkdir()
+    (tmp_path / "None" / "digest.md.j2").write_text("hijacked\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert render_markdown(make_digest()) == GOLDEN
