@@ -17,7 +17,7 @@ from digest.engines.settings import parse_generate
 from digest.errors import DigestError, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from email.headerregistry import Address
 
     from digest.delivery import SmtpSettings
@@ -189,8 +189,12 @@ def _fail(exc: DigestError) -> typer.Exit:
 @app.command("make")
 def make_command(
     sources: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Folders (searched recursively) and files to summarise."),
+        list[str] | None,
+        typer.Argument(
+            help="Folders (searched recursively), files, feed or page URLs, feed files "
+            "(.rss, .atom, .xml, .json) and OPML lists (.opml, local or URL) to summarise.",
+            metavar="SRC...",
+        ),
     ] = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder the digest is written to.")
@@ -261,6 +265,25 @@ def make_command(
     skip_empty: Annotated[
         bool, typer.Option("--skip-empty", help="Write no digest when nothing is new.")
     ] = False,
+    max_entries: Annotated[
+        int,
+        typer.Option(
+            "--max-entries", min=1, help="At most this many entries per feed, the newest."
+        ),
+    ] = 100,
+    include_updated: Annotated[
+        bool,
+        typer.Option(
+            "--include-updated",
+            help="With --since last, send feed entries again that changed after they were sent.",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=0.1, help="Seconds one HTTP request may take in all (feeds, pages)."
+        ),
+    ] = 30.0,
     wait: Annotated[
         float,
         typer.Option(
@@ -333,8 +356,10 @@ def make_command(
             email_max_size=email_max_size,
             smtp=dict(host=smtp_host, port=smtp_port, security=smtp_security, user=smtp_user),
         )
+        from digest.urls import is_url
+
         written, skipped, undelivered = _make(
-            sources,
+            [s if is_url(s) else Path(s) for s in sources],
             out=out,
             engine=engine,
             model=model,
@@ -350,6 +375,9 @@ def make_command(
             wait=wait,
             cache=None if no_cache else _cache_file(cache_dir),
             mail=mail,
+            max_entries=max_entries,
+            include_updated=include_updated,
+            timeout=timeout,
         )
     except DigestError as exc:
         raise _fail(exc) from None
@@ -362,7 +390,7 @@ def make_command(
 
 
 def _make(
-    sources: list[Path],
+    sources: Sequence[Path | str],
     *,
     out: Path,
     engine: str,
@@ -379,6 +407,9 @@ def _make(
     wait: float = 300.0,
     cache: Path | None = None,
     mail: MailPlan | None = None,
+    max_entries: int = 100,
+    include_updated: bool = False,
+    timeout: float = 30.0,
 ) -> tuple[list[Path], int, DigestError | None]:
     """Run the pipeline under the output folder's lock and write the formats asked for.
 
@@ -388,8 +419,10 @@ def _make(
     from digest.console import ProgressReporter
     from digest.engines import check_engine_name
     from digest.files import remove_stale_temporaries
+    from digest.http import FetchPolicy
     from digest.locking import output_lock
     from digest.pipeline import Options, make_digest
+    from digest.sources.web import WebOptions
     from digest.state import RunState, parse_since
 
     check_engine_name(engine)
@@ -408,6 +441,11 @@ def _make(
         date=date,
         max_bytes=max_bytes,
         cache=cache,
+        web=WebOptions(
+            max_entries=max_entries,
+            include_updated=include_updated,
+            http=FetchPolicy(timeout=timeout, max_bytes=max_bytes),
+        ),
     )
     assert isinstance(progress, ProgressReporter)
     # One run per output folder; everything from reading the state to saving it is inside.
@@ -416,7 +454,11 @@ def _make(
         state = RunState.load(out)
         with progress:
             digest = make_digest(
-                sources, options, progress=progress, select=state.selector(since_rule)
+                sources,
+                options,
+                progress=progress,
+                select=state.selector(since_rule),
+                memory=state.remote_memory(since_rule, include_updated=include_updated),
             )
         nothing = not digest.articles and not digest.skipped
         stem = out / f"digest-{digest.date.isoformat()}"

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 STAGE_LABELS = {
     "read": "Reading",
+    "fetch": "Fetching articles",
     "sections": "Summarising sections",
     "articles": "Summarising articles",
 }

@@ -7,12 +7,16 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest.engines import Summariser, get_engine
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped
-from digest.sources import find_inputs, read_document
+from digest.sources import find_inputs, is_feed_file, read_document
+from digest.urls import is_url
+
+if TYPE_CHECKING:
+    from digest.sources.web import Memory, WebOptions
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ class Options:
     quote_under_words: int = 60
     #: The summary cache (an SQLite file); None runs without one.
     cache: Path | None = None
+    #: Feeds and web pages: entries per feed, updated entries, HTTP limits (see sources.web).
+    web: WebOptions | None = None
 
 
 def display_path(path: Path) -> str:
@@ -48,17 +54,48 @@ def display_path(path: Path) -> str:
 
 
 def read_documents(
-    sources: Sequence[Path],
+    sources: Sequence[Path | str],
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Progress | None = None,
     select: Callable[[Path], bool] | None = None,
+    web: WebOptions | None = None,
+    memory: Memory | None = None,
 ) -> tuple[list[Document], list[Skipped]]:
     """Read every supported file under `sources`; bad inputs become Skipped, never errors.
 
-    `select`, when given, picks which of the files found are read at all (--since).
+    `select`, when given, picks which of the files found are read at all (--since). URLs,
+    feed files and OPML lists are read by digest.sources.web, entry by entry, with `memory`
+    deciding which entries are new; their documents come after the files'.
     """
-    files = find_inputs(sources)
+    files: list[Path] = []
+    remote: list[Path | str] = []
+    for source in sources:
+        if is_url(source):
+            remote.append(str(source))
+            continue
+        for path in find_inputs([Path(source)]):
+            (remote if is_feed_file(path) else files).append(path)
+    documents, skipped = _read_files(files, max_bytes=max_bytes, progress=progress, select=select)
+    if remote:
+        from digest.sources.web import Everything, WebOptions, WebReader
+
+        web = web or WebOptions()
+        web = replace(web, http=replace(web.http, max_bytes=max_bytes))
+        reader = WebReader(web, memory or Everything(), max_bytes=max_bytes, progress=progress)
+        more, also_skipped = reader.read(remote)
+        documents += more
+        skipped += also_skipped
+    return documents, skipped
+
+
+def _read_files(
+    files: list[Path],
+    *,
+    max_bytes: int,
+    progress: Progress | None,
+    select: Callable[[Path], bool] | None,
+) -> tuple[list[Document], list[Skipped]]:
     if select is not None:
         files = [path for path in files if select(path)]
     documents: list[Document] = []
@@ -245,7 +282,7 @@ def summarise_documents(
             )
         results.append(
             ArticleSummary(
-                path=display_path(document.path),
+                path=document.origin or display_path(document.path),
                 title=document.title,
                 summary=article_summaries[d],
                 tldr=tldrs[d],
@@ -253,6 +290,10 @@ def summarise_documents(
                 sections=tuple(sections),
                 date=document.date,
                 format=document.format,
+                link=document.link,
+                feed=document.feed,
+                author=document.author,
+                note=document.note,
             )
         )
     return results
@@ -264,17 +305,25 @@ def make_digest(
     *,
     progress: Progress | None = None,
     select: Callable[[Path], bool] | None = None,
+    memory: Memory | None = None,
 ) -> Digest:
-    """The library's main entry point: read `sources` (folders or files) and summarise them.
+    """The library's main entry point: read `sources` (folders, files, feed and page URLs,
+    OPML lists) and summarise them.
 
-    `select(path)` picks which of the files found are included (see digest.state).
+    `select(path)` picks which of the files found are included, `memory` which feed entries
+    (see digest.state: RunState.selector and RunState.remote_memory).
     """
     options = options or Options()
-    paths = [Path(s) for s in sources]
+    paths = [s if is_url(s) else Path(s) for s in sources]
     if not paths:
         raise UsageError("no sources given")
     documents, skipped = read_documents(
-        paths, max_bytes=options.max_bytes, progress=progress, select=select
+        paths,
+        max_bytes=options.max_bytes,
+        progress=progress,
+        select=select,
+        web=options.web,
+        memory=memory,
     )
     notices: list[str] = []
     if documents and not needs_model(documents, options):
