@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 #: Status codes worth another try: the server is busy or briefly broken, not refusing us.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_CHUNK = 64 * 1024
 
 
 def user_agent() -> str:
@@ -211,7 +210,7 @@ class Fetcher:
         decoder = _decoder(response.headers.get("content-encoding", ""))
         raw = 0
         out = bytearray()
-        for chunk in response.iter_raw(_CHUNK):
+        for chunk in response.iter_raw():
             raw += len(chunk)
             if raw > limit:
                 raise FetchFailed(f"too large (over {limit:,} bytes; the limit is {limit:,})")

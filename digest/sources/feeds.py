@@ -134,8 +134,10 @@ def _feedparser_entry(e: Any, *, feed_url: str, atom: bool) -> Entry:
         # Atom marks a summary as such; RSS's description is sometimes the whole article.
         teaser = atom or len(text_of(body, is_html).split()) < TEASER_WORDS
     link = safe_url(e.get("link"))
-    published = _when(e.get("published_parsed"))
-    updated = _when(e.get("updated_parsed"))
+    # dict.get: feedparser's own get() maps a missing updated_parsed to published_parsed,
+    # with a DeprecationWarning for every entry.
+    published = _when(dict.get(e, "published_parsed"))
+    updated = _when(dict.get(e, "updated_parsed"))
     title = one_line(e.get("title"))
     return Entry(
         key=entry_key(e.get("id"), e.get("link"), title, body, feed_url=feed_url),

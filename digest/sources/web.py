@@ -258,7 +258,8 @@ class WebReader:
             if verdict == "updated":
                 document = _with_note(document, "Updated since an earlier digest.")
             if document.words == 0:
-                self._skip(_entry_label(entry, feed), "the entry has no text")
+                why = f" ({note})" if note else ""
+                self._skip(_entry_label(entry, feed), f"the entry has no text{why}")
             else:
                 self.documents.append(document)
         # Everything the feed lists is now known, kept or not, so re-ordering or re-publishing
