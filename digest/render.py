@@ -48,10 +48,15 @@ def link_url(url: str | None) -> str:
     return quote(checked, safe="/:?#@!$&*+,;=%-._~[]")
 
 
+_HOST = re.compile(r"^[a-z0-9.-]+$")
+
+
 def link_host(url: str | None) -> str:
-    """The host of an http(s) link, as the text of the link to the original."""
+    """The host of an http(s) link, as the text of the link to the original: letters, digits,
+    dots and hyphens only, so it needs no escaping (an odd host reads "link")."""
     checked = safe_url(url)
-    return (urlsplit(checked).hostname or "") if checked else ""
+    host = (urlsplit(checked).hostname or "") if checked else ""
+    return host if _HOST.match(host) else ("link" if checked else "")
 
 
 # strftime's %A and %B follow the locale; a cron job's locale must not change the digest.
