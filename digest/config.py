@@ -86,6 +86,10 @@ def _convert(param: Any, value: Any, base: Path, where: str) -> Any:
     many = param.multiple or param.nargs == -1
     if many:
         values = value if isinstance(value, list) else [value]
+        odd = [v for v in values if not isinstance(v, str)]
+        if is_source_param(param) and odd:
+            # Sources are strings (paths or URLs): click would turn 5 into the path "5".
+            raise UsageError(f"{where}: expected folders, files or URLs, not {odd[0]!r}")
         return [_convert_one(param, v, base) for v in values]
     if isinstance(value, list):
         # Comma-separated options (formats, recipients) read naturally as TOML arrays.

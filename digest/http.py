@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from digest.defaults import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
 from digest.errors import SkipDocument
 from digest.urls import is_url
 
@@ -26,7 +27,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def user_agent() -> str:
-    from digest import __version__
+    from digest.version import __version__
 
     return f"digest/{__version__} (feed and page digests; python-httpx/{httpx.__version__})"
 
@@ -36,9 +37,9 @@ class FetchPolicy:
     """How politely and how far a run fetches (the CLI fills it from --timeout, --max-size…)."""
 
     #: Seconds one request may take in all (connect, wait and the whole body).
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT_S
     #: Largest body accepted, before and after gzip/deflate decoding (the --max-size rule).
-    max_bytes: int = 5 * 1024 * 1024
+    max_bytes: int = DEFAULT_MAX_BYTES
     concurrency: int = 8
     per_host: int = 2
     max_redirects: int = 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from digest.defaults import DEFAULT_MAX_ENTRIES
 from digest.errors import SkipDocument
 from digest.http import Fetched, Fetcher, FetchPolicy, Validators
 from digest.model import Document, Skipped
@@ -40,7 +42,7 @@ class WebOptions:
     """Feed and page settings (the CLI fills them from --max-entries, --timeout, …)."""
 
     #: At most this many entries per feed, the newest; the rest are listed as skipped.
-    max_entries: int = 100
+    max_entries: int = DEFAULT_MAX_ENTRIES
     #: Send entries again when they changed after an earlier digest included them.
     include_updated: bool = False
     #: Fetch the linked page of entries that carry only a teaser.
@@ -278,6 +280,7 @@ class WebReader:
             note = "Summarised from the feed's teaser (fetching articles is switched off)."
             return {e.key: (None, note) for e in teasers}
         done = 0
+        counting = threading.Lock()
 
         def one(entry: Entry) -> tuple[Document | None, str | None]:
             nonlocal done
@@ -291,9 +294,10 @@ class WebReader:
                     f"Summarised from the feed's teaser: the article could not be had ({exc}).",
                 )
             finally:
-                done += 1
-                if self.progress:
-                    self.progress("fetch", done, len(teasers))
+                with counting:
+                    done += 1
+                    if self.progress:
+                        self.progress("fetch", done, len(teasers))
 
         with ThreadPoolExecutor(max_workers=max(1, self.options.http.concurrency)) as pool:
             found = list(pool.map(one, teasers))
