@@ -162,7 +162,7 @@ class RunState:
             if record.get("feed") in self.unchanged_feeds:
                 # A 304 means the feed still lists these entries: they must not be forgotten.
                 entries[key] = {**record, "seen": today}
-        entries.update(self.seen_entries)
+        entries.update({k: {**v, "seen": today} for k, v in self.seen_entries.items()})
         oldest = (now.date() - FORGET_ENTRIES_AFTER).isoformat()
         entries = {k: v for k, v in sorted(entries.items()) if v.get("seen", today) >= oldest}
         data = {
@@ -238,5 +238,5 @@ class RemoteMemory:
         return "updated" if self.include_updated else None
 
     def record(self, key: str, fingerprint: str, feed: str) -> None:
-        today = _dt.date.today().isoformat()
-        self.state.seen_entries[key] = {"fp": fingerprint, "feed": feed, "seen": today}
+        # Dated by save(), with the run's clock.
+        self.state.seen_entries[key] = {"fp": fingerprint, "feed": feed}

@@ -254,6 +254,16 @@ def test_a_web_page_url_is_read_like_an_html_file(
     assert [x["title"] for x in doc["sections"]][:1] == ["Part 1 of story 9"]
 
 
+def test_a_url_that_is_neither_feed_nor_page_is_skipped(
+    site: Site, tmp_path: Path, fake_engine: FakeSummariser
+) -> None:
+    url = site.put("report", b"%PDF-1.4 binary", "application/pdf")
+    result = make(url, "-o", str(tmp_path / "out"))
+    assert result.exit_code == 3, result.output
+    (skipped,) = json.loads((tmp_path / "out" / f"digest-{DATE}.json").read_text())["skipped"]
+    assert skipped["reason"].startswith("neither a feed nor a web page (application/pdf)")
+
+
 def test_local_feed_files_are_sources(tmp_path: Path, fake_engine: FakeSummariser) -> None:
     folder = tmp_path / "in"
     folder.mkdir()

@@ -200,6 +200,9 @@ class WebReader:
                 self._read_page(result.fetched, source)
             elif looks_like_html(data):
                 self._skip(source.label, "an HTML page where a feed was expected")
+            elif not source.expect_feed and result.fetched:
+                kind = result.fetched.content_type or "no content type"
+                self._skip(source.label, f"neither a feed nor a web page ({kind}): {exc}")
             else:
                 self._skip(source.label, str(exc))
             return
