@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import email.utils
+import ipaddress
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -137,13 +139,21 @@ class Fetcher:
                 self._hosts[host] = threading.BoundedSemaphore(self.policy.per_host)
             return self._hosts[host]
 
-    def get(self, url: str, validators: Validators | None = None) -> Fetched:
-        """GET `url`, following redirects and retrying 429/5xx; raise FetchFailed if it fails."""
+    def get(
+        self, url: str, validators: Validators | None = None, *, public_only: bool = False
+    ) -> Fetched:
+        """GET `url`, following redirects and retrying 429/5xx; raise FetchFailed if it fails.
+
+        `public_only` refuses (at every redirect hop) hosts on loopback, private or link-local
+        networks: for links found in feed text, which must not reach into the user's network.
+        """
         if not is_url(url):
             raise FetchFailed(f"not an http(s) URL: {url}")
         extra = validators.headers() if validators else {}
         current = url
         for _hop in range(self.policy.max_redirects + 1):
+            if public_only and is_private(current):
+                raise FetchFailed("refused: the link points into a private network")
             answer = self._with_retries(current, extra)
             if answer.status in _REDIRECTS:
                 location = answer.headers.get("location")
@@ -220,6 +230,30 @@ class Fetcher:
                 # A server that trickles bytes never trips the read timeout; this does.
                 raise FetchFailed(f"timed out after {self.policy.timeout:g} s")
         return bytes(out)
+
+
+def is_private(url: str) -> bool:
+    """Whether `url`'s host is this machine or on a private, link-local or reserved network.
+
+    Names are resolved; one that does not resolve is not private (fetching it fails anyway).
+    """
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if not host:
+        return False  # a local feed file: not a network at all
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except (OSError, UnicodeError):
+            return False
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+    return any(
+        a.is_private or a.is_loopback or a.is_link_local or a.is_reserved or a.is_unspecified
+        for a in addresses
+    )
 
 
 def _decoder(encoding: str) -> Callable[[bytes, int], bytes]:

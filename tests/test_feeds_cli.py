@@ -254,6 +254,20 @@ def test_a_web_page_url_is_read_like_an_html_file(
     assert [x["title"] for x in doc["sections"]][:1] == ["Part 1 of story 9"]
 
 
+def test_links_in_a_feed_from_elsewhere_never_reach_into_the_private_network(
+    site: Site, tmp_path: Path, fake_engine: FakeSummariser
+) -> None:
+    # A feed file (not on this network) whose teaser links at a loopback page: not fetched.
+    page = site.put("admin.html", article_page("Router admin", 5), "text/html")
+    feed = tmp_path / "elsewhere.rss"
+    feed.write_bytes(rss("Elsewhere", [Item("Look", link=page, description="A teaser.")]))
+    result = make(str(feed), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    (doc,) = documents(tmp_path / "out")
+    assert "private network" in doc["note"] and doc["words"] == 2
+    assert site.requests("admin.html") == []
+
+
 def test_a_url_that_is_neither_feed_nor_page_is_skipped(
     site: Site, tmp_path: Path, fake_engine: FakeSummariser
 ) -> None:

@@ -18,7 +18,7 @@ import pytest
 from werkzeug import Request, Response
 
 from digest import __version__
-from digest.http import Fetcher, FetchFailed, FetchPolicy, Validators, retry_after
+from digest.http import Fetcher, FetchFailed, FetchPolicy, Validators, is_private, retry_after
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 
@@ -280,3 +280,26 @@ def test_an_untrusted_certificate_is_a_tls_error(tls_server: Any) -> None:
     assert url.startswith("https://")
     with fetcher() as f, pytest.raises(FetchFailed, match="TLS error: .*certificate"):
         f.get(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "private"),
+    [
+        ("http://127.0.0.1:8080/x", True),
+        ("http://localhost/x", True),
+        ("http://10.1.2.3/", True),
+        ("http://192.168.0.1/admin", True),
+        ("http://169.254.169.254/latest/meta-data", True),
+        ("http://[::1]/", True),
+        ("http://93.184.215.14/", False),
+        ("/home/ana/feed.rss", False),
+    ],
+)
+def test_private_addresses(url: str, private: bool) -> None:
+    assert is_private(url) is private
+
+
+def test_public_only_refuses_a_private_address_before_any_request(web: Any) -> None:
+    with fetcher() as f, pytest.raises(FetchFailed, match="private network"):
+        f.get(web.url_for("/anything"), public_only=True)
+    assert web.log == []

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from digest.defaults import DEFAULT_MAX_ENTRIES
 from digest.errors import SkipDocument
-from digest.http import Fetched, Fetcher, FetchPolicy, Validators
+from digest.http import Fetched, Fetcher, FetchPolicy, Validators, is_private
 from digest.model import Document, Skipped
 from digest.sources.feeds import (
     FEED_SUFFIXES,
@@ -256,7 +256,7 @@ class WebReader:
             )
         kept_keys = {entry.key for entry, _ in kept}
         kept = [(e, v) for e, v in wanted if e.key in kept_keys]  # back to the feed's order
-        pages = self._fetch_pages([e for e, _ in kept])
+        pages = self._fetch_pages([e for e, _ in kept], source.where)
         for entry, verdict in kept:
             page, note = pages.get(entry.key, (None, None))
             document = entry_document(entry, feed, page=page, note=note)
@@ -274,7 +274,9 @@ class WebReader:
         if fetched is not None:
             self.memory.fetched(source.where, fetched.validators)
 
-    def _fetch_pages(self, entries: list[Entry]) -> dict[str, tuple[Document | None, str | None]]:
+    def _fetch_pages(
+        self, entries: list[Entry], feed_url: str
+    ) -> dict[str, tuple[Document | None, str | None]]:
         """The linked article of each teaser-only entry (or a note saying why there is none)."""
         teasers = [e for e in entries if e.teaser]
         if not teasers:
@@ -288,7 +290,7 @@ class WebReader:
         def one(entry: Entry) -> tuple[Document | None, str | None]:
             nonlocal done
             try:
-                return self._article(entry), None
+                return self._article(entry, feed_url), None
             except SkipDocument as exc:
                 where = entry.link or "no link"
                 log.info("article of %r not fetched (%s): %s", entry.title, where, exc)
@@ -306,10 +308,13 @@ class WebReader:
             found = list(pool.map(one, teasers))
         return {entry.key: result for entry, result in zip(teasers, found, strict=True)}
 
-    def _article(self, entry: Entry) -> Document:
+    def _article(self, entry: Entry, feed_url: str) -> Document:
         if entry.link is None:
             raise SkipDocument("the entry has no http(s) link")
-        answer = self._fetcher.get(entry.link)
+        # A link in feed text may point anywhere; into the user's own network only when the
+        # feed itself lives there (an intranet feed linking to intranet pages).
+        public_only = not is_private(feed_url)
+        answer = self._fetcher.get(entry.link, public_only=public_only)
         if not looks_like_html(answer.content) and "html" not in answer.content_type:
             raise SkipDocument(f"not an HTML page ({answer.content_type or 'unknown type'})")
         page = read_page(answer)
