@@ -73,6 +73,15 @@ def test_identity_is_guid_then_link_then_content_hash() -> None:
     assert keys[2].startswith("sha256:") and keys[2] == keys[3]
 
 
+def test_relative_links_resolve_against_where_the_feed_came_from() -> None:
+    data = rss("F", [Item("Rel", link="/2026/story.html", description="x")])
+    feed = parse_feed(data, url=FEED, base="https://news.example/feeds/all.xml")
+    assert feed.entries[0].link == "https://news.example/2026/story.html"
+    data = json_feed("J", [Item("Rel", link="story.html", description="x")])
+    feed = parse_feed(data, url="https://j.example/a/feed.json")
+    assert feed.entries[0].link == "https://j.example/a/story.html"
+
+
 def test_json_feed() -> None:
     data = json_feed(
         "JSON News",

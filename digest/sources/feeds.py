@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from digest.errors import SkipDocument
 from digest.model import Document, Section
@@ -88,11 +88,17 @@ def text_of(body: str, is_html: bool = True) -> str:
     return normalise_space(html.unescape(_TAGS.sub(" ", body)))
 
 
-def parse_feed(data: bytes, *, url: str, content_type: str | None = None) -> Feed:
-    """Parse RSS 0.9x/1.0/2.0, Atom or JSON Feed bytes; raise NotAFeed with a one-line reason."""
+def parse_feed(
+    data: bytes, *, url: str, content_type: str | None = None, base: str | None = None
+) -> Feed:
+    """Parse RSS 0.9x/1.0/2.0, Atom or JSON Feed bytes; raise NotAFeed with a one-line reason.
+
+    `url` names the feed (its entries' identity); relative links resolve against `base`
+    (where the bytes came from after redirects), else `url`.
+    """
     head = data[:4096].lstrip(b"\xef\xbb\xbf").lstrip()
     if head.startswith(b"{") or (content_type or "").endswith("json"):
-        return parse_json_feed(data, url=url)
+        return parse_json_feed(data, url=url, base=base)
     if looks_like_html(data):
         raise NotAFeed("an HTML page, not a feed")
     # Imported here: feedparser is only needed when there are feeds.
@@ -101,7 +107,11 @@ def parse_feed(data: bytes, *, url: str, content_type: str | None = None) -> Fee
     # Bytes, never a URL: feedparser would fetch a URL itself, past every limit we set.
     parsed = feedparser.parse(
         data,
-        response_headers={"content-type": content_type or "application/xml"},
+        # Content-Location is the base feedparser resolves relative links against.
+        response_headers={
+            "content-type": content_type or "application/xml",
+            "content-location": base or url,
+        },
         resolve_relative_uris=True,
         sanitize_html=True,
     )
@@ -153,7 +163,7 @@ def _feedparser_entry(e: Any, *, feed_url: str, atom: bool) -> Entry:
     )
 
 
-def parse_json_feed(data: bytes, *, url: str) -> Feed:
+def parse_json_feed(data: bytes, *, url: str, base: str | None = None) -> Feed:
     """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1)."""
     try:
         document = json.loads(data.decode("utf-8-sig"))
@@ -179,6 +189,7 @@ def parse_json_feed(data: bytes, *, url: str) -> Feed:
         else:
             body, is_html, teaser = _str(item.get("summary")), False, True
         link = _str(item.get("url")) or _str(item.get("external_url"))
+        link = urljoin(base or url, link) if link else link
         authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
         names = [one_line(_str(a.get("name"))) for a in authors if isinstance(a, dict)]
         entry_title = one_line(_str(item.get("title")))

@@ -194,7 +194,7 @@ class WebReader:
             return
         url = result.fetched.url if result.fetched else source.where
         try:
-            feed = parse_feed(data, url=source.where, content_type=result.content_type)
+            feed = parse_feed(data, url=source.where, content_type=result.content_type, base=url)
         except NotAFeed as exc:
             if looks_like_html(data) and not source.expect_feed and result.fetched:
                 self._read_page(result.fetched, source)
