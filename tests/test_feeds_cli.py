@@ -278,6 +278,21 @@ def test_a_url_that_is_neither_feed_nor_page_is_skipped(
     assert skipped["reason"].startswith("neither a feed nor a web page (application/pdf)")
 
 
+def test_a_page_url_is_new_again_only_when_its_text_changed(
+    site: Site, tmp_path: Path, fake_engine: FakeSummariser
+) -> None:
+    url = site.put("page.html", article_page("Ferry timetable", 1), "text/html")
+    out = tmp_path / "out"
+    assert make(url, "-o", str(out), "--since", "last").exit_code == 0
+    result = make(url, "-o", str(out), "--since", "last", "--skip-empty")
+    assert result.exit_code == 0 and result.stdout == "", result.output
+    assert site.requests("page.html")[-1][1].status_code == 304
+    site.put("page.html", article_page("Ferry timetable", 2), "text/html")
+    result = make(url, "-o", str(out), "--since", "last", "--skip-empty")
+    assert result.exit_code == 0, result.output
+    assert [d["title"] for d in documents(out, f"digest-{DATE}-2.json")] == ["Ferry timetable"]
+
+
 def test_local_feed_files_are_sources(tmp_path: Path, fake_engine: FakeSummariser) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
