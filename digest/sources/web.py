@@ -147,8 +147,21 @@ class WebReader:
     def _load(self, sources: Iterable[_Source]) -> list[_Result]:
         """Fetch URLs in parallel (within the fetcher's caps) and read local files; keep order."""
         items = list(sources)
+        done = 0
+        counting = threading.Lock()
+
+        def load(source: _Source) -> _Result:
+            nonlocal done
+            try:
+                return self._load_one(source)
+            finally:
+                with counting:
+                    done += 1
+                    if self.progress:
+                        self.progress("feeds", done, len(items))
+
         with ThreadPoolExecutor(max_workers=max(1, self.options.http.concurrency)) as pool:
-            return list(pool.map(self._load_one, items))
+            return list(pool.map(load, items))
 
     def _load_one(self, source: _Source) -> _Result:
         if source.local is not None:
