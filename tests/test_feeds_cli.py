@@ -502,3 +502,29 @@ def test_schedule_keeps_urls_and_makes_paths_absolute(tmp_path: Path, monkeypatc
     line = result.stdout.strip().splitlines()[0]
     assert " https://example.org/feed.xml " in line
     assert f" {tmp_path / 'local.opml'} " in line
+
+
+def test_real_pages_over_http_read_as_the_html_files_are(
+    site: Site, tmp_path: Path, fake_engine: FakeSummariser
+) -> None:
+    from digest.errors import SkipDocument
+    from digest.sources import read_document
+
+    pages = sorted(shared_path("data", "html-readability").glob("*/source.html"))
+    urls, expected = [], {}
+    for page in pages:
+        url = site.put(f"pages/{page.parent.name}.html", page.read_bytes(), "text/html")
+        urls.append(url)
+        try:
+            expected[url] = read_document(page, max_bytes=5_000_000).title
+        except SkipDocument:
+            expected[url] = None
+    out = tmp_path / "out"
+    result = make(*urls, "-o", str(out))
+    assert result.exit_code in (0, 3), result.output
+    data = json.loads((out / f"digest-{DATE}.json").read_text(encoding="utf-8"))
+    got = {d["link"]: d["title"] for d in data["documents"]}
+    assert len(got) >= len(pages) - 3
+    for url, title in got.items():
+        assert title == expected[url], url
+    assert {s["path"] for s in data["skipped"]} == {u for u in urls if u not in got}
