@@ -192,7 +192,8 @@ class Fetcher:
 
     def _once(self, url: str, extra: Mapping[str, str]) -> Fetched:
         deadline = time.monotonic() + self.policy.timeout
-        with self._global, self._host_slot(url):
+        # Host first: requests queued for a busy host must not hold slots other hosts could use.
+        with self._host_slot(url), self._global:
             try:
                 with self._client.stream("GET", url, headers=dict(extra)) as response:
                     body = b""
