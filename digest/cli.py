@@ -227,7 +227,7 @@ def make_command(
         typer.Argument(
             help="Folders (searched recursively), files, feed or page URLs, feed files "
             "(.rss, .atom, .xml, .json) and OPML lists (.opml, local or URL) to summarise.",
-            metavar="SRC...",
+            metavar="SRC",
         ),
     ] = None,
     out: Annotated[
