@@ -28,3 +28,6 @@ DEFAULT_FORMATS = ("md",)
 DEFAULT_MAX_ENTRIES = 100
 #: Seconds one HTTP request (a feed, a page) may take in all (--timeout).
 DEFAULT_TIMEOUT_S = 30.0
+#: Cached summaries and converted models unused this long are pruned (--cache-max-age).
+DEFAULT_CACHE_MAX_AGE = "90d"
+DEFAULT_CACHE_MAX_AGE_S = 90 * 86400.0
