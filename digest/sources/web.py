@@ -8,7 +8,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -366,8 +366,6 @@ def read_page(fetched: Fetched) -> Document:
     text = _decode(fetched.content, fetched.headers.get("content-type", ""), decode_bytes)
     name = Path(urlsplit(fetched.url).path).name or (urlsplit(fetched.url).hostname or "page")
     document = parse_html(text, Path(name))
-    from dataclasses import replace
-
     return replace(document, link=safe_url(fetched.url), origin=fetched.url)
 
 
@@ -391,8 +389,6 @@ def _is_opml(data: bytes, source: _Source) -> bool:
 
 
 def _with_note(document: Document, note: str) -> Document:
-    from dataclasses import replace
-
     return replace(document, note=f"{document.note} {note}" if document.note else note)
 
 
