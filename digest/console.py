@@ -16,6 +16,8 @@ _HANDLER_NAME = "digest.console"
 
 STAGE_LABELS = {
     "read": "Reading",
+    "feeds": "Fetching feeds and pages",
+    "fetch": "Fetching articles",
     "sections": "Summarising sections",
     "articles": "Summarising articles",
 }

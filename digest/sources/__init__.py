@@ -92,6 +92,26 @@ def _reader(fmt: str) -> Callable[[str, Path], Document]:
     return parse_html
 
 
+#: Feed files and OPML lists: each holds many documents, read by digest.sources.web.
+FEED_FILES = frozenset({".rss", ".atom", ".rdf", ".opml"})
+#: Read as feeds when named on the command line; in a folder only when they look like one.
+MAYBE_FEED_FILES = frozenset({".xml", ".json"})
+
+
+def is_feed_file(path: Path) -> bool:
+    return path.suffix.lower() in FEED_FILES | MAYBE_FEED_FILES
+
+
+def _sniffed_feed(path: Path) -> bool:
+    from digest.sources.feeds import sniff_feed
+
+    try:
+        with path.open("rb") as handle:
+            return sniff_feed(handle.read(4096))
+    except OSError:
+        return False
+
+
 def check_sources(sources: Sequence[Path]) -> None:
     """A UsageError naming the first source that does not exist (a broken symlink does)."""
     for source in sources:
@@ -103,18 +123,27 @@ class TooLarge(SkipDocument):
     """A file over the size limit: skipped without being read."""
 
 
-def find_inputs(sources: Sequence[Path]) -> list[Path]:
+def find_inputs(
+    sources: Sequence[Path],
+    *,
+    seen: set[str] | None = None,
+    walked: set[str] | None = None,
+) -> list[Path]:
     """Every supported file under `sources`, folders searched recursively, in a stable order.
 
     Symlinked folders are followed, each real folder walked once (so a link back up the tree
     is no endless loop), and each real file listed once under the first name it was found
     by, however many sources or links reach it. Broken symlinks are kept (reading them
     reports why they are skipped); unknown extensions and hidden files are left out and
-    logged at debug level (-v).
+    logged at debug level (-v). Feed files and OPML lists are included (see is_feed_file);
+    .xml and .json files in a folder only when they hold a feed, so a folder of other data is
+    not a list of errors. `seen` and `walked` (real paths of the files and folders found so
+    far) carry that across calls.
     """
     found: list[Path] = []
-    seen_files: set[str] = set()
-    walked: set[str] = set()
+    # Shared between calls when given, so sources found one at a time still count once.
+    seen_files: set[str] = set() if seen is None else seen
+    walked = set() if walked is None else walked
     for source in sources:
         if source.is_dir():
             candidates = _walk(source, walked)
@@ -123,7 +152,11 @@ def find_inputs(sources: Sequence[Path]) -> list[Path]:
         else:
             raise UsageError(f"no such file or folder: {source}")
         for path in candidates:
-            if path.suffix.lower() not in FORMATS:
+            suffix = path.suffix.lower()
+            wanted = suffix in FORMATS or suffix in FEED_FILES
+            if not wanted and suffix in MAYBE_FEED_FILES:
+                wanted = path == source or _sniffed_feed(path)
+            if not wanted:
                 log.debug("ignored %s: not a supported format", path)
                 continue
             real = os.path.realpath(path)
