@@ -313,3 +313,69 @@ def test_weights_and_budgets_can_be_given() -> None:
     assert engine.weights == custom_weights and engine.weights is not custom_weights
     assert ExtractiveSummariser().weights == dict(WEIGHTS)
     assert ExtractiveSummariser().budgets == dict(BUDGETS)
+
+
+def reference_lexrank(sentences: list[str], damping: float) -> list[float]:
+    """LexRank the textbook way, for a few sentences: the full cosine matrix, then PageRank by
+    solving its linear system instead of iterating. Shares only the tokeniser with the engine."""
+    import math
+
+    import numpy as np
+
+    from digest.engines.extractive import _terms
+
+    bags = []
+    for sentence in sentences:
+        counts: dict[str, int] = {}
+        for term in _terms(sentence):
+            counts[term] = counts.get(term, 0) + 1
+        weights = {t: 1.0 + math.log(c) for t, c in counts.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        bags.append({t: w / norm for t, w in weights.items()} if norm else {})
+    n = len(sentences)
+    sim = np.array(
+        [
+            [0.0 if i == j else sum(w * bags[j].get(t, 0.0) for t, w in bags[i].items())
+             for j in range(n)]
+            for i in range(n)
+        ]
+    )  # fmt: skip
+    degree = sim.sum(axis=1)
+    # Row-stochastic transitions; a sentence sharing no word with any other jumps anywhere.
+    walk = np.array([sim[i] / degree[i] if degree[i] > 1e-12 else np.full(n, 1.0 / n)
+                     for i in range(n)])  # fmt: skip
+    # rank = (1 - d)/n + d * walkᵀ rank, with the ranks summing to 1.
+    rank = np.linalg.solve(np.eye(n) - damping * walk.T, np.full(n, (1 - damping) / n))
+    return list(rank)
+
+
+def test_centrality_is_lexrank() -> None:
+    from digest.engines.extractive import _Vectors, centrality
+
+    sentences = [
+        "The council approved the harbour budget on Monday.",
+        "The harbour budget pays for new cranes and a longer quay.",
+        "Councillors said the budget, and the cranes, were overdue.",
+        "Rain is expected on Tuesday.",  # shares no word with the others: a dangling node
+        "Budget budget budget: the council repeated the harbour plan.",
+    ]
+    ranks = centrality(_Vectors(sentences), 0.85)
+    assert list(ranks) == pytest.approx(reference_lexrank(sentences, 0.85), abs=1e-7)
+    assert sum(ranks) == pytest.approx(1.0)
+
+
+def test_scores_blend_normalised_centrality_with_the_lead_prior() -> None:
+    import math
+
+    from digest.engines.extractive import Weights, _Vectors, score_sentences
+
+    sentences = [
+        "Rain is expected on Tuesday.",
+        "The council approved the harbour budget on Monday.",
+        "The harbour budget pays for new cranes and a longer quay.",
+    ]
+    reference = reference_lexrank(sentences, 0.85)
+    top = max(reference)
+    scores = score_sentences(_Vectors(sentences), Weights(0.25, 0.2, 0.85))
+    expected = [0.75 * r / top + 0.25 / math.sqrt(i + 1) for i, r in enumerate(reference)]
+    assert list(scores) == pytest.approx(expected, abs=1e-7)
