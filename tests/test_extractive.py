@@ -309,8 +309,10 @@ def test_weights_and_budgets_can_be_given() -> None:
     from dataclasses import replace
 
     custom_weights = {kind: replace(w, position=0.0) for kind, w in WEIGHTS.items()}
-    engine = ExtractiveSummariser(weights=custom_weights, budgets=BUDGETS)
+    custom_budgets = {kind: replace(b, max_sentences=1) for kind, b in BUDGETS.items()}
+    engine = ExtractiveSummariser(weights=custom_weights, budgets=custom_budgets)
     assert engine.weights == custom_weights and engine.weights is not custom_weights
+    assert engine.budgets == custom_budgets
     assert ExtractiveSummariser().weights == dict(WEIGHTS)
     assert ExtractiveSummariser().budgets == dict(BUDGETS)
 
