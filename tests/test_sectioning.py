@@ -326,3 +326,37 @@ def test_a_line_of_exactly_the_widest_wrap_width_still_counts() -> None:
 
     assert _looks_wrapped([["a" * 100, "b."]], 100)
     assert not _looks_wrapped([["a" * 101, "b."]], 100)
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Harbour bridge reopens after repairs", True),
+        ("Is the bridge safe?", True),
+        ("Wait for it…", True),  # a trailing ellipsis is a headline, not a sentence end
+        ("Wait for it...", True),
+        ("“Wait for it…”", True),
+        ("The bridge reopened.", False),
+        ("Read this:", False),
+        ("A list, then", True),
+        ("Ends with a comma,", False),
+        ("—", False),  # nothing to read
+        ("w" * 150, True),  # 150 characters: the most a title may have
+        ("w" * 151, False),
+        (" ".join(["word"] * 20), True),  # 20 words: the most a title may have
+        (" ".join(["word"] * 21), False),
+    ],
+)
+def test_title_lines(text: str, title: bool) -> None:
+    from digest.sectioning import Line, is_title_line
+
+    assert is_title_line(Line(text, 1)) is title
+    assert not is_title_line(Line(text, 2))  # a hard-wrapped run is prose
+
+
+def test_a_lone_line_is_the_text_not_its_title() -> None:
+    from digest.sectioning import outline_text
+
+    assert outline_text("Just one short line").title is None
+    outline = outline_text("A title\n\nAnd one paragraph of text below it.")
+    assert outline.title == "A title"
