@@ -111,9 +111,9 @@ def test_the_default_limit_is_5000_characters() -> None:
     ("text", "limit", "expected"),
     [
         # A sentence end before the halfway mark is not used: pieces stay long.
-        ("This sentence is short ok. " + "word " * 20, 60,
-         ["This sentence is short ok. word word word word word word ",
-          "word word word word word word word word word word word word ", "word word "]),
+        ("This sentence is short ok. " + "Word " * 20, 60,
+         ["This sentence is short ok. Word Word Word Word Word Word ",
+          "Word Word Word Word Word Word Word Word Word Word Word Word ", "Word Word "]),
         # Nor is a space before the halfway mark: a hard cut instead.
         ("a" * 25 + " " + "b" * 100, 60, ["a" * 25 + " " + "b" * 34, "b" * 60, "b" * 6]),
         # A stop followed by lower case ("approx. ten") is no place to cut.
@@ -134,6 +134,7 @@ def test_where_long_paragraphs_are_cut(text: str, limit: int, expected: list[str
     ("rest", "starts"),
     [
         ("The", True),
+        ("Xavier", True),
         ("the", False),
         ('"the', False),  # quotes and brackets before the word do not count
         ("“The", True),
