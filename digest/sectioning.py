@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Literal
 
@@ -259,35 +259,142 @@ def _capitalised(word: str) -> bool:
     return bool(word) and (word[0].isupper() or word[0].isdigit() or any(c.isupper() for c in word))
 
 
-#: A block of a structured document (Markdown, HTML): ("heading", text, level) or
-#: ("paragraph", text, 0), in document order.
+#: A block of a structured document (Markdown, HTML): ("heading", text, level),
+#: ("paragraph", text, 0) or ("links", text, 0) (a paragraph that is nothing but links), in
+#: document order.
 Block = tuple[str, str, int]
+
+#: Headings that are page furniture rather than content ("Share this page", "Related
+#: content"). Such a heading is dropped; the prose under it (if any) joins the section before.
+FURNITURE = re.compile(
+    r"^(?:share(?: this| on\b.*)?(?: page| article| story| post)?"
+    r"|related(?: content| articles?| posts?| stories| links| reading| topics)?"
+    r"|(?:read|see) (?:more|also)|more (?:on|from|in)\b.*"
+    r"|(?:table of )?contents|on this page|in this (?:article|section|page)|footnotes?|notes"
+    r"|references|external links|sources|print(?: this)?(?: page)?|cookies?(?: settings| policy| preferences)?"
+    r"|(?:sign up|subscribe)(?: to| for)?.*newsletter.*|newsletter|subscribe|follow us.*"
+    r"|tags|topics|categories|comments?|leave a (?:comment|reply)|attachments?|downloads?"
+    r"|documents?|skip to .*|navigation(?: menu)?|menu|search|most (?:read|popular|viewed)"
+    r"|trending|advertisement|about (?:the|this) author|sponsored.*|you (?:may|might) also like"
+    r"|recommended.*|popular.*|latest (?:news|posts|articles)|read later|save (?:for later|article)"
+    r"|.*\bnewsletters?\b.*|listen to (?:this )?article|advertisement.*)$",
+    re.IGNORECASE,
+)
+
+
+#: Widgets that sit in the middle of an article ("Read later", a newsletter sign-up): when
+#: this much prose follows one, it is the article going on, not the widget's own text.
+_WIDGET = re.compile(
+    r"^(?:share|read later|save|listen|advertisement|.*\bnewsletters?\b)", re.IGNORECASE
+)
+WIDGET_MIN_WORDS = 40
+
+
+def _words(paragraphs: Sequence[str]) -> int:
+    return sum(len(p.split()) for p in paragraphs)
 
 
 def sections_from_blocks(blocks: Sequence[Block], title: str) -> tuple[Section, ...]:
-    """Group headings and paragraphs into sections, one per heading.
+    """Group headings and paragraphs into a tree of sections, nested by heading level.
 
     Text before the first heading is a section of its own (no title). The first H1 that
-    repeats the document's title is the title, not an empty first section.
+    repeats the document's title is the title, not an empty first section. Headings that are
+    page furniture go, with what they head: a heading with nothing beneath it, one heading
+    only links, or one named like furniture ("Share this page") heading no real prose.
     """
-    sections: list[Section] = []
+    flat: list[Section] = []
     heading: str | None = None
     level = 0
     paragraphs: list[str] = []
+    links = 0
     started = title_seen = False
+
+    def close() -> None:
+        if not (started or paragraphs):
+            return
+        if heading is None or not is_furniture(heading, paragraphs, links):
+            flat.append(Section(heading, tuple(paragraphs), None, level))
+        elif _WIDGET.match(normalise_space(heading)) and _words(paragraphs) >= WIDGET_MIN_WORDS:
+            # A widget's heading ("Read later") dropped into the middle of the article: the
+            # prose after it belongs to the section before it.
+            if flat and flat[-1].level >= 0:
+                flat[-1] = replace(flat[-1], paragraphs=flat[-1].paragraphs + tuple(paragraphs))
+            else:
+                flat.append(Section(None, tuple(paragraphs)))
+        else:
+            flat.append(Section(heading, (), None, -level))  # a marker: drop with its subtree
+
     for kind, value, depth in blocks:
-        if kind == "paragraph":
+        if kind in ("paragraph", "links"):
             paragraphs.append(value)
+            links += kind == "links"
             continue
-        if depth == 1 and not title_seen and _same_text(value, title):
+        if (
+            depth == 1
+            and not title_seen
+            and (_same_text(value, title) or not flat and not paragraphs and not started)
+        ):
+            # The page's first H1 before any prose is its headline, even when the <title>
+            # words it differently ("The Modern Ambitions Behind Neon" / "Why Neon Is ...").
             title_seen = True
             continue
-        if started or paragraphs:
-            sections.append(Section(heading, tuple(paragraphs), None, level))
-        heading, level, paragraphs, started = value, depth, [], True
-    if started or paragraphs:
-        sections.append(Section(heading, tuple(paragraphs), None, level))
-    return tuple(sections)
+        close()
+        heading, level, paragraphs, links, started = value, depth, [], 0, True
+    close()
+    return prune(nest_sections(flat))
+
+
+def is_furniture(heading: str, paragraphs: Sequence[str], links: int) -> bool:
+    """A heading over nothing but links, or one named like furniture ("Read more")."""
+    return bool(paragraphs and links == len(paragraphs)) or furniture_name(heading)
+
+
+def furniture_name(heading: str) -> bool:
+    """Whether a heading is named like page furniture ("Share this page", "Related content")."""
+    return bool(FURNITURE.match(normalise_space(heading).strip(" :.-–—|").casefold()))
+
+
+@dataclass
+class _Node:
+    section: Section
+    children: list[_Node]
+
+
+def nest_sections(flat: Sequence[Section]) -> tuple[Section, ...]:
+    """A flat run of sections with levels as a tree: each section holds the deeper ones after it.
+
+    Untitled sections (level 0, the text before the first heading) never hold others.
+    A negative level marks a furniture section: it is nested like any other (so the sections
+    under it are found) and removed by prune().
+    """
+    roots: list[_Node] = []
+    stack: list[_Node] = []
+    for section in flat:
+        node = _Node(section, [])
+        depth = abs(section.level)
+        while stack and abs(stack[-1].section.level) >= depth:
+            stack.pop()
+        (stack[-1].children if stack else roots).append(node)
+        if depth > 0:
+            stack.append(node)
+
+    def build(node: _Node) -> Section:
+        return replace(node.section, sections=tuple(build(c) for c in node.children))
+
+    return tuple(build(n) for n in roots)
+
+
+def prune(sections: Sequence[Section]) -> tuple[Section, ...]:
+    """The tree without furniture sections (with what is under them) and without sections
+    that hold no prose at any depth."""
+    kept: list[Section] = []
+    for section in sections:
+        if section.level < 0:
+            continue
+        children = prune(section.sections)
+        if section.paragraphs or children:
+            kept.append(replace(section, sections=children))
+    return tuple(kept)
 
 
 def _same_text(a: str, b: str) -> bool:
