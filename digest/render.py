@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from digest.errors import TemplateProblem
-from digest.model import Digest
+from digest.model import Digest, SectionSummary
 from digest.text import one_line
 
 _BUILTIN = Path(__file__).resolve().parent / "templates"
@@ -140,20 +140,25 @@ def digest_as_dict(digest: Digest) -> dict[str, Any]:
                 "tldr": a.tldr,
                 "words": a.words,
                 "reading_minutes": a.reading_minutes,
-                "sections": [
-                    {
-                        "kicker": s.kicker,
-                        "title": s.title,
-                        "summary": s.summary,
-                        "words": s.words,
-                        "quoted": s.quoted,
-                    }
-                    for s in a.sections
-                ],
+                "sections": [_section_dict(s) for s in a.sections],
+                "omitted_sections": a.omitted_sections,
             }
             for a in digest.articles
         ],
         "skipped": [{"path": s.path, "reason": s.reason} for s in digest.skipped],
+    }
+
+
+def _section_dict(section: SectionSummary) -> dict[str, Any]:
+    return {
+        "kicker": section.kicker,
+        "title": section.title,
+        "level": section.level,
+        "summary": section.summary,
+        "words": section.words,
+        "quoted": section.quoted,
+        "folded": section.folded,
+        "sections": [_section_dict(child) for child in section.sections],
     }
 
 

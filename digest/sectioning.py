@@ -271,7 +271,8 @@ FURNITURE = re.compile(
     r"|related(?: content| articles?| posts?| stories| links| reading| topics)?"
     r"|(?:read|see) (?:more|also)|more (?:on|from|in)\b.*"
     r"|(?:table of )?contents|on this page|in this (?:article|section|page)|footnotes?|notes"
-    r"|references|external links|sources|print(?: this)?(?: page)?|cookies?(?: settings| policy| preferences)?"
+    r"|references|external links|sources|print(?: this)?(?: page)?"
+    r"|cookies?(?: settings| policy| preferences)?"
     r"|(?:sign up|subscribe)(?: to| for)?.*newsletter.*|newsletter|subscribe|follow us.*"
     r"|tags|topics|categories|comments?|leave a (?:comment|reply)|attachments?|downloads?"
     r"|documents?|skip to .*|navigation(?: menu)?|menu|search|most (?:read|popular|viewed)"
@@ -294,11 +295,15 @@ def _words(paragraphs: Sequence[str]) -> int:
     return sum(len(p.split()) for p in paragraphs)
 
 
-def sections_from_blocks(blocks: Sequence[Block], title: str) -> tuple[Section, ...]:
+def sections_from_blocks(
+    blocks: Sequence[Block], title: str, *, headline_h1: bool = False
+) -> tuple[Section, ...]:
     """Group headings and paragraphs into a tree of sections, nested by heading level.
 
     Text before the first heading is a section of its own (no title). The first H1 that
-    repeats the document's title is the title, not an empty first section. Headings that are
+    repeats the document's title is the title, not an empty first section; with `headline_h1`
+    (web pages, whose <title> often words the headline differently), so is an H1 before any
+    prose. Headings that are
     page furniture go, with what they head: a heading with nothing beneath it, one heading
     only links, or one named like furniture ("Share this page") heading no real prose.
     """
@@ -329,13 +334,8 @@ def sections_from_blocks(blocks: Sequence[Block], title: str) -> tuple[Section, 
             paragraphs.append(value)
             links += kind == "links"
             continue
-        if (
-            depth == 1
-            and not title_seen
-            and (_same_text(value, title) or not flat and not paragraphs and not started)
-        ):
-            # The page's first H1 before any prose is its headline, even when the <title>
-            # words it differently ("The Modern Ambitions Behind Neon" / "Why Neon Is ...").
+        headline = headline_h1 and not (flat or paragraphs or started)
+        if depth == 1 and not title_seen and (headline or _same_text(value, title)):
             title_seen = True
             continue
         close()

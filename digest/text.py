@@ -142,10 +142,11 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def one_line(text: str | None) -> str:
-    """Text made safe for a header or a one-line field: no controls, no line breaks."""
+    """Text made safe for a header or a one-line field: no controls, no line breaks, no
+    invisible bidi or zero-width characters."""
     if not text:
         return ""
-    return normalise_space(CONTROL_CHARACTERS.sub(" ", text))
+    return normalise_space(CONTROL_CHARACTERS.sub(" ", strip_invisible(text)))
 
 
 # A probable sentence end: a word of two or more letters, then . ! or ? (and any closing quote

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ _SKIPPED_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "math", "button", "select", "textarea"}
 )
 #: Text that trafilatura leaves out (tables, code, figures): not counted as a gap under a heading.
-_UNCOUNTED_TAGS = frozenset({"table", "pre", "code", "figure", "figcaption", "img", "video"})
+_UNCOUNTED_TAGS = frozenset({"table", "pre", "figure"})
 #: Containers that hold page furniture by their markup: a heading inside one is never a section.
 _FURNITURE_TAGS = frozenset({"nav", "aside", "footer", "form", "dialog", "menu"})
 _FURNITURE_ROLES = frozenset({"navigation", "complementary", "contentinfo", "search", "banner"})
@@ -32,9 +33,11 @@ _HEADING_TAGS = {f"h{n}": n for n in range(1, 7)}
 HEADING_CRUFT = re.compile(r"\s*(?:\[edit\]|[¶#§])\s*$")
 
 #: At most this much text (whitespace removed) the reader does not keep may lie between a
-#: heading and the first kept paragraph under it: a byline, a date, a caption. A heading over
-#: more than that (a list of links, a widget) heads nothing in the main content.
-MAX_GAP = 300
+#: heading and the first kept paragraph under it (a byline, a date, a chart's labels), and
+#: at most MAX_LINK_GAP of it link text. A heading over more (a list of links, a widget)
+#: heads nothing in the main content.
+MAX_GAP = 1000
+MAX_LINK_GAP = 120
 #: Paragraph prefixes compared when finding trafilatura's paragraphs in the page's text.
 _KEY = 60
 _SHORT_KEY = 24
@@ -50,25 +53,46 @@ class DomHeading:
     furniture: bool  # inside a nav, aside, footer, share widget...
 
 
+@dataclass(frozen=True)
+class PageText:
+    """A page's compact text, where its link text lies in it, and its headings."""
+
+    text: str
+    links: list[tuple[int, int]]  # (start, end) of each run of link text, in order
+    headings: list[DomHeading]
+
+    def link_chars(self, start: int, end: int) -> int:
+        first = bisect.bisect_left(self.links, (start, start)) - 1
+        total = 0
+        for a, b in self.links[max(first, 0) :]:
+            if a >= end:
+                break
+            total += max(0, min(b, end) - max(a, start))
+        return total
+
+
 def compact(text: str) -> str:
     """Text without whitespace and case: page text and extracted text compare equal this way."""
     return _NON_SPACE.sub("", text).casefold()
 
 
-def page_outline(root: Any) -> tuple[str, list[DomHeading]]:
+def page_outline(root: Any) -> PageText:
     """The page's compact text and its headings (h1-h6, in order) with their offsets in it."""
     pieces: list[str] = []
     headings: list[DomHeading] = []
+    links: list[tuple[int, int]] = []
     length = 0
 
-    def add(text: str | None) -> None:
+    def add(text: str | None, link: bool = False) -> None:
         nonlocal length
         if text:
             piece = compact(text)
             pieces.append(piece)
+            if link and piece:
+                links.append((length, length + len(piece)))
             length += len(piece)
 
-    def walk(element: Any, furniture: bool) -> None:
+    def walk(element: Any, furniture: bool, link: bool = False) -> None:
         tag = element.tag if isinstance(element.tag, str) else ""
         tag = tag.lower()
         if tag in _SKIPPED_TAGS or _hidden(element):
@@ -81,17 +105,18 @@ def page_outline(root: Any) -> tuple[str, list[DomHeading]]:
             start = length
             add(text)
             if text:
-                furniture = furniture or _links_away(element, text) or _is_standfirst(text)
+                furniture = furniture or _links_home(element, text) or _is_standfirst(text)
                 headings.append(DomHeading(start, length, _HEADING_TAGS[tag], text, furniture))
             return
-        add(element.text)
+        link = link or tag == "a"
+        add(element.text, link)
         for child in element:
-            walk(child, furniture)
-            add(child.tail)
+            walk(child, furniture, link)
+            add(child.tail, link)
 
     body = root.find(".//body")
     walk(body if body is not None else root, False)
-    return "".join(pieces), headings
+    return PageText("".join(pieces), links, headings)
 
 
 def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
@@ -103,11 +128,16 @@ def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
     page furniture. A heading trafilatura kept that the page's headings do not account for
     (not an h1-h6 there) stays where trafilatura put it.
     """
-    stream, headings = page_outline(root)
+    page = page_outline(root)
+    stream, headings = page.text, page.headings
     heading_texts = {compact(h.text) for h in headings}
     out: list[Block] = []
     pending: list[Block] = []  # trafilatura's own headings, until the next paragraph is placed
-    position = 0  # where the last placed paragraph ended in the page's text
+    # Where the previous placed paragraph starts in the page's text, and where to look for the
+    # next one: past its first half (its end is not trusted, as trafilatura's text of a
+    # paragraph can run longer than the page's; its start alone would find a paragraph
+    # again inside the one before it when the two share a phrase).
+    position = search_from = 0
     next_heading = 0
     for block in blocks:
         kind, text, _ = block
@@ -117,12 +147,13 @@ def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
             else:
                 pending.append(block)
             continue
-        at = _find(stream, text, position)
+        at = _find(stream, text, search_from)
         if at < 0:
             out.extend(pending)
             pending = []
             out.append(block)
             continue
+        # Headings before the previous paragraph's start were passed over with it.
         while next_heading < len(headings) and headings[next_heading].offset < position:
             next_heading += 1
         candidates: list[DomHeading] = []
@@ -131,31 +162,40 @@ def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
             next_heading += 1
         # trafilatura's own headings here are among the page's: the page's rules decide them.
         pending = []
-        out.extend(_heading_blocks(candidates, at))
+        placed = _heading_blocks(page, candidates, at)
+        if out and placed and out[-1][0] == "heading" and out[-1][1] == placed[0][1]:
+            placed = placed[1:]  # trafilatura's copy of it was already written out
+        out.extend(placed)
         out.append(block)
-        position = at + len(compact(text))
+        position, search_from = at + 1, at + max(1, len(compact(text)) // 2)
     return out
 
 
-def _heading_blocks(candidates: Sequence[DomHeading], at: int) -> list[Block]:
+def _heading_blocks(page: PageText, candidates: Sequence[DomHeading], at: int) -> list[Block]:
     # The headings between two kept paragraphs, outermost first in document order; each must
     # head the paragraph at `at` with little unkept text in between (other headings aside).
     kept: list[Block] = []
     for i, heading in enumerate(candidates):
         between = sum(h.end - h.offset for h in candidates[i + 1 :])
         gap = at - heading.end - between
-        if heading.furniture or gap > MAX_GAP:
+        link_gap = page.link_chars(heading.end, at)
+        if heading.furniture or gap > MAX_GAP or link_gap > MAX_LINK_GAP:
             continue
         kept.append(("heading", heading.text, heading.level))
     return kept
 
 
 def _find(stream: str, text: str, start: int) -> int:
+    # The start of the paragraph, or failing that (trafilatura rewrites some inline markup)
+    # a piece of its middle or its end, taken back to where the paragraph would start.
     key = compact(text)
     for size in (_KEY, _SHORT_KEY):
         found = stream.find(key[:size], start)
         if found >= 0:
             return found
+    for at in (len(key) // 2, len(key) - _SHORT_KEY):
+        if at > 0 and (found := stream.find(key[at : at + _SHORT_KEY], start)) >= 0:
+            return max(start, found - at)
     return -1
 
 
@@ -167,12 +207,15 @@ def _is_standfirst(text: str) -> bool:
     return len(text.split()) > MAX_HEADING_SENTENCE_WORDS and text.rstrip()[-1:] in ".!"
 
 
-def _links_away(element: Any, text: str) -> bool:
-    # A heading that is one link to another page ("hacks.mozilla.org Home", a teaser's title)
-    # is navigation; a permalink anchor to the heading itself ("#setup") is not.
+_HOME = re.compile(r"^(?:[a-z]+:)?(?://[^/?#]+)?/?(?:index\.\w+)?$", re.IGNORECASE)
+
+
+def _links_home(element: Any, text: str) -> bool:
+    # A heading that is one link to the site's front page ("hacks.mozilla.org Home") is the
+    # site's masthead, not a section of the article.
     for link in element.iter("a"):
         href = (link.get("href") or "").strip()
-        if href and not href.startswith("#") and compact(link.text_content()) == compact(text):
+        if href and _HOME.match(href) and compact(link.text_content()) == compact(text):
             return True
     return False
 
@@ -194,9 +237,10 @@ def _is_furniture_container(element: Any, tag: str) -> bool:
     if tag in ("html", "body", "main", "article"):
         return False
     names = f"{element.get('class') or ''} {element.get('id') or ''}".split()
-    return any(_FURNITURE_CLASS.match(name) for name in names)
+    # A slug made from a heading ("sharing-with-a-single-developer") is not a widget's name.
+    return any(_FURNITURE_CLASS.match(n) and len(re.split(r"[_-]", n)) <= 3 for n in names)
 
 
 def iter_headings(root: Any) -> Iterator[DomHeading]:
     """Every heading in the page with its place in the page's text (for measurement)."""
-    yield from page_outline(root)[1]
+    yield from page_outline(root).headings

@@ -82,7 +82,7 @@ def parse_html(text: str, path: Path) -> Document:
     return Document(
         path=path,
         title=title,
-        sections=sections_from_blocks(blocks, title),
+        sections=sections_from_blocks(blocks, title, headline_h1=True),
         format="html",
         date=result.date or None,
         metadata=metadata,
