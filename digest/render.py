@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 
@@ -51,6 +51,22 @@ def short_date(day: _dt.date) -> str:
     return f"{day.day} {_MONTH_NAMES[day.month - 1][:3]} {day.year}"
 
 
+#: Section titles listed per level under a bullet ("Covers: …", "Also covers: …").
+MAX_COVERED = 8
+
+
+class Covered(NamedTuple):
+    shown: list[SectionSummary]
+    more: int
+
+
+def covered(sections: Sequence[SectionSummary], more: int = 0) -> Covered:
+    """The named sections to list (at most MAX_COVERED) and how many more there are,
+    counting `more` sections left out of the summary tree altogether."""
+    named = [s for s in sections if s.title or s.kicker]
+    return Covered(named[:MAX_COVERED], max(0, len(named) - MAX_COVERED) + more)
+
+
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -73,7 +89,7 @@ def environment(
     )
     env.filters["md"] = escape_markdown
     env.filters.update(filters or {})
-    env.globals.update(long_date=long_date, short_date=short_date, plural=plural)
+    env.globals.update(long_date=long_date, short_date=short_date, plural=plural, covered=covered)
     return env
 
 

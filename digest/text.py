@@ -119,14 +119,23 @@ def bound_text(text: str, max_words: int, max_chars: int) -> str:
     if len(words) <= max_words and len(text) <= max_chars:
         return text
     head = " ".join(words[:max_words])[: max_chars - len(CUT_MARK)]
+    padded = head + " "
     ends = [
         m.end()
-        for m in _LIKELY_END.finditer(head + " ", len(head) // 2)
-        if _starts_sentence((head + " ")[m.end() : m.end() + 3])
+        for m in _LIKELY_END.finditer(padded)
+        if _starts_sentence(padded[m.end() : m.end() + 3])
     ]
-    if ends:
+    half = len(head) // 2
+    space = head.rfind(" ")
+    # Best a sentence end past halfway, then a word boundary past halfway, then any sentence
+    # end or word boundary at all, and only then a cut inside a (very long) word.
+    if ends and ends[-1] >= half:
         head = head[: ends[-1]]
-    elif (space := head.rfind(" ", len(head) // 2)) > 0:
+    elif space >= half:
+        head = head[:space]
+    elif ends:
+        head = head[: ends[-1]]
+    elif space > 0:
         head = head[:space]
     return head.rstrip().rstrip(",;:-–—").rstrip() + CUT_MARK
 
