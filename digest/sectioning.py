@@ -32,6 +32,8 @@ MIN_WRAPPED_SHARE = 0.3
 
 # Section level for a heading found in plain text: one below the document title, like an H2.
 HEADING_LEVEL = 2
+# Numbered headings nest: "2 Methods" is an H2, "2.1 Data" an H3, "2.1.3 Cleaning" an H4.
+_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+\S")
 
 _SEPARATOR = re.compile(r"^\s*([-=*_~#+•·])(\s*\1){2,}\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+•·–]|\d{1,3}[.)])\s+")
@@ -61,15 +63,16 @@ def outline_text(text: str) -> Outline:
     The first line is the title when it is short and more text follows. Short lines without
     sentence-final punctuation are headings; two in a row before prose are a kicker and a
     section title ("Details" / "'Taliban took control of Kandahar city'"), and when a
-    document uses such pairs, a lone heading line is a kicker too. Paragraphs are separated by
-    blank lines or, where lines are not hard-wrapped, by line ends.
+    document uses such pairs, a lone heading line is a kicker too. Numbered headings nest
+    ("2.1 Data" under "2 Methods"). Paragraphs are separated by blank lines or, where lines
+    are not hard-wrapped, by line ends.
     """
     lines = logical_lines(text)
     title: str | None = None
     if len(lines) > 1 and is_title_line(lines[0]):
         title = lines[0].text
         lines = lines[1:]
-    return Outline(title, split_sections(lines))
+    return Outline(title, nest_sections(split_sections(lines)))
 
 
 def logical_lines(text: str) -> list[Line]:
@@ -159,7 +162,7 @@ def split_sections(lines: list[Line]) -> tuple[Section, ...]:
 
     def close() -> None:
         if started or paragraphs:
-            sections.append(Section(title, tuple(paragraphs), kicker, level))
+            sections.append(Section(title, tuple(paragraphs), kicker, heading_level(title, level)))
 
     i = 0
     while i < len(lines):
@@ -185,6 +188,12 @@ def split_sections(lines: list[Line]) -> tuple[Section, ...]:
         i = end
     close()
     return tuple(sections)
+
+
+def heading_level(title: str | None, default: int) -> int:
+    """A plain-text heading's level: from its number ("2.1 Data" → 3), else `default`."""
+    match = _NUMBERED.match(title or "")
+    return HEADING_LEVEL + match.group(1).count(".") if match else default
 
 
 def title_from_filename(name: str) -> str:

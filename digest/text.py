@@ -118,7 +118,11 @@ def bound_text(text: str, max_words: int, max_chars: int) -> str:
     words = text.split()
     if len(words) <= max_words and len(text) <= max_chars:
         return text
-    head = " ".join(words[:max_words])[: max_chars - len(CUT_MARK)]
+    joined = " ".join(words[:max_words])
+    room = max_chars - len(CUT_MARK)
+    head = joined[:room]
+    # Where the last whole word ends: the end of `head` unless the cut fell inside a word.
+    space = len(head) if len(joined) <= room or joined[room] == " " else head.rfind(" ")
     padded = head + " "
     ends = [
         m.end()
@@ -126,7 +130,6 @@ def bound_text(text: str, max_words: int, max_chars: int) -> str:
         if _starts_sentence(padded[m.end() : m.end() + 3])
     ]
     half = len(head) // 2
-    space = head.rfind(" ")
     # Best a sentence end past halfway, then a word boundary past halfway, then any sentence
     # end or word boundary at all, and only then a cut inside a (very long) word.
     if ends and ends[-1] >= half:

@@ -1,0 +1,115 @@
+"""Sentence splitting on real-world text, hard length bounds, and invisible characters."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import shared_path
+
+from digest.text import (
+    CUT_MARK,
+    bound_text,
+    join_sentences,
+    one_line,
+    split_sentences,
+    strip_invisible,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # BBC: a quoted paragraph ends with its closing quote; the quote stays with it.
+        (
+            'He said the decision "will be as in the past weeks." Economists point out that '
+            "a weaker dollar helps.",
+            [
+                'He said the decision "will be as in the past weeks."',
+                "Economists point out that a weaker dollar helps.",
+            ],
+        ),
+        (
+            "“We will deliver – and deliver quickly.” Talks are continuing on finance.",
+            ["“We will deliver – and deliver quickly.”", "Talks are continuing on finance."],
+        ),
+        # 18F: a domain name is not a sentence end.
+        (
+            "That is why we use HTTPS for every .gov website we make. It protects visitors.",
+            [
+                "That is why we use HTTPS for every .gov website we make.",
+                "It protects visitors.",
+            ],
+        ),
+        (
+            "Visit example.com today. Mr. Smith agreed.",
+            ["Visit example.com today.", "Mr. Smith agreed."],
+        ),
+        ("It costs approx. ten dollars. Yes.", ["It costs approx. ten dollars.", "Yes."]),
+        # Scraped news: the space after a sentence end was lost with the paragraph break.
+        (
+            "He was vilified by the scientific community.Dr Venter has certainly made progress.",
+            [
+                "He was vilified by the scientific community.",
+                "Dr Venter has certainly made progress.",
+            ],
+        ),
+        ("The U.S. Army said so.", ["The U.S. Army said so."]),
+        ("iPhone sales rose. iPad sales fell.", ["iPhone sales rose.", "iPad sales fell."]),
+    ],
+)
+def test_split_sentences(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected
+
+
+def test_no_sentence_starts_with_a_stray_quote_on_bbc_text() -> None:
+    path = shared_path("data", "bbc-news-summary", "pairs.jsonl")
+    stray = re.compile(r"^[\"”’']+(\s|$)")
+    bad = []
+    with path.open(encoding="utf-8") as lines:
+        for i, line in enumerate(lines):
+            if i == 300:
+                break
+            bad += [s for s in split_sentences(json.loads(line)["article"]) if stray.match(s)]
+    assert bad == []
+
+
+def test_unpunctuated_lead_is_not_glued_to_the_next_sentence() -> None:
+    sentences = split_sentences("Ad sales boost Time Warner profit\n\nQuarterly profits jumped.")
+    assert sentences == ["Ad sales boost Time Warner profit", "Quarterly profits jumped."]
+    assert (
+        join_sentences(sentences) == "Ad sales boost Time Warner profit. Quarterly profits jumped."
+    )
+    assert join_sentences(['"Is it over?"', "Not yet"]) == '"Is it over?" Not yet'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 3_000_000,  # a 3 MB paragraph without a space
+        "Start of a sentence. " + "b" * 500_000 + " and the rest.",  # one 500,000-character word
+        " ".join(["word"] * 200_000),  # 200,000 words, no punctuation
+    ],
+    ids=["3MB-no-space", "500k-word", "200k-words"],
+)
+@pytest.mark.parametrize(("words", "chars"), [(60, 420), (300, 2200)])
+def test_bound_text_is_hard(text: str, words: int, chars: int) -> None:
+    bounded = bound_text(text, words, chars)
+    assert len(bounded) <= chars
+    assert len(bounded.split()) <= words + 1  # the mark is a "word" of its own
+    assert bounded.endswith(CUT_MARK)
+
+
+def test_bound_text_cuts_at_a_sentence_then_a_word() -> None:
+    text = "One two three. Four five six. Seven eight nine ten."
+    assert bound_text(text, 100, 1000) == text  # within bounds: unchanged
+    assert bound_text(text, 8, 1000) == "One two three. Four five six." + CUT_MARK
+    assert bound_text("alpha beta gamma delta epsilon", 3, 1000) == "alpha beta gamma" + CUT_MARK
+    assert bound_text("Start. " + "b" * 5000, 100, 200) == "Start." + CUT_MARK
+
+
+def test_invisible_characters_are_removed() -> None:
+    spoof = "Invoice \u202egpj.exe\u202c \u2066paid\u2069\u200d\u200b\ufeff"
+    assert strip_invisible(spoof) == "Invoice gpj.exe paid"
+    assert one_line(spoof) == "Invoice gpj.exe paid"
