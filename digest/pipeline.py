@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,7 +15,7 @@ from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.folding import capped, fold
 from digest.model import ArticleSummary, Digest, Document, Section, SectionSummary, Skipped
 from digest.sources import find_inputs, read_document
-from digest.text import bound_text, normalise_space, strip_invisible
+from digest.text import bound_text, join_sentences, normalise_space, strip_invisible
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +192,12 @@ TITLE_BOUND = (25, 200)
 
 
 def _clean(text: str, kind: str) -> str:
+    """A summary as shown: one paragraph (an unpunctuated paragraph, such as a quoted lead
+    line, ends with a full stop rather than running into the next), no invisible characters,
+    within its bounds."""
     max_words, max_chars = SUMMARY_BOUNDS.get(kind, TITLE_BOUND)
-    return bound_text(strip_invisible(text), max_words, max_chars)
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", strip_invisible(text))]
+    return bound_text(join_sentences([p for p in paragraphs if p]), max_words, max_chars)
 
 
 def _title(text: str | None) -> str | None:

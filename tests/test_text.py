@@ -113,3 +113,29 @@ def test_invisible_characters_are_removed() -> None:
     spoof = "Invoice \u202egpj.exe\u202c \u2066paid\u2069\u200d\u200b\ufeff"
     assert strip_invisible(spoof) == "Invoice gpj.exe paid"
     assert one_line(spoof) == "Invoice gpj.exe paid"
+
+
+def test_extractive_summary_keeps_an_unpunctuated_lead_apart() -> None:
+    from digest.engines.extractive import ExtractiveSummariser
+
+    facts = " ".join(
+        f"Analysts noted that item {i} of the TimeWarner results was in line with forecasts."
+        for i in range(12)
+    )
+    text = (
+        "Ad sales boost Time Warner profit\n\n"
+        "Quarterly profits at Time Warner jumped 76% to $1.13bn, as ad sales boosted profit.\n\n"
+        f"{facts}"
+    )
+    summary = ExtractiveSummariser().summarise([text], kind="article")[0]
+    assert summary.startswith("Ad sales boost Time Warner profit. Quarterly profits")
+
+
+def test_pipeline_summaries_keep_unpunctuated_paragraphs_apart() -> None:
+    from digest.pipeline import _clean
+
+    quoted = "Ad sales boost Time Warner profit\n\nQuarterly profits jumped 76%."
+    assert (
+        _clean(quoted, "article")
+        == "Ad sales boost Time Warner profit. Quarterly profits jumped 76%."
+    )
