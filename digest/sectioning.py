@@ -292,18 +292,6 @@ FURNITURE = re.compile(
 )
 
 
-#: Widgets that sit in the middle of an article ("Read later", a newsletter sign-up): when
-#: this much prose follows one, it is the article going on, not the widget's own text.
-_WIDGET = re.compile(
-    r"^(?:share|read later|save|listen|advertisement|.*\bnewsletters?\b)", re.IGNORECASE
-)
-WIDGET_MIN_WORDS = 40
-
-
-def _words(paragraphs: Sequence[str]) -> int:
-    return sum(len(p.split()) for p in paragraphs)
-
-
 def sections_from_blocks(
     blocks: Sequence[Block], title: str, *, headline_h1: bool = False
 ) -> tuple[Section, ...]:
@@ -320,6 +308,7 @@ def sections_from_blocks(
     heading: str | None = None
     level = 0
     paragraphs: list[str] = []
+    kinds: list[str] = []
     links = 0
     started = title_seen = False
 
@@ -328,19 +317,16 @@ def sections_from_blocks(
             return
         if heading is None or not is_furniture(heading, paragraphs, links):
             flat.append(Section(heading, tuple(paragraphs), None, level))
-        elif _WIDGET.match(normalise_space(heading)) and _words(paragraphs) >= WIDGET_MIN_WORDS:
-            # A widget's heading ("Read later") dropped into the middle of the article: the
-            # prose after it belongs to the section before it.
-            if flat and flat[-1].level >= 0:
-                flat[-1] = replace(flat[-1], paragraphs=flat[-1].paragraphs + tuple(paragraphs))
-            else:
-                flat.append(Section(None, tuple(paragraphs)))
         else:
-            flat.append(Section(heading, (), None, -level))  # a marker: drop with its subtree
+            # A marker (negative level): prune() drops the heading and moves its prose, and
+            # that of any section under it, to the section before; lists of links go.
+            prose = tuple(p for p, k in zip(paragraphs, kinds, strict=True) if k != "links")
+            flat.append(Section(heading, prose, None, -level))
 
     for kind, value, depth in blocks:
         if kind in ("paragraph", "links"):
             paragraphs.append(value)
+            kinds.append(kind)
             links += kind == "links"
             continue
         headline = headline_h1 and not (flat or paragraphs or started)
@@ -348,7 +334,7 @@ def sections_from_blocks(
             title_seen = True
             continue
         close()
-        heading, level, paragraphs, links, started = value, depth, [], 0, True
+        heading, level, paragraphs, kinds, links, started = value, depth, [], [], 0, True
     close()
     return prune(nest_sections(flat))
 
@@ -394,16 +380,45 @@ def nest_sections(flat: Sequence[Section]) -> tuple[Section, ...]:
 
 
 def prune(sections: Sequence[Section]) -> tuple[Section, ...]:
-    """The tree without furniture sections (with what is under them) and without sections
-    that hold no prose at any depth."""
+    """The tree without furniture headings and without sections that hold no prose.
+
+    A furniture section's prose (and its subsections') is not lost: it joins the section
+    before it, so the document keeps all the text its reader extracted.
+    """
+    kept, loose = _prune(sections)
+    if loose:
+        kept = (Section(None, loose), *kept)
+    return kept
+
+
+def _prune(sections: Sequence[Section]) -> tuple[tuple[Section, ...], tuple[str, ...]]:
+    # Returns the kept sections and the prose of furniture sections found before the first
+    # of them, for the caller to keep in the section above.
     kept: list[Section] = []
+    loose: tuple[str, ...] = ()
     for section in sections:
         if section.level < 0:
+            moved = tuple(p for s in section.walk() for p in s.paragraphs)
+            if kept:
+                kept[-1] = _append_to_last(kept[-1], moved)
+            else:
+                loose += moved
             continue
-        children = prune(section.sections)
-        if section.paragraphs or children:
-            kept.append(replace(section, sections=children))
-    return tuple(kept)
+        children, carried = _prune(section.sections)
+        paragraphs = section.paragraphs + carried
+        if paragraphs or children:
+            kept.append(replace(section, paragraphs=paragraphs, sections=children))
+    return tuple(kept), loose
+
+
+def _append_to_last(section: Section, paragraphs: tuple[str, ...]) -> Section:
+    """`section` with `paragraphs` added at its end (in its last, deepest subsection)."""
+    if not paragraphs:
+        return section
+    if section.sections:
+        *rest, last = section.sections
+        return replace(section, sections=(*rest, _append_to_last(last, paragraphs)))
+    return replace(section, paragraphs=section.paragraphs + paragraphs)
 
 
 def _same_text(a: str, b: str) -> bool:

@@ -164,7 +164,7 @@ def test_readability_page(name: str) -> None:
     from trafilatura.utils import load_html
 
     from digest.sectioning import furniture_name
-    from digest.sources.headings import _is_standfirst, compact, page_outline
+    from digest.sources.headings import compact, is_standfirst, page_outline
     from digest.sources.html import _blocks
 
     source, expected, path = _read(name)
@@ -193,7 +193,7 @@ def test_readability_page(name: str) -> None:
     furniture = {
         compact(h.text)
         for h in page_outline(load_html(source)).headings
-        if h.furniture or _is_standfirst(h.text)
+        if h.furniture or is_standfirst(h.text)
     }
     wanted_headings = [
         text

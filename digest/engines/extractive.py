@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digest.engines import Kind
+from digest.engines.base import Kind
 from digest.text import join_sentences, split_sentences
 
 # Unicode letters and digits, so accented, Cyrillic or Greek words count as words too.

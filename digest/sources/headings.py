@@ -51,6 +51,7 @@ class DomHeading:
     level: int
     text: str
     furniture: bool  # inside a nav, aside, footer, share widget...
+    standfirst: bool = False  # a sentence set as a heading: prose, not a section title
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,11 @@ def page_outline(root: Any) -> PageText:
             start = length
             add(text)
             if text:
-                furniture = furniture or _links_home(element, text) or _is_standfirst(text)
-                headings.append(DomHeading(start, length, _HEADING_TAGS[tag], text, furniture))
+                furniture = furniture or _links_home(element, text)
+                level = _HEADING_TAGS[tag]
+                headings.append(
+                    DomHeading(start, length, level, text, furniture, is_standfirst(text))
+                )
             return
         link = link or tag == "a"
         add(element.text, link)
@@ -181,7 +185,9 @@ def _heading_blocks(page: PageText, candidates: Sequence[DomHeading], at: int) -
         link_gap = page.link_chars(heading.end, at)
         if heading.furniture or gap > MAX_GAP or link_gap > MAX_LINK_GAP:
             continue
-        kept.append(("heading", heading.text, heading.level))
+        # A standfirst stays in the text, as the paragraph it is.
+        kind, level = ("paragraph", 0) if heading.standfirst else ("heading", heading.level)
+        kept.append((kind, heading.text, level))
     return kept
 
 
@@ -203,7 +209,8 @@ def _find(stream: str, text: str, start: int) -> int:
 MAX_HEADING_SENTENCE_WORDS = 14
 
 
-def _is_standfirst(text: str) -> bool:
+def is_standfirst(text: str) -> bool:
+    """A long "heading" that ends like a sentence: a standfirst or a call to action."""
     return len(text.split()) > MAX_HEADING_SENTENCE_WORDS and text.rstrip()[-1:] in ".!"
 
 
