@@ -83,13 +83,16 @@ def join_sentences(sentences: Sequence[str]) -> str:
     parts: list[str] = []
     for i, sentence in enumerate(sentences):
         body = sentence.rstrip()
-        if i < len(sentences) - 1 and body and body.rstrip(_CLOSING)[-1:] not in _TERMINAL:
+        bare = _CITATIONS.sub("", body).rstrip(_CLOSING)
+        if i < len(sentences) - 1 and body and bare[-1:] not in _TERMINAL:
             body += "."
         parts.append(body)
     return " ".join(p for p in parts if p)
 
 
 _CLOSING = "\"'”’»)]"
+# Wikipedia-style citation marks after a sentence's stop: "open Web.[66]", "[citation needed]".
+_CITATIONS = re.compile(r"(?:\[[^\[\]]{1,30}\])+$")
 
 # Bidirectional embeddings, overrides and isolates, zero-width characters, the word joiner,
 # invisible operators, the Arabic letter mark and a stray byte-order mark: invisible, yet able

@@ -81,6 +81,9 @@ def test_unpunctuated_lead_is_not_glued_to_the_next_sentence() -> None:
     assert (
         join_sentences(sentences) == "Ad sales boost Time Warner profit. Quarterly profits jumped."
     )
+    assert join_sentences(["It grew.[66]", "Then more.[citation needed]", "Last"]) == (
+        "It grew.[66] Then more.[citation needed] Last"
+    )
     assert join_sentences(['"Is it over?"', "Not yet"]) == '"Is it over?" Not yet'
 
 
