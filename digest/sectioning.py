@@ -287,6 +287,8 @@ FURNITURE = re.compile(
     r"|documents?|skip to .*|navigation(?: menu)?|menu|search|most (?:read|popular|viewed)"
     r"|trending|advertisement|about (?:the|this) author|sponsored.*|you (?:may|might) also like"
     r"|recommended.*|popular.*|latest (?:news|posts|articles)|read later|save (?:for later|article)"
+    r"|is this page useful\??|help us improve.*|explore the topic|updates to this page"
+    r"|page history|get emails? about this page|report a problem.*"
     r"|.*\bnewsletters?\b.*|listen to (?:this )?article|advertisement.*)$",
     re.IGNORECASE,
 )

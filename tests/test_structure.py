@@ -118,6 +118,45 @@ def test_html_headings_nest_and_furniture_is_dropped() -> None:
     assert "Facebook" not in text and "Most read" not in text and "sidebar" not in text
 
 
+GUIDANCE_PAGE = f"""<!DOCTYPE html><html lang="en"><head><title>Apply for a fishing licence -
+GOV.UK</title></head><body><div class="govuk-width-container"><main class="govuk-main-wrapper">
+<h1 class="gem-c-title__text">Apply for a fishing licence</h1>
+<p>{PROSE} This guide explains who needs a licence and how to apply for one online.</p>
+<nav class="gem-c-contents-list" aria-label="Contents"><h2 class="gem-c-contents-list__title">
+Contents</h2><ol><li><a href="#who">Who needs a licence</a></li><li><a href="#how">How to
+apply</a></li></ol></nav>
+<div class="govspeak">
+<h2 id="who">Who needs a licence</h2><p>{PROSE} Anyone aged 13 or over needs a licence to fish.</p>
+<h3 id="kids">Children under 13</h3><p>{PROSE} Children under 13 can fish without a licence.</p>
+<h2 id="how">How to apply</h2><p>{PROSE} You can apply online, by phone or at a post office.</p>
+<section class="gem-c-attachment"><h3 class="gem-c-attachment__title"><a href="/licence.pdf">
+Licence conditions 2024</a></h3><p>PDF, 2.3 MB, 45 pages</p></section>
+<h3 id="pay">Paying for your licence</h3><p>{PROSE} A full licence costs 30 pounds a year.</p>
+</div>
+<div class="gem-c-print-link"><h2>Print this page</h2><button>Print</button></div>
+</main>
+<div class="gem-c-related-navigation"><h2>Related content</h2><ul><li><a href="/rod">Rod
+fishing byelaws</a></li><li><a href="/sea">Sea fishing</a></li></ul></div>
+<div class="gem-c-feedback"><h2>Is this page useful?</h2><button>Yes</button><button>No</button>
+</div></div></body></html>"""
+
+
+def test_government_guidance_page_sections() -> None:
+    document = parse_html(GUIDANCE_PAGE, Path("guidance.html"))
+    assert _shape(document.sections) == [
+        (None, 0, []),
+        ("Who needs a licence", 2, [("Children under 13", 3, [])]),
+        ("How to apply", 2, [("Paying for your licence", 3, [])]),
+    ]
+
+
+def test_markup_nested_thousands_deep_does_not_stop_the_reader() -> None:
+    deep = "<div>" * 5000 + f"<h2>Deep</h2><p>{PROSE}</p>" + "</div>" * 5000
+    page = f"<html><body><article><p>{PROSE}</p><h2>Top</h2><p>{PROSE} More.</p>{deep}"
+    document = parse_html(page + "</article></body></html>", Path("deep.html"))
+    assert document.words > 0
+
+
 def test_page_headings_are_placed_by_markup_and_what_follows_them() -> None:
     from trafilatura.utils import load_html
 

@@ -20,12 +20,15 @@ _UNCOUNTED_TAGS = frozenset({"table", "pre", "figure"})
 #: Containers that hold page furniture by their markup: a heading inside one is never a section.
 _FURNITURE_TAGS = frozenset({"nav", "aside", "footer", "form", "dialog", "menu"})
 _FURNITURE_ROLES = frozenset({"navigation", "complementary", "contentinfo", "search", "banner"})
-# One class or id token naming a furniture block ("share-tools", "related_links", "sidebar");
-# "has-sidebar" on <body> or "post-comments-count" do not match, as the name must come first.
+# One class or id token naming a furniture block ("share-tools", "related_links", "sidebar",
+# GOV.UK's "gem-c-related-navigation"); "has-sidebar" on <body> or "post-comments-count" do
+# not match, as the name must come first (after a design system's component prefix).
+_COMPONENT_PREFIX = re.compile(r"^(?:gem-c-|govuk-|app-c-|c-|js-|o-|m-)", re.IGNORECASE)
 _FURNITURE_CLASS = re.compile(
     r"^(?:share|sharing|social|related|newsletter|cookies?|consent|comments?|sidebar"
-    r"|breadcrumbs?|promo|subscribe|signup|toc|most-read|popular|trending|advert|ad-slot"
-    r"|visually-hidden|sr-only|screen-reader-text)(?:$|[_-])",
+    r"|breadcrumbs?|promo|subscribe|signup|toc|contents-list|most-read|popular|trending"
+    r"|advert|ad-slot|attachments?|print-link|feedback|visually-hidden|sr-only"
+    r"|screen-reader-text)(?:$|[_-])",
     re.IGNORECASE,
 )
 _HEADING_TAGS = {f"h{n}": n for n in range(1, 7)}
@@ -132,7 +135,10 @@ def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
     page furniture. A heading trafilatura kept that the page's headings do not account for
     (not an h1-h6 there) stays where trafilatura put it.
     """
-    page = page_outline(root)
+    try:
+        page = page_outline(root)
+    except RecursionError:  # markup nested thousands deep: keep trafilatura's own headings
+        return list(blocks)
     stream, headings = page.text, page.headings
     heading_texts = {compact(h.text) for h in headings}
     out: list[Block] = []
@@ -191,16 +197,22 @@ def _heading_blocks(page: PageText, candidates: Sequence[DomHeading], at: int) -
     return kept
 
 
+#: How far ahead of the previous paragraph the next one is looked for (characters of compact
+#: text), so a page whose paragraphs cannot be found costs linear time, not quadratic.
+_SEARCH_WINDOW = 300_000
+
+
 def _find(stream: str, text: str, start: int) -> int:
     # The start of the paragraph, or failing that (trafilatura rewrites some inline markup)
     # a piece of its middle or its end, taken back to where the paragraph would start.
     key = compact(text)
+    end = start + _SEARCH_WINDOW + len(key)
     for size in (_KEY, _SHORT_KEY):
-        found = stream.find(key[:size], start)
+        found = stream.find(key[:size], start, end)
         if found >= 0:
             return found
     for at in (len(key) // 2, len(key) - _SHORT_KEY):
-        if at > 0 and (found := stream.find(key[at : at + _SHORT_KEY], start)) >= 0:
+        if at > 0 and (found := stream.find(key[at : at + _SHORT_KEY], start, end)) >= 0:
             return max(start, found - at)
     return -1
 
@@ -244,8 +256,12 @@ def _is_furniture_container(element: Any, tag: str) -> bool:
     if tag in ("html", "body", "main", "article"):
         return False
     names = f"{element.get('class') or ''} {element.get('id') or ''}".split()
-    # A slug made from a heading ("sharing-with-a-single-developer") is not a widget's name.
-    return any(_FURNITURE_CLASS.match(n) and len(re.split(r"[_-]", n)) <= 3 for n in names)
+    for name in names:
+        name = _COMPONENT_PREFIX.sub("", name)
+        # A slug made from a heading ("sharing-with-a-single-developer") is not a widget's name.
+        if _FURNITURE_CLASS.match(name) and len(re.split(r"[_-]", name)) <= 3:
+            return True
+    return False
 
 
 def iter_headings(root: Any) -> Iterator[DomHeading]:
