@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,8 +185,9 @@ def _heading_blocks(page: PageText, candidates: Sequence[DomHeading], at: int) -
     # The headings between two kept paragraphs, outermost first in document order; each must
     # head the paragraph at `at` with little unkept text in between (other headings aside).
     kept: list[Block] = []
-    for i, heading in enumerate(candidates):
-        between = sum(h.end - h.offset for h in candidates[i + 1 :])
+    between = sum(h.end - h.offset for h in candidates)  # heading text after each heading
+    for heading in candidates:
+        between -= heading.end - heading.offset
         gap = at - heading.end - between
         link_gap = page.link_chars(heading.end, at)
         if heading.furniture or gap > MAX_GAP or link_gap > MAX_LINK_GAP:
@@ -262,8 +263,3 @@ def _is_furniture_container(element: Any, tag: str) -> bool:
         if _FURNITURE_CLASS.match(name) and len(re.split(r"[_-]", name)) <= 3:
             return True
     return False
-
-
-def iter_headings(root: Any) -> Iterator[DomHeading]:
-    """Every heading in the page with its place in the page's text (for measurement)."""
-    yield from page_outline(root).headings

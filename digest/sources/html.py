@@ -89,11 +89,6 @@ def parse_html(text: str, path: Path) -> Document:
     )
 
 
-def kept_headings(body: Any) -> list[tuple[str, int]]:
-    """The non-empty headings in trafilatura's XML body, as (text, level), in document order."""
-    return [(value, depth) for kind, value, depth in _blocks(body) if kind == "heading"]
-
-
 def _blocks(element: Any) -> list[tuple[str, str, int]]:
     """("heading", text, level) and ("paragraph", text, 0) from trafilatura's XML, in order."""
     out: list[tuple[str, str, int]] = []
