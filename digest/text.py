@@ -29,8 +29,41 @@ def split_sentences(text: str) -> list[str]:
         paragraph = _SPACE.sub(" ", paragraph).strip()
         if paragraph:
             segments = _repair(_segmenter().segment(paragraph))
-            sentences.extend(s.strip() for s in segments if s.strip())
+            for segment in segments:
+                if segment.strip():
+                    sentences.extend(_split_run_on(segment.strip()))
     return sentences
+
+
+#: pysbd keeps everything after an unbalanced quote in one "sentence" (BBC text has 130- and
+#: 335-word ones); a sentence longer than this is split again at plain sentence ends.
+LONG_SENTENCE_WORDS = 60
+# A stop after a word (and any closing quote or bracket, before or after the stop), then space,
+# then a capital (or an opening quote and a capital).
+_PLAIN_END = re.compile(
+    r"(?<=[^\W\d_][.!?])[\"'”’)\]]*\s+(?=[\"'“‘(]?[A-Z])"
+    r"|(?<=[^\W\d_][\"'”’)\]][.!?])\s+(?=[\"'“‘(]?[A-Z])"
+)
+_ABBREVIATION = re.compile(
+    r"(?:^|\s|\(|\.)(?:mr|mrs|ms|dr|st|jr|sr|prof|gen|sen|rep|gov|lt|col|sgt|capt|mt|no|vs|etc"
+    r"|inc|ltd|co|corp|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|[a-z])\.$",
+    re.IGNORECASE,
+)
+
+
+def _split_run_on(sentence: str) -> list[str]:
+    if len(sentence.split()) <= LONG_SENTENCE_WORDS:
+        return [sentence]
+    pieces: list[str] = []
+    start = 0
+    for match in _PLAIN_END.finditer(sentence):
+        head = sentence[start : match.start()].rstrip("\"'”’)]")
+        if _ABBREVIATION.search(head[-12:]):
+            continue  # "Mr. Smith", "Jan. 5": not an end
+        pieces.append(sentence[start : match.start()].strip())
+        start = match.end()
+    pieces.append(sentence[start:].strip())
+    return [p for p in pieces if p]
 
 
 # "community.Dr Venter": two lower-case letters, a stop and a capitalised word with no space
