@@ -278,12 +278,13 @@ TITLE_BOUND = (25, 200)
 
 
 def _clean(text: str, kind: str) -> str:
-    """A summary as shown: one paragraph (an unpunctuated paragraph, such as a quoted lead
-    line, ends with a full stop rather than running into the next), no invisible characters,
-    within its bounds."""
+    """A summary as shown: no invisible characters, within its bounds, and an unpunctuated
+    paragraph (such as a quoted lead line) ending with a full stop, so it does not run into
+    the next where the summary is shown on one line (a Markdown bullet)."""
     max_words, max_chars = SUMMARY_BOUNDS.get(kind, TITLE_BOUND)
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", strip_invisible(text))]
-    return bound_text(join_sentences([p for p in paragraphs if p]), max_words, max_chars)
+    joined = join_sentences([p for p in paragraphs if p], separator="\n\n")
+    return bound_text(joined, max_words, max_chars)
 
 
 def _title(text: str | None) -> str | None:

@@ -110,9 +110,10 @@ def _repair(segments: list[str]) -> list[str]:
 _TERMINAL = ".!?…。！？:;"
 
 
-def join_sentences(sentences: Sequence[str]) -> str:
-    """Sentences as one paragraph; one without final punctuation (a headline-like lead
-    paragraph) gets a full stop, so it does not run into the next."""
+def join_sentences(sentences: Sequence[str], separator: str = " ") -> str:
+    """Sentences as one paragraph (or paragraphs, with separator="\n\n"); one without final
+    punctuation (a headline-like lead paragraph) gets a full stop, so it does not run into
+    the next where the text is shown on one line."""
     parts: list[str] = []
     for i, sentence in enumerate(sentences):
         body = sentence.rstrip()
@@ -120,7 +121,7 @@ def join_sentences(sentences: Sequence[str]) -> str:
         if i < len(sentences) - 1 and body and bare[-1:] not in _TERMINAL:
             body += "."
         parts.append(body)
-    return " ".join(p for p in parts if p)
+    return separator.join(p for p in parts if p)
 
 
 _CLOSING = "\"'”’»)]"

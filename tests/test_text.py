@@ -138,10 +138,10 @@ def test_pipeline_summaries_keep_unpunctuated_paragraphs_apart() -> None:
     from digest.pipeline import _clean
 
     quoted = "Ad sales boost Time Warner profit\n\nQuarterly profits jumped 76%."
-    assert (
-        _clean(quoted, "article")
-        == "Ad sales boost Time Warner profit. Quarterly profits jumped 76%."
-    )
+    cleaned = _clean(quoted, "article")
+    # Paragraphs stay paragraphs (for JSON and the HTML email); on one line they read apart.
+    assert cleaned == "Ad sales boost Time Warner profit.\n\nQuarterly profits jumped 76%."
+    assert one_line(cleaned) == "Ad sales boost Time Warner profit. Quarterly profits jumped 76%."
 
 
 def test_run_on_sentence_after_an_unbalanced_quote_is_split() -> None:
