@@ -202,6 +202,9 @@ def test_json_shape() -> None:
         "summary": "Heavy clashes.",
         "words": 80,
         "quoted": False,
+        "level": 0,
+        "folded": False,
+        "sections": [],
     }
     assert data["skipped"] == [{"path": "seeds/empty.txt", "reason": "empty file"}]
 
@@ -237,6 +240,10 @@ GOLDEN_JSON = """\
       "title": "Zoë’s café",
       "date": "2026-11-20",
       "format": "markdown",
+      "link": null,
+      "feed": null,
+      "author": null,
+      "note": null,
       "summary": "A summary.",
       "tldr": "A TL;DR.",
       "words": 460,
@@ -245,11 +252,15 @@ GOLDEN_JSON = """\
         {
           "kicker": "Details",
           "title": "Opening",
+          "level": 0,
           "summary": "It opened.",
           "words": 80,
-          "quoted": false
+          "quoted": false,
+          "folded": false,
+          "sections": []
         }
-      ]
+      ],
+      "omitted_sections": 0
     }
   ],
   "skipped": [

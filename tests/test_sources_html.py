@@ -199,10 +199,17 @@ def _source_headings(source: str, kept_text: str) -> list[tuple[str, bool]]:
 
 @pytest.mark.parametrize("name", _pages())
 def test_readability_page(name: str) -> None:
+    import trafilatura
+    from trafilatura.utils import load_html
+
+    from digest.sectioning import furniture_name
+    from digest.sources.headings import compact, is_standfirst, page_outline
+    from digest.sources.html import _blocks
+
     source, expected, path = _read(name)
     document = read_document(path, max_bytes=5_000_000)
     assert document.format == "html"
-    assert any(s.paragraphs for s in document.sections)
+    assert any(s.paragraphs for s in document.all_sections())
     assert document.words >= 50
     headings = _source_headings(source, document.text)
 
@@ -213,14 +220,46 @@ def test_readability_page(name: str) -> None:
     overlap = len(_words(title) & _words(wanted)) / len(_words(title))
     assert overlap >= 0.5 or any(_tokens(title) == _tokens(h) for h, _ in headings), title
 
+    # Every heading trafilatura keeps right above a paragraph (less the headline and
+    # furniture) is a section title somewhere in the tree: taking headings from the page's
+    # own markup loses none of them.
+    body = trafilatura.bare_extraction(
+        source, include_comments=False, include_tables=False, with_metadata=True
+    ).body
+    blocks = _blocks(body)
+    titles = {compact(s.title) for s in document.all_sections() if s.title}
+    # Headings the page's markup puts in furniture (an <aside> of related stories) and
+    # standfirsts set as headings are not sections, whatever trafilatura made of them.
+    furniture = {
+        compact(h.text)
+        for h in page_outline(load_html(source)).headings
+        if h.furniture or is_standfirst(h.text)
+    }
+    wanted_headings = [
+        text
+        for (kind, text, level), (after, _, _) in zip(blocks, blocks[1:], strict=False)
+        if kind == "heading"
+        and after == "paragraph"
+        and not furniture_name(text)
+        and compact(text) not in furniture
+        and not (level == 1 and blocks.index((kind, text, level)) == _first_heading(blocks))
+        and compact(text) != compact(title)
+    ]
+    assert [h for h in wanted_headings if compact(h) not in titles] == []
+    for section in document.all_sections():
+        assert all(child.level > section.level for child in section.sections)
     # Every section title is one of the page's headings, in the page's order: none invented
     # from prose, navigation or metadata, none moved.
     remaining = iter(headings)
-    for section in (s for s in document.sections if s.title):
+    for section in (s for s in document.all_sections() if s.title):
         words = _tokens(section.title or "")
         assert words and any(words <= _tokens(h) for h, _ in remaining), (
             f"{section.title!r} is no heading of the page, or out of order"
         )
+
+
+def _first_heading(blocks: list[tuple[str, str, int]]) -> int:
+    return next((i for i, (kind, _, _) in enumerate(blocks) if kind == "heading"), -1)
 
 
 def test_headings_over_kept_prose_become_sections() -> None:
@@ -233,7 +272,7 @@ def test_headings_over_kept_prose_become_sections() -> None:
     for name in names:
         source, _, path = _read(name)
         document = read_document(path, max_bytes=5_000_000)
-        titles = [_tokens(s.title) for s in document.sections if s.title]
+        titles = [_tokens(s.title) for s in document.all_sections() if s.title]
         for heading, kept in _source_headings(source, document.text):
             if kept and _tokens(heading) != _tokens(document.title):
                 wanted += 1
