@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.engines import Summariser, get_engine
+from digest.engines.spec import EngineSpec
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped
 from digest.sources import find_inputs, read_document
@@ -145,20 +146,35 @@ def _summarise_with_cache(
         return articles, engine, notices
 
 
+def engine_spec(options: Options) -> EngineSpec:
+    """The engine `options` ask for, as a specification any process can build it from."""
+    if options.engine not in ("auto", "seq2seq"):
+        return EngineSpec.create(options.engine)
+    return EngineSpec.create(
+        options.engine,
+        model=model_id(options),
+        generate=options.generate,
+        options=options.engine_options,
+    )
+
+
 def resolve_engine(options: Options) -> tuple[Summariser, list[str]]:
     """Load the requested engine; `auto` falls back to extractive with a visible notice."""
-    model = model_id(options)
-    if options.engine not in ("auto", "seq2seq"):
-        engine = get_engine(options.engine)
+    return build_engine(engine_spec(options))
+
+
+def build_engine(spec: EngineSpec) -> tuple[Summariser, list[str]]:
+    """Build and load the engine `spec` describes (here, or in a Ray worker); `auto` falls
+    back to extractive with a visible notice when the seq2seq model cannot be had."""
+    if spec.engine not in ("auto", "seq2seq"):
+        engine = get_engine(spec.engine, **spec.arguments())
         engine.prepare()
         return engine, []
-    engine = get_engine(
-        "seq2seq", model=model, generate=options.generate, **dict(options.engine_options)
-    )
+    engine = get_engine("seq2seq", **spec.named("seq2seq").arguments())
     try:
         engine.prepare()
     except ModelUnavailable as exc:
-        if options.engine == "seq2seq":
+        if spec.engine == "seq2seq":
             raise
         # Every ModelUnavailable message starts "model …", naming the model and the fix.
         notice = f"Summaries are extractive because the seq2seq {exc}."

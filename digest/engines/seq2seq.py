@@ -57,7 +57,8 @@ class Seq2SeqSummariser:
     — lower it to save memory), `max_input_tokens`
     (a smaller window than the model's own, e.g. for tests), `threads` (CPU threads; default:
     the cores this process may use), `compute_type` (CTranslate2's weights and arithmetic:
-    default int8 on CPU, int8_float16 on GPU; float32 reproduces transformers exactly).
+    default int8 on CPU, int8_float16 on GPU; float32 reproduces transformers exactly),
+    `prompts` (template file name → text, as an EngineSpec carries them; default: prompts/).
     """
 
     name: str = "seq2seq"
@@ -74,6 +75,7 @@ class Seq2SeqSummariser:
         max_input_tokens: int | None = None,
         threads: int | None = None,
         compute_type: str | None = None,
+        prompts: Mapping[str, str] | None = None,
     ) -> None:
         self.model: str | None = resolve_model(model or DEFAULT_MODEL)
         self.generate = dict(generate or {})
@@ -86,6 +88,8 @@ class Seq2SeqSummariser:
         self.max_input_tokens = max_input_tokens
         self.threads = threads
         self.compute_type = compute_type
+        #: Prompt templates carried by an EngineSpec (file name → text); None: read prompts/.
+        self.prompts = dict(prompts) if prompts else None
         self._loaded: Loaded | None = None
         self._prompt: Prompt | None = None
         self._limit = FALLBACK_INPUT_TOKENS
@@ -119,7 +123,7 @@ class Seq2SeqSummariser:
         loaded = self._load_backend(checkpoint, threads)
         model_type = getattr(loaded.config, "model_type", "")
         name = f"{self.model} {getattr(loaded.config, '_name_or_path', '')}"
-        self._prompt = load_prompt(prompt_family(model_type, name))
+        self._prompt = load_prompt(prompt_family(model_type, name), self.prompts)
         self._limit = input_limit(loaded.tokenizer, loaded.config)
         self._output_limit = output_limit(loaded.config)
         if self.max_input_tokens:
