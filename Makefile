@@ -10,7 +10,7 @@ $(BIN)/digest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[test,dev,fast]'
+	$(BIN)/pip install --quiet -e '.[test,dev,fast,ray]'
 	touch $@
 
 install: $(BIN)/digest

@@ -226,6 +226,34 @@ def make_command(
             "pip install 'digest[fast]') or auto (ctranslate2 when installed).",
         ),
     ] = "auto",
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            envvar="DIGEST_EXECUTOR",
+            help="Where the work runs: local (this process) or ray (a Ray cluster; "
+            "pip install 'digest[ray]').",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Ray cluster to join (auto, ray://HOST:10001) [default: $RAY_ADDRESS, else "
+            "a new local Ray instance].",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="With --executor ray: summarising workers.")
+    ] = 2,
+    cpus_per_worker: Annotated[
+        float,
+        typer.Option("--cpus-per-worker", help="With --executor ray: CPUs each worker reserves."),
+    ] = 1.0,
+    gpus_per_worker: Annotated[
+        float,
+        typer.Option("--gpus-per-worker", help="With --executor ray: GPUs each worker reserves."),
+    ] = 0.0,
     formats: Annotated[
         str, typer.Option("--format", "-f", help="Comma-separated: md, json, eml.")
     ] = "md",
@@ -340,6 +368,13 @@ def make_command(
             model=model,
             generate=parse_generate(generate or []),
             backend=backend,
+            executor=executor,
+            ray=dict(
+                address=ray_address,
+                workers=workers,
+                cpus_per_worker=cpus_per_worker,
+                gpus_per_worker=gpus_per_worker,
+            ),
             formats=fmts,
             date=parse_date(date),
             max_bytes=parse_size(max_size),
@@ -369,6 +404,8 @@ def _make(
     model: str | None,
     generate: dict[str, Any] | None = None,
     backend: str = "auto",
+    executor: str = "local",
+    ray: dict[str, Any] | None = None,
     formats: tuple[str, ...],
     date: _dt.date,
     max_bytes: int,
@@ -398,6 +435,12 @@ def _make(
     from digest.engines.ctranslate2_backend import require_backend
 
     backend = require_backend(backend)
+    from digest.cluster import RaySettings, check_executor, require_ray
+
+    executor = check_executor(executor)
+    if executor == "ray":
+        require_ray()  # before the lock and any reading: one line naming the install command
+    ray_settings = RaySettings(**(ray or {})) if executor == "ray" else None
     since_rule = parse_since(since)
     options = Options(
         engine=engine,
@@ -408,6 +451,8 @@ def _make(
         date=date,
         max_bytes=max_bytes,
         cache=cache,
+        executor=executor,
+        ray=ray_settings,
     )
     assert isinstance(progress, ProgressReporter)
     # One run per output folder; everything from reading the state to saving it is inside.

@@ -86,3 +86,5 @@ class Digest:
     skipped: tuple[Skipped, ...] = ()
     notices: tuple[str, ...] = ()
     backend: str | None = None
+    #: Where the summaries were made: "local" (this process) or "ray" (a Ray cluster).
+    executor: str = "local"

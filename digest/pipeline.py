@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest.engines import Summariser, get_engine
 from digest.engines.spec import EngineSpec
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped
 from digest.sources import find_inputs, read_document
+
+if TYPE_CHECKING:
+    from digest.cache import SummaryCache
+    from digest.cluster import RaySession, RaySettings
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,10 @@ class Options:
     quote_under_words: int = 60
     #: The summary cache (an SQLite file); None runs without one.
     cache: Path | None = None
+    #: "local" (this process) or "ray" (reading and summarising on a Ray cluster).
+    executor: str = "local"
+    #: Where and how wide a Ray run is (None: digest.cluster.RaySettings' defaults).
+    ray: RaySettings | None = None
 
 
 def display_path(path: Path) -> str:
@@ -48,36 +57,52 @@ def display_path(path: Path) -> str:
         return str(path.absolute())
 
 
+def read_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document | str:
+    """The document at `path`, or the one-line reason it is skipped; never raises for bad
+    input (a Ray worker runs this too, and a reader bug must not cost the other files)."""
+    try:
+        document = read_document(path, max_bytes=max_bytes)
+        if document.words == 0:
+            raise SkipDocument("headings but no prose")
+        return document
+    except SkipDocument as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001
+        log.debug("reader failure on %s", path, exc_info=True)
+        return f"could not be parsed ({type(exc).__name__}: {exc})"
+
+
 def read_documents(
     sources: Sequence[Path],
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Progress | None = None,
     select: Callable[[Path], bool] | None = None,
+    session: RaySession | None = None,
 ) -> tuple[list[Document], list[Skipped]]:
     """Read every supported file under `sources`; bad inputs become Skipped, never errors.
 
     `select`, when given, picks which of the files found are read at all (--since).
+    With a Ray `session`, the files are read as Ray tasks (on storage the workers share).
     """
     files = find_inputs(sources)
     if select is not None:
         files = [path for path in files if select(path)]
+    results: Iterable[Document | str]
+    if session is not None:
+        # Absolute: a worker's working folder is not the driver's.
+        wanted = [path.absolute() for path in files]
+        results = session.read(wanted, partial(read_file, max_bytes=max_bytes))
+    else:
+        results = (read_file(path, max_bytes) for path in files)
     documents: list[Document] = []
     skipped: list[Skipped] = []
-    for done, path in enumerate(files, 1):
-        try:
-            document = read_document(path, max_bytes=max_bytes)
-            if document.words == 0:
-                raise SkipDocument("headings but no prose")
-            documents.append(document)
-        except SkipDocument as exc:
-            log.warning("skipped %s: %s", display_path(path), exc)
-            skipped.append(Skipped(display_path(path), str(exc)))
-        except Exception as exc:  # noqa: BLE001 - a reader bug must not cost the other files
-            reason = f"could not be parsed ({type(exc).__name__}: {exc})"
-            log.warning("skipped %s: %s", display_path(path), reason)
-            log.debug("reader failure on %s", path, exc_info=True)
-            skipped.append(Skipped(display_path(path), reason))
+    for done, (path, result) in enumerate(zip(files, results, strict=True), 1):
+        if isinstance(result, str):
+            log.warning("skipped %s: %s", display_path(path), result)
+            skipped.append(Skipped(display_path(path), result))
+        else:
+            documents.append(result if result.path == path else replace(result, path=path))
         if progress:
             progress("read", done, len(files))
     return documents, skipped
@@ -144,6 +169,131 @@ def _summarise_with_cache(
         )
         log.info("summaries: %d from the cache, %d newly written", caching.hits, caching.misses)
         return articles, engine, notices
+
+
+#: What the planning pass answers for an article summary the cluster has yet to write; its
+#: TL;DR then comes back with it. Recognised by identity, never by value.
+_PENDING = "\x00pending"
+
+
+class _Planner:
+    """A Summariser that answers from the cache where it can and notes every other text:
+    summarise_documents run with it lists exactly what a local run would summarise."""
+
+    name = "cache"
+    model: str | None = None
+    backend: str | None = None
+
+    def __init__(self, cache: SummaryCache | None, fingerprint: str) -> None:
+        self.cache = cache
+        self.fingerprint = fingerprint
+        self.known: dict[tuple[str, str], str] = {}
+        self.wanted: dict[tuple[str, str], None] = {}  # ordered, each text once
+        self.totals = {"section": 0, "article": 0}
+        self.identity: tuple[str, str | None, str | None] | None = None
+
+    def prepare(self) -> None:
+        pass
+
+    def summarise(
+        self, texts: Sequence[str], *, kind: str, progress: Callable[[int], None] | None = None
+    ) -> list[str]:
+        from digest.cache import summary_key
+
+        if kind in self.totals:
+            self.totals[kind] += len(texts)
+        asked = [t for t in texts if t is not _PENDING]
+        keys = {t: summary_key(self.fingerprint, kind, t) for t in asked}
+        found = self.cache.get_many(list(keys.values())) if self.cache else {}
+        for text in asked:
+            cached = found.get(keys[text])
+            if cached is not None:
+                self.known[(kind, text)] = cached.summary
+                self.identity = (cached.engine, cached.model, cached.backend)
+            else:
+                self.wanted[(kind, text)] = None
+        return [
+            self.known.get((kind, t), _PENDING if kind == "article" else "")
+            if t is not _PENDING
+            else t
+            for t in texts
+        ]
+
+
+class _Answers:
+    """A Summariser over summaries already made (the cache's and the cluster's)."""
+
+    name = "answers"
+    model: str | None = None
+    backend: str | None = None
+
+    def __init__(self, known: Mapping[tuple[str, str], str]) -> None:
+        self.known = known
+
+    def prepare(self) -> None:
+        pass
+
+    def summarise(
+        self, texts: Sequence[str], *, kind: str, progress: Callable[[int], None] | None = None
+    ) -> list[str]:
+        return [self.known[(kind, t)] for t in texts]
+
+
+def _summarise_on_ray(
+    documents: Sequence[Document], options: Options, session: RaySession, progress: Progress | None
+) -> tuple[list[ArticleSummary], tuple[str, str | None, str | None], list[str]]:
+    """The driver consults the cache, the cluster summarises only the misses (an article's
+    TL;DR with it), the driver stores each batch of answers as it arrives, and the digest is
+    assembled by the same code as a local run's."""
+    from digest.cache import Cached, SummaryCache, summary_key
+    from digest.cluster import Request
+
+    cache = SummaryCache(options.cache) if options.cache is not None else None
+    try:
+        first = "seq2seq" if options.engine == "auto" else options.engine
+        planner = _Planner(cache, engine_fingerprint(options, first))
+        summarise_documents(documents, planner, quote_under_words=options.quote_under_words)
+        requests = [Request(kind, text) for kind, text in planner.wanted]
+        known = dict(planner.known)
+        identity = planner.identity or (options.engine, None, None)
+        notices: dict[str, None] = {}
+        done = {
+            kind: total - sum(1 for k, _ in planner.wanted if k == kind)
+            for kind, total in planner.totals.items()
+        }
+        fingerprints: dict[str, str] = {}
+        for answers in session.summarise(engine_spec(options), build_engine, requests):
+            rows = []
+            for answer in answers:
+                request = requests[answer.index]
+                identity = (answer.engine, answer.model, answer.backend)
+                notices.update(dict.fromkeys(answer.notices))
+                fingerprint = fingerprints.setdefault(
+                    answer.engine, engine_fingerprint(options, answer.engine)
+                )
+                stored = Cached(answer.summary, answer.engine, answer.model, answer.backend)
+                known[(request.kind, request.text)] = answer.summary
+                rows.append((summary_key(fingerprint, request.kind, request.text), stored))
+                if request.kind == "article":
+                    known[("tldr", answer.summary)] = answer.tldr
+                    tldr = Cached(answer.tldr, answer.engine, answer.model, answer.backend)
+                    rows.append((summary_key(fingerprint, "tldr", answer.summary), tldr))
+                if request.kind in done:
+                    done[request.kind] += 1
+            if cache is not None:
+                cache.put_many(rows)
+            if progress:
+                for kind, stage in (("section", "sections"), ("article", "articles")):
+                    if planner.totals[kind]:
+                        progress(stage, done[kind], planner.totals[kind])
+        log.info("summaries: %d from the cache, %d made on Ray", len(planner.known), len(requests))
+    finally:
+        if cache is not None:
+            cache.close()
+    articles = summarise_documents(
+        documents, _Answers(known), quote_under_words=options.quote_under_words
+    )
+    return articles, identity, list(notices)
 
 
 def engine_spec(options: Options) -> EngineSpec:
@@ -283,20 +433,41 @@ def make_digest(
 ) -> Digest:
     """The library's main entry point: read `sources` (folders or files) and summarise them.
 
-    `select(path)` picks which of the files found are included (see digest.state).
+    `select(path)` picks which of the files found are included (see digest.state). With
+    `options.executor == "ray"` the reading and summarising run on a Ray cluster; the digest
+    is the same as a local run's.
     """
     options = options or Options()
     paths = [Path(s) for s in sources]
     if not paths:
         raise UsageError("no sources given")
+    if options.executor != "ray":
+        return _make_digest(paths, options, progress, select, None)
+    from digest.cluster import RaySession, RaySettings
+
+    with RaySession(options.ray or RaySettings()) as session:
+        return _make_digest(paths, options, progress, select, session)
+
+
+def _make_digest(
+    paths: list[Path],
+    options: Options,
+    progress: Progress | None,
+    select: Callable[[Path], bool] | None,
+    session: RaySession | None,
+) -> Digest:
     documents, skipped = read_documents(
-        paths, max_bytes=options.max_bytes, progress=progress, select=select
+        paths, max_bytes=options.max_bytes, progress=progress, select=select, session=session
     )
     notices: list[str] = []
     if documents and not needs_model(documents, options):
         # Every text is short enough to be quoted: no model is worth loading for the TL;DRs.
         options = replace(options, engine="extractive")
-    if documents and options.cache is not None:
+    if documents and session is not None:
+        articles, (engine_name, model, backend), notices = _summarise_on_ray(
+            documents, options, session, progress
+        )
+    elif documents and options.cache is not None:
         articles, engine, notices = _summarise_with_cache(
             documents, options, options.cache, progress
         )
@@ -319,4 +490,5 @@ def make_digest(
         skipped=tuple(skipped),
         notices=tuple(notices),
         backend=backend,
+        executor=options.executor,
     )
