@@ -97,19 +97,21 @@ class RaySession:
         import ray
 
         if not ray.is_initialized():
-            # Ray's own INFO lines ("Started a local Ray instance") would break a quiet run.
+            # Ray's own notes ("Started a local Ray instance", its token set-up) would break
+            # a quiet cron run; its errors still show.
             ray.init(
                 address=self.settings.address,
-                logging_level=logging.WARNING,
+                logging_level=logging.ERROR,
                 include_dashboard=False,
             )
             self._started = True
         from ray.data import DataContext
 
+        # After the import, which sets up Ray Data's loggers: only its errors reach stderr.
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
         context = DataContext.get_current()
         context.enable_progress_bars = False  # digest draws its own, on a terminal only
         context.print_on_execution_start = False
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -157,9 +159,12 @@ class RaySession:
         worker_spec = spec.with_prompts()
         if "threads" not in dict(spec.options) and spec.engine != "extractive":
             worker_spec = worker_spec.with_options(threads=threads)
+        # The specification rides on a subclass (pickled by value with it) rather than as
+        # constructor arguments, which Ray Data would park in the object store, where an actor
+        # restarted after its worker died might no longer find them.
+        worker = type("EngineWorker", (EngineWorker,), {"spec": worker_spec, "builder": builder})
         answered = dataset.map_batches(
-            EngineWorker,
-            fn_constructor_kwargs={"spec": worker_spec, "builder": builder},
+            worker,
             batch_size=per_block,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=min(settings.workers, blocks)),
@@ -202,14 +207,15 @@ class EngineWorker:
     """A Ray Data actor: builds the engine once from the specification, then summarises
     block after block with it (the model stays loaded between blocks)."""
 
-    def __init__(
-        self, spec: EngineSpec, builder: Callable[[EngineSpec], tuple[Summariser, list[str]]]
-    ) -> None:
+    spec: EngineSpec
+    builder: Callable[[EngineSpec], tuple[Summariser, list[str]]]
+
+    def __init__(self) -> None:
         self.error = ""
         self.notices: list[str] = []
         self.engine: Summariser | None = None
         try:
-            self.engine, self.notices = builder(spec)
+            self.engine, self.notices = type(self).builder(self.spec)
         except ModelUnavailable as exc:
             # Reported with the block's rows, so the driver fails with the same one line a
             # local run prints (a constructor's exception would be retried, then wrapped).

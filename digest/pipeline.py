@@ -268,9 +268,9 @@ def _summarise_on_ray(
                 request = requests[answer.index]
                 identity = (answer.engine, answer.model, answer.backend)
                 notices.update(dict.fromkeys(answer.notices))
-                fingerprint = fingerprints.setdefault(
-                    answer.engine, engine_fingerprint(options, answer.engine)
-                )
+                if answer.engine not in fingerprints:
+                    fingerprints[answer.engine] = engine_fingerprint(options, answer.engine)
+                fingerprint = fingerprints[answer.engine]
                 stored = Cached(answer.summary, answer.engine, answer.model, answer.backend)
                 known[(request.kind, request.text)] = answer.summary
                 rows.append((summary_key(fingerprint, request.kind, request.text), stored))
@@ -283,8 +283,9 @@ def _summarise_on_ray(
             if cache is not None:
                 cache.put_many(rows)
             if progress:
+                arrived = {requests[a.index].kind for a in answers}
                 for kind, stage in (("section", "sections"), ("article", "articles")):
-                    if planner.totals[kind]:
+                    if kind in arrived:
                         progress(stage, done[kind], planner.totals[kind])
         log.info("summaries: %d from the cache, %d made on Ray", len(planner.known), len(requests))
     finally:
