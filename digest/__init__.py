@@ -3,6 +3,7 @@
 from digest.errors import DigestError
 from digest.model import ArticleSummary, Digest, Document, Section, SectionSummary, Skipped
 from digest.pipeline import Options, make_digest
+from digest.publishing import MailPlan, Published, PublishOptions, publish
 from digest.version import __version__
 
 __all__ = [
@@ -11,9 +12,13 @@ __all__ = [
     "Digest",
     "DigestError",
     "Document",
+    "MailPlan",
     "Options",
+    "PublishOptions",
+    "Published",
     "Section",
     "SectionSummary",
     "Skipped",
     "make_digest",
+    "publish",
 ]

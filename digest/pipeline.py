@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from digest.defaults import DEFAULT_MAX_BYTES, DEFAULT_MODEL
 from digest.engines import Summariser, get_engine
 from digest.engines.spec import EngineSpec
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
@@ -24,9 +25,6 @@ log = logging.getLogger(__name__)
 
 #: Called as progress(stage, done, total); stage is "read", "sections" or "articles".
 Progress = Callable[[str, int, int], None]
-
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-DEFAULT_MODEL = "sshleifer/distilbart-cnn-12-6"
 
 
 @dataclass(frozen=True)

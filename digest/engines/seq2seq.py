@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from digest.chunking import chunk_text
+from digest.defaults import DEFAULT_MODEL
 from digest.engines import ctranslate2_backend
 from digest.engines.loading import (
     FALLBACK_INPUT_TOKENS,
@@ -32,15 +33,13 @@ from digest.engines.planning import (
     plan_batches,
     target_lengths,
 )
-from digest.engines.settings import PRESETS, resolve_model
+from digest.engines.settings import resolve_model
 from digest.engines.transformers_backend import Loaded, load_checkpoint
 from digest.errors import ModelUnavailable
 from digest.prompts import Prompt, load_prompt, prompt_family
 
 log = logging.getLogger(__name__)
 
-#: Same as pipeline.DEFAULT_MODEL; used when the engine is built without a model.
-DEFAULT_MODEL = PRESETS["balanced"]
 
 #: Map-reduce rounds before the chunk summaries are returned as they are (not reached in
 #: practice: each round shrinks a text to about a quarter of its size or less).
