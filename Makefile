@@ -32,6 +32,7 @@ quality: install
 bench: install
 	$(BIN)/python scripts/benchmark.py --limit 100 --beams 1 --tokens 64 --repeat 2 --output docs/benchmarks/batching.md
 	$(BIN)/python scripts/benchmark.py --limit 24 --beams 4 --tokens 40 --repeat 1 --whole-process --output docs/benchmarks/ctranslate2.md
+	$(BIN)/python scripts/bench_bare.py --repeat 5 --ray --output docs/benchmarks/bare.md
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

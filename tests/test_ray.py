@@ -268,3 +268,24 @@ def test_a_local_run_never_imports_ray(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("where", ["env", "config"])
+def test_the_executor_comes_from_the_environment_or_digest_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from digest import cli
+
+    (tmp_path / "a.txt").write_text(f"A\n\n{make_text(100)}\n", encoding="utf-8")
+    args = ["make", str(tmp_path / "a.txt"), "-o", str(tmp_path / "out")]
+    if where == "env":
+        monkeypatch.setenv("DIGEST_EXECUTOR", "dask")
+    else:
+        config = tmp_path / "digest.toml"
+        config.write_text('executor = "dask"\n', encoding="utf-8")
+        args = ["--config", str(config), *args]
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 2
+    assert "unknown executor 'dask'; choose one of: local, ray" in result.output
