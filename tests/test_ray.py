@@ -84,6 +84,29 @@ def test_extractive_on_ray_writes_the_local_digest(ray_session: Any, tmp_path: P
     assert local["skipped"][0]["path"] == display_path(folder / "broken.txt")
 
 
+def test_auto_falls_back_on_the_workers_with_the_local_notice(
+    ray_session: Any, tmp_path: Path
+) -> None:
+    options = Options(engine="auto", model="no-such-org/no-such-model", cache=None)
+    local = same_digest(options, corpus(tmp_path / "in"))
+    assert local["engine"] == "extractive"
+    assert local["notices"][0].startswith("Summaries are extractive because the seq2seq model")
+
+
+def test_an_unloadable_seq2seq_model_fails_the_ray_run_with_the_local_line(
+    ray_session: Any, tmp_path: Path
+) -> None:
+    from digest.errors import ModelUnavailable
+
+    options = Options(engine="seq2seq", model="no-such-org/no-such-model", cache=None)
+    folder = corpus(tmp_path / "in")
+    with pytest.raises(ModelUnavailable) as local:
+        as_json(options, folder, "local")
+    with pytest.raises(ModelUnavailable) as on_ray:
+        as_json(options, folder, "ray", workers=1)
+    assert str(on_ray.value) == str(local.value)
+
+
 def test_tiny_t5_with_transformers_on_ray(ray_session: Any, tiny_t5: Path, tmp_path: Path) -> None:
     options = Options(
         engine="seq2seq",
