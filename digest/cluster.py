@@ -99,11 +99,16 @@ class RaySession:
         if not ray.is_initialized():
             # Ray's own notes ("Started a local Ray instance", its token set-up) would break
             # a quiet cron run; its errors still show.
-            ray.init(
-                address=self.settings.address,
-                logging_level=logging.ERROR,
-                include_dashboard=False,
-            )
+            try:
+                ray.init(
+                    address=self.settings.address,
+                    logging_level=logging.ERROR,
+                    include_dashboard=False,
+                )
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = self.settings.address or "a new local instance"
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise DigestError(f"could not start or join Ray ({where}): {reason}") from None
             self._started = True
         from ray.data import DataContext
 

@@ -312,3 +312,22 @@ def test_the_executor_comes_from_the_environment_or_digest_toml(
     result = CliRunner().invoke(cli.app, args)
     assert result.exit_code == 2
     assert "unknown executor 'dask'; choose one of: local, ray" in result.output
+
+
+def test_a_cluster_that_cannot_be_joined_is_one_line(
+    ray_session: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest.cluster import RaySession, RaySettings
+    from digest.errors import DigestError
+
+    def refuse(**kwargs: Any) -> None:
+        raise ConnectionError(f"Could not find any running Ray instance at {kwargs['address']}.")
+
+    monkeypatch.setattr(ray_session, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray_session, "init", refuse)
+    with pytest.raises(DigestError) as caught, RaySession(RaySettings(address="head:6379")):
+        pass
+    assert str(caught.value) == (
+        "could not start or join Ray (head:6379): Could not find any running Ray instance "
+        "at head:6379."
+    )
