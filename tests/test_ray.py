@@ -331,3 +331,28 @@ def test_a_cluster_that_cannot_be_joined_is_one_line(
         "could not start or join Ray (head:6379): Could not find any running Ray instance "
         "at head:6379."
     )
+
+
+def test_a_feed_on_ray_gives_the_local_digest(
+    ray_session: Any, tmp_path: Path, httpserver: Any
+) -> None:
+    from feed_fixtures import Item, full_article, rss
+
+    items = [
+        Item(f"Story {n}", link=f"https://news.example/{n}", content=full_article(400 + n))
+        for n in range(3)
+    ]
+    httpserver.expect_request("/feed.xml").respond_with_data(
+        rss("News", items), content_type="application/rss+xml"
+    )
+    folder = corpus(tmp_path / "in")
+    options = Options(engine="extractive", cache=None)
+    sources = [str(folder), httpserver.url_for("/feed.xml")]
+    local = json.loads(render_json(make_digest(sources, options)))
+    from digest.cluster import RaySettings
+
+    ray_options = replace(options, executor="ray", ray=RaySettings(workers=2))
+    on_ray = json.loads(render_json(make_digest(sources, ray_options)))
+    assert (local.pop("executor"), on_ray.pop("executor")) == ("local", "ray")
+    assert on_ray == local
+    assert [d.get("feed") for d in local["documents"]][-3:] == ["News"] * 3
