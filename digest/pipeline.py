@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -14,8 +15,18 @@ from digest.defaults import DEFAULT_CACHE_MAX_AGE_S, DEFAULT_MAX_BYTES, DEFAULT_
 from digest.engines import Summariser, get_engine
 from digest.engines.spec import EngineSpec
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
-from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped, Unreadable
+from digest.folding import capped, fold
+from digest.model import (
+    ArticleSummary,
+    Digest,
+    Document,
+    Section,
+    SectionSummary,
+    Skipped,
+    Unreadable,
+)
 from digest.sources import FORMATS, check_reader, find_inputs, is_feed_file, read_document
+from digest.text import bound_text, join_sentences, normalise_space, strip_invisible
 from digest.urls import is_url
 
 if TYPE_CHECKING:
@@ -488,6 +499,57 @@ def _counted(stage: str, total: int, progress: Progress | None) -> Callable[[int
     return advance
 
 
+#: Hard bounds (words, characters) on what the digest shows, whatever the engine or the input
+#: gives: a digest's size depends on how many documents it holds, not on what is in them.
+SUMMARY_BOUNDS = {"section": (150, 1100), "article": (300, 2200), "tldr": (60, 420)}
+TITLE_BOUND = (25, 200)
+
+
+def _clean(text: str, kind: str) -> str:
+    """A summary as shown: no invisible characters, within its bounds, and an unpunctuated
+    paragraph (such as a quoted lead line) ending with a full stop, so it does not run into
+    the next where the summary is shown on one line (a Markdown bullet)."""
+    max_words, max_chars = SUMMARY_BOUNDS.get(kind, TITLE_BOUND)
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", strip_invisible(text))]
+    joined = join_sentences([p for p in paragraphs if p], separator="\n\n")
+    return bound_text(joined, max_words, max_chars)
+
+
+def _title(text: str | None) -> str | None:
+    return (
+        None if text is None else bound_text(normalise_space(strip_invisible(text)), *TITLE_BOUND)
+    )
+
+
+@dataclass(frozen=True)
+class _SummaryTree:
+    """Turns one document's section tree into SectionSummary objects."""
+
+    summaries: Mapping[int, str]  # id(section) → engine summary
+    kept: set[int]  # id(section) of the sections in the (capped) summary tree
+    quote_under_words: int
+
+    def summarise(
+        self, section: Section, *, folded: bool = False, whole: tuple[str, bool] | None = None
+    ) -> SectionSummary:
+        if whole is not None:
+            summary, quoted = whole
+        elif id(section) in self.summaries:
+            summary, quoted = _clean(self.summaries[id(section)], "section"), False
+        else:
+            summary, quoted = _clean(section.all_text, "section"), True
+        return SectionSummary(
+            _title(section.kicker),
+            _title(section.title),
+            summary,
+            section.all_words,
+            quoted,
+            level=section.level,
+            sections=tuple(self.summarise(c) for c in section.sections if id(c) in self.kept),
+            folded=folded,
+        )
+
+
 def summarise_documents(
     documents: Sequence[Document],
     engine: Summariser,
@@ -495,19 +557,27 @@ def summarise_documents(
     quote_under_words: int = 60,
     progress: Progress | None = None,
 ) -> list[ArticleSummary]:
-    """Summarise every section of every document, then every article, in two batched passes."""
+    """Summarise every section of every document, then every article, in two batched passes.
+
+    A section is summarised over its whole subtree (its own paragraphs and every section
+    under it), so a top-level bullet speaks for everything it folds; see docs/structure.md.
+    """
     # Gather first, so the engine sees every section of every document in one batch and can
     # sort by length across documents; a single-section document is summarised once, as an article.
+    folds = [fold(d.sections) for d in documents]
+    kept: list[set[int]] = []
     section_texts: list[str] = []
-    section_slots: list[tuple[int, int]] = []
-    for d, document in enumerate(documents):
-        prose = [s for s in document.sections if s.paragraphs]
-        if len(prose) < 2:
-            continue
-        for s, section in enumerate(document.sections):
-            if section.paragraphs and section.words >= quote_under_words:
-                section_texts.append(section.text)
-                section_slots.append((d, s))
+    section_slots: list[int] = []
+    for folded in folds:
+        order = sorted(folded.shown)
+        kept.append(capped(folded.sections, order))
+        for top in folded.sections:
+            for section in top.walk():
+                # A lone top-level section is the whole article: the article summary serves.
+                whole = section is top and len(folded.sections) < 2
+                if id(section) in kept[-1] and section.all_words >= quote_under_words and not whole:
+                    section_texts.append(section.all_text)
+                    section_slots.append(id(section))
     section_summaries = dict(
         zip(
             section_slots,
@@ -529,40 +599,39 @@ def summarise_documents(
         )
     )
     article_summaries = [
-        next(generated) if d.words >= quote_under_words else d.text for d in documents
+        _clean(next(generated) if d.words >= quote_under_words else d.text, "article")
+        for d in documents
     ]
     tldrs = engine.summarise(article_summaries, kind="tldr")
 
     results = []
     for d, document in enumerate(documents):
-        prose = [s for s in document.sections if s.paragraphs]
-        sections = []
-        for s, section in enumerate(document.sections):
-            if not section.paragraphs:
-                continue
-            if len(prose) < 2:
-                summary, quoted = article_summaries[d], document.words < quote_under_words
-            elif (d, s) in section_summaries:
-                summary, quoted = section_summaries[(d, s)], False
-            else:
-                summary, quoted = section.text, True
-            sections.append(
-                SectionSummary(section.kicker, section.title, summary, section.words, quoted)
+        folded = folds[d]
+        tree = _SummaryTree(section_summaries, kept[d], quote_under_words)
+        sections = tuple(
+            tree.summarise(section, folded=i not in folded.shown)
+            if len(folded.sections) > 1
+            else tree.summarise(
+                section, whole=(article_summaries[d], document.words < quote_under_words)
             )
+            for i, section in enumerate(folded.sections)
+            if id(section) in kept[d]
+        )
         results.append(
             ArticleSummary(
                 path=document.origin or display_path(document.path),
-                title=document.title,
+                title=_title(document.title) or "",
                 summary=article_summaries[d],
-                tldr=tldrs[d],
+                tldr=_clean(tldrs[d], "tldr"),
                 words=document.words,
-                sections=tuple(sections),
+                sections=sections,
                 date=document.date,
                 format=document.format,
                 link=document.link,
-                feed=document.feed,
-                author=document.author,
+                feed=_title(document.feed),
+                author=_title(document.author),
                 note=document.note,
+                omitted_sections=sum(1 for _ in document.all_sections()) - len(kept[d]),
             )
         )
     return results

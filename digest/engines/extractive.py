@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digest.engines.base import Kind
-from digest.text import split_sentences
+from digest.text import join_sentences, split_sentences
 
 # Unicode letters and digits, so accented, Cyrillic or Greek words count as words too.
 _WORD = re.compile(r"[^\W_]+")
@@ -239,7 +239,8 @@ class ExtractiveSummariser:
         if kind != "tldr" and len(keep) == len(sentences):
             # No longer than its own summary would be: quote it rather than re-summarise it.
             return text
-        return " ".join(sentences[i] for i in keep)
+        # join_sentences ends an unpunctuated lead (a headline line) so it reads as a sentence.
+        return join_sentences([sentences[i] for i in keep])
 
     def summarise(
         self,
