@@ -6,13 +6,15 @@ import datetime as _dt
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from digest.defaults import DEFAULT_CACHE_MAX_AGE_S, DEFAULT_MAX_BYTES, DEFAULT_MODEL
 from digest.engines import Summariser, get_engine
+from digest.engines.spec import EngineSpec
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.folding import capped, fold
 from digest.model import (
@@ -38,6 +40,7 @@ from digest.urls import is_url
 
 if TYPE_CHECKING:
     from digest.cache import SummaryCache
+    from digest.cluster import RaySession, RaySettings
     from digest.sources.web import Memory, WebOptions
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,10 @@ class Options:
     #: Seconds unused after which summaries and conversions beside `cache` are pruned (checked
     #: at most once a day); None keeps everything.
     cache_max_age: float | None = DEFAULT_CACHE_MAX_AGE_S
+    #: "local" (this process) or "ray" (reading and summarising on a Ray cluster).
+    executor: str = "local"
+    #: Where and how wide a Ray run is (None: digest.cluster.RaySettings' defaults).
+    ray: RaySettings | None = None
     #: Feeds and web pages: entries per feed, updated entries, HTTP limits (see sources.web).
     web: WebOptions | None = None
 
@@ -95,6 +102,36 @@ def size_fingerprint(path: Path) -> str:
     return f"size={stat.st_size} mtime_ns={stat.st_mtime_ns}"
 
 
+def read_file(
+    path: Path,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    changed: Callable[[Path, str], bool] | None = None,
+) -> Document | str | None:
+    """The document at `path`, the one-line reason it is skipped, or None when `changed` says
+    its content is not new; never raises for bad input (a Ray worker runs this too, and a
+    reader bug must not cost the other files)."""
+    try:
+        document = _read_one(path, max_bytes, changed)
+        if document is not None and document.words == 0:
+            raise SkipDocument("headings but no prose")
+        return document
+    except SkipDocument as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001
+        log.debug("reader failure on %s", path, exc_info=True)
+        return f"could not be parsed ({type(exc).__name__}: {exc})"
+
+
+def _is_new(path: Path, max_bytes: int, changed: Callable[[Path, str], bool]) -> bool:
+    """`changed` decided on the driver, for a run whose files are read by Ray workers."""
+    try:
+        return changed(path, fingerprint(read_bytes(path, max_bytes=max_bytes)))
+    except TooLarge:
+        return changed(path, size_fingerprint(path))
+    except SkipDocument:
+        return True  # the worker's read reports why
+
+
 def read_documents(
     sources: Sequence[Path | str],
     *,
@@ -103,6 +140,7 @@ def read_documents(
     select: Callable[[Path], bool] | Selection | None = None,
     web: WebOptions | None = None,
     memory: Memory | None = None,
+    session: RaySession | None = None,
 ) -> tuple[list[Document], list[Skipped]]:
     """Read every supported file under `sources`; bad inputs become Skipped, never errors.
 
@@ -112,7 +150,13 @@ def read_documents(
     (read_sources() also says which formats could not be read at all.)
     """
     documents, skipped, _ = read_sources(
-        sources, max_bytes=max_bytes, progress=progress, select=select, web=web, memory=memory
+        sources,
+        max_bytes=max_bytes,
+        progress=progress,
+        select=select,
+        web=web,
+        memory=memory,
+        session=session,
     )
     return documents, skipped
 
@@ -125,6 +169,7 @@ def read_sources(
     select: Callable[[Path], bool] | Selection | None = None,
     web: WebOptions | None = None,
     memory: Memory | None = None,
+    session: RaySession | None = None,
 ) -> tuple[list[Document], list[Skipped], list[Unreadable]]:
     """Read every supported file under `sources`: documents, skipped files (one reason each)
     and the formats whose reader cannot work in this installation.
@@ -136,6 +181,7 @@ def read_sources(
     every file found is of such formats (and there are no feeds), ReaderUnavailable is raised
     before reading any. Feeds, pages and OPML lists are read by digest.sources.web, with
     `memory` deciding which entries are new; their documents come after the files'.
+    With a Ray `session`, the files are read as Ray tasks (on storage the workers share).
     """
     files: list[Path] = []
     remote: list[Path | str] = []
@@ -149,7 +195,12 @@ def read_sources(
         for path in find_inputs([Path(source)], seen=seen, walked=walked):
             (remote if is_feed_file(path) else files).append(path)
     documents, skipped, unreadable = _read_files(
-        files, max_bytes=max_bytes, progress=progress, select=select, feeds=bool(remote)
+        files,
+        max_bytes=max_bytes,
+        progress=progress,
+        select=select,
+        feeds=bool(remote),
+        session=session,
     )
     if remote:
         from digest.sources.web import Everything, WebOptions, WebReader
@@ -170,6 +221,7 @@ def _read_files(
     progress: Progress | None,
     select: Callable[[Path], bool] | Selection | None,
     feeds: bool,
+    session: RaySession | None = None,
 ) -> tuple[list[Document], list[Skipped], list[Unreadable]]:
     formats = {FORMATS[path.suffix.lower()] for path in files}
     broken = {fmt: problem for fmt in sorted(formats) if (problem := check_reader(fmt))}
@@ -190,23 +242,27 @@ def _read_files(
     if select is not None:
         files = [path for path in files if select(path)]
     changed = getattr(select, "changed", None)
+    results: Iterable[Document | str | None]
+    if session is not None:
+        if changed is not None:
+            # The run's state lives here, not on the workers: what is new is decided first
+            # (so a Ray run reads each selected file here once more).
+            files = [path for path in files if _is_new(path, max_bytes, changed)]
+        # Absolute: a worker's working folder is not the driver's.
+        wanted = [path.absolute() for path in files]
+        results = session.read(wanted, partial(read_file, max_bytes=max_bytes))
+    else:
+        results = (read_file(path, max_bytes, changed) for path in files)
     documents: list[Document] = []
     skipped: list[Skipped] = []
-    for done, path in enumerate(files, 1):
-        try:
-            document = _read_one(path, max_bytes, changed)
-            if document is not None and document.words == 0:
-                raise SkipDocument("headings but no prose")
-            if document is not None:
-                documents.append(document)
-        except SkipDocument as exc:
-            log.warning("skipped %s: %s", display_path(path), exc)
-            skipped.append(Skipped(display_path(path), str(exc)))
-        except Exception as exc:  # noqa: BLE001 - a reader bug must not cost the other files
-            reason = f"could not be parsed ({type(exc).__name__}: {exc})"
-            log.warning("skipped %s: %s", display_path(path), reason)
-            log.debug("reader failure on %s", path, exc_info=True)
-            skipped.append(Skipped(display_path(path), reason))
+    for done, (path, result) in enumerate(zip(files, results, strict=True), 1):
+        if result is None:
+            pass  # not new (--since last)
+        elif isinstance(result, str):
+            log.warning("skipped %s: %s", display_path(path), result)
+            skipped.append(Skipped(display_path(path), result))
+        else:
+            documents.append(result if result.path == path else replace(result, path=path))
         if progress:
             progress("read", done, len(files))
     return documents, skipped, unreadable
@@ -343,20 +399,169 @@ def _summarise_cached(
     return articles, engine, notices
 
 
+#: What the planning pass answers for an article summary the cluster has yet to write; its
+#: TL;DR then comes back with it. Recognised by identity, never by value.
+_PENDING = "\x00pending"
+
+
+class _Planner:
+    """A Summariser that answers from the cache where it can and notes every other text:
+    summarise_documents run with it lists exactly what a local run would summarise."""
+
+    name = "cache"
+    model: str | None = None
+    backend: str | None = None
+
+    def __init__(self, cache: SummaryCache | None, fingerprint: str) -> None:
+        self.cache = cache
+        self.fingerprint = fingerprint
+        self.known: dict[tuple[str, str], str] = {}
+        self.wanted: dict[tuple[str, str], None] = {}  # ordered, each text once
+        self.totals = {"section": 0, "article": 0}
+        self.identity: tuple[str, str | None, str | None] | None = None
+
+    def prepare(self) -> None:
+        pass
+
+    def summarise(
+        self, texts: Sequence[str], *, kind: str, progress: Callable[[int], None] | None = None
+    ) -> list[str]:
+        from digest.cache import summary_key
+
+        if kind in self.totals:
+            self.totals[kind] += len(texts)
+        asked = [t for t in texts if t is not _PENDING]
+        keys = {t: summary_key(self.fingerprint, kind, t) for t in asked}
+        found = self.cache.get_many(list(keys.values())) if self.cache else {}
+        for text in asked:
+            cached = found.get(keys[text])
+            if cached is not None:
+                self.known[(kind, text)] = cached.summary
+                self.identity = (cached.engine, cached.model, cached.backend)
+            else:
+                self.wanted[(kind, text)] = None
+        return [
+            self.known.get((kind, t), _PENDING if kind == "article" else "")
+            if t is not _PENDING
+            else t
+            for t in texts
+        ]
+
+
+class _Answers:
+    """A Summariser over summaries already made (the cache's and the cluster's)."""
+
+    name = "answers"
+    model: str | None = None
+    backend: str | None = None
+
+    def __init__(self, known: Mapping[tuple[str, str], str]) -> None:
+        self.known = known
+
+    def prepare(self) -> None:
+        pass
+
+    def summarise(
+        self, texts: Sequence[str], *, kind: str, progress: Callable[[int], None] | None = None
+    ) -> list[str]:
+        return [self.known[(kind, t)] for t in texts]
+
+
+def _summarise_on_ray(
+    documents: Sequence[Document], options: Options, session: RaySession, progress: Progress | None
+) -> tuple[list[ArticleSummary], tuple[str, str | None, str | None], list[str]]:
+    """The driver consults the cache, the cluster summarises only the misses (an article's
+    TL;DR with it), the driver stores each batch of answers as it arrives, and the digest is
+    assembled by the same code as a local run's."""
+    from digest.cache import Cached, SummaryCache, summary_key
+    from digest.cluster import Request
+
+    cache = SummaryCache(options.cache) if options.cache is not None else None
+    try:
+        first = "seq2seq" if options.engine == "auto" else options.engine
+        likely = _lookup_backends(options)[0] if first == "seq2seq" else None
+        planner = _Planner(cache, engine_fingerprint(options, first, backend=likely))
+        summarise_documents(documents, planner, quote_under_words=options.quote_under_words)
+        requests = [Request(kind, text) for kind, text in planner.wanted]
+        known = dict(planner.known)
+        identity = planner.identity or (options.engine, None, None)
+        notices: dict[str, None] = {}
+        done = {
+            kind: total - sum(1 for k, _ in planner.wanted if k == kind)
+            for kind, total in planner.totals.items()
+        }
+        fingerprints: dict[str, str] = {}
+        for answers in session.summarise(engine_spec(options), build_engine, requests):
+            rows = []
+            for answer in answers:
+                request = requests[answer.index]
+                identity = (answer.engine, answer.model, answer.backend)
+                notices.update(dict.fromkeys(answer.notices))
+                # Keyed by the backend that actually ran, as a local run keys them.
+                ran = answer.backend if answer.backend in _RUNNERS else None
+                name = f"{answer.engine}/{ran}"
+                if name not in fingerprints:
+                    fingerprints[name] = engine_fingerprint(options, answer.engine, backend=ran)
+                fingerprint = fingerprints[name]
+                stored = Cached(answer.summary, answer.engine, answer.model, answer.backend)
+                known[(request.kind, request.text)] = answer.summary
+                rows.append((summary_key(fingerprint, request.kind, request.text), stored))
+                if request.kind == "article":
+                    known[("tldr", answer.summary)] = answer.tldr
+                    tldr = Cached(answer.tldr, answer.engine, answer.model, answer.backend)
+                    rows.append((summary_key(fingerprint, "tldr", answer.summary), tldr))
+                if request.kind in done:
+                    done[request.kind] += 1
+            if cache is not None:
+                cache.put_many(rows)
+            if progress:
+                arrived = {requests[a.index].kind for a in answers}
+                for kind, stage in (("section", "sections"), ("article", "articles")):
+                    if kind in arrived:
+                        progress(stage, done[kind], planner.totals[kind])
+        log.info("summaries: %d from the cache, %d made on Ray", len(planner.known), len(requests))
+        if cache is not None and options.cache_max_age is not None:
+            from digest.cache_maintenance import prune_if_due
+
+            prune_if_due(cache, options.cache_max_age)
+    finally:
+        if cache is not None:
+            cache.close()
+    articles = summarise_documents(
+        documents, _Answers(known), quote_under_words=options.quote_under_words
+    )
+    return articles, identity, list(notices)
+
+
+def engine_spec(options: Options) -> EngineSpec:
+    """The engine `options` ask for, as a specification any process can build it from."""
+    if options.engine not in ("auto", "seq2seq"):
+        return EngineSpec.create(options.engine)
+    return EngineSpec.create(
+        options.engine,
+        model=model_id(options),
+        generate=options.generate,
+        options=options.engine_options,
+    )
+
+
 def resolve_engine(options: Options) -> tuple[Summariser, list[str]]:
     """Load the requested engine; `auto` falls back to extractive with a visible notice."""
-    model = model_id(options)
-    if options.engine not in ("auto", "seq2seq"):
-        engine = get_engine(options.engine)
+    return build_engine(engine_spec(options))
+
+
+def build_engine(spec: EngineSpec) -> tuple[Summariser, list[str]]:
+    """Build and load the engine `spec` describes (here, or in a Ray worker); `auto` falls
+    back to extractive with a visible notice when the seq2seq model cannot be had."""
+    if spec.engine not in ("auto", "seq2seq"):
+        engine = get_engine(spec.engine, **spec.arguments())
         engine.prepare()
         return engine, []
-    engine = get_engine(
-        "seq2seq", model=model, generate=options.generate, **dict(options.engine_options)
-    )
+    engine = get_engine("seq2seq", **spec.named("seq2seq").arguments())
     try:
         engine.prepare()
     except ModelUnavailable as exc:
-        if options.engine == "seq2seq":
+        if spec.engine == "seq2seq":
             raise
         # Every ModelUnavailable message starts "model …", naming the model and the fix.
         notice = f"Summaries are extractive because the seq2seq {exc}."
@@ -531,11 +736,29 @@ def make_digest(
 
     `select(path)` picks which of the files found are included, `memory` which feed entries
     (see digest.state: RunState.selector and RunState.remote_memory).
+    With `options.executor == "ray"` the reading and summarising run on a Ray cluster;
+    the digest is the same as a local run's.
     """
     options = options or Options()
     paths = [s if is_url(s) else Path(s) for s in sources]
     if not paths:
         raise UsageError("no sources given")
+    if options.executor != "ray":
+        return _make_digest(paths, options, progress, select, memory, None)
+    from digest.cluster import RaySession, RaySettings
+
+    with RaySession(options.ray or RaySettings()) as session:
+        return _make_digest(paths, options, progress, select, memory, session)
+
+
+def _make_digest(
+    paths: Sequence[Path | str],
+    options: Options,
+    progress: Progress | None,
+    select: Callable[[Path], bool] | None,
+    memory: Memory | None,
+    session: RaySession | None,
+) -> Digest:
     documents, skipped, unreadable = read_sources(
         paths,
         max_bytes=options.max_bytes,
@@ -543,12 +766,17 @@ def make_digest(
         select=select,
         web=options.web,
         memory=memory,
+        session=session,
     )
     notices: list[str] = []
     if documents and not needs_model(documents, options):
         # Every text is short enough to be quoted: no model is worth loading for the TL;DRs.
         options = replace(options, engine="extractive")
-    if documents and options.cache is not None:
+    if documents and session is not None:
+        articles, (engine_name, model, backend), notices = _summarise_on_ray(
+            documents, options, session, progress
+        )
+    elif documents and options.cache is not None:
         articles, engine, notices = _summarise_with_cache(
             documents, options, options.cache, progress
         )
@@ -572,4 +800,5 @@ def make_digest(
         notices=tuple(u.reason for u in unreadable) + tuple(notices),
         backend=backend,
         unreadable=tuple(unreadable),
+        executor=options.executor,
     )
