@@ -92,3 +92,40 @@ def test_a_too_large_file_is_reported_by_the_first_since_run_only(tmp_path: Path
     big.write_text("Big\n\n" + "other " * 5_000, encoding="utf-8")
     os.utime(big, ns=(big.stat().st_atime_ns, big.stat().st_mtime_ns + 10**9))
     assert publish([src], options, since).exit_code == 3  # changed again: reported again
+
+
+class LocalSession:
+    """Stands in for a Ray session: runs the reader here, and records the paths it is given."""
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+
+    def read(self, paths: list[Path], reader: Any) -> list[Any]:
+        self.paths += paths
+        return [reader(path) for path in paths]
+
+
+def test_since_last_under_a_cluster_session_reads_only_what_is_new(tmp_path: Path) -> None:
+    from digest.pipeline import read_sources
+
+    src = tmp_path / "src"
+    first, second = write_articles(src, 2)
+    state = RunState.load(tmp_path / "out")
+    session = LocalSession()
+    documents, _, _ = read_sources(
+        [src],
+        select=state.selector(Since(last=True)),
+        session=session,  # type: ignore[arg-type]
+    )
+    assert [d.title for d in documents] == ["Story 0", "Story 1"]
+    state.save()
+    second.write_text(second.read_text(encoding="utf-8") + " One more sentence.\n")
+    state = RunState.load(tmp_path / "out")
+    session = LocalSession()
+    documents, _, _ = read_sources(
+        [src],
+        select=state.selector(Since(last=True)),
+        session=session,  # type: ignore[arg-type]
+    )
+    assert [d.title for d in documents] == ["Story 1"]
+    assert session.paths == [second.absolute()]  # the workers read only the changed file
