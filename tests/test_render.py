@@ -231,6 +231,7 @@ GOLDEN_JSON = """\
   "engine": "seq2seq",
   "model": "sshleifer/distilbart-cnn-12-6",
   "backend": "ctranslate2",
+  "executor": "local",
   "notices": [
     "Café notice."
   ],
