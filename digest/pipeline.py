@@ -12,6 +12,7 @@ from typing import Any
 from digest.engines import Summariser, get_engine
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped
+from digest.repeats import Said
 from digest.sources import find_inputs, read_document
 
 log = logging.getLogger(__name__)
@@ -189,31 +190,13 @@ def summarise_documents(
     quote_under_words: int = 60,
     progress: Progress | None = None,
 ) -> list[ArticleSummary]:
-    """Summarise every section of every document, then every article, in two batched passes."""
-    # Gather first, so the engine sees every section of every document in one batch and can
-    # sort by length across documents; a single-section document is summarised once, as an article.
-    section_texts: list[str] = []
-    section_slots: list[tuple[int, int]] = []
-    for d, document in enumerate(documents):
-        prose = [s for s in document.sections if s.paragraphs]
-        if len(prose) < 2:
-            continue
-        for s, section in enumerate(document.sections):
-            if section.paragraphs and section.words >= quote_under_words:
-                section_texts.append(section.text)
-                section_slots.append((d, s))
-    section_summaries = dict(
-        zip(
-            section_slots,
-            engine.summarise(
-                section_texts,
-                kind="section",
-                progress=_counted("sections", len(section_texts), progress),
-            ),
-            strict=True,
-        )
-    )
+    """Summarise every article, then every section of every document, in batched passes.
 
+    One article's entry never says a sentence twice: the TL;DR comes first, the summary
+    paragraph leaves out what the TL;DR said, and each section bullet is made from what
+    neither (nor an earlier bullet) said; a section with nothing new left gets no bullet.
+    A document with fewer than two sections of prose has no bullets: its summary covers it.
+    """
     article_texts = [d.text for d in documents if d.words >= quote_under_words]
     generated = iter(
         engine.summarise(
@@ -226,28 +209,60 @@ def summarise_documents(
         next(generated) if d.words >= quote_under_words else d.text for d in documents
     ]
     tldrs = engine.summarise(article_summaries, kind="tldr")
+    said = [Said() for _ in documents]
+    paragraphs = []
+    for d, tldr in enumerate(tldrs):
+        said[d].add(tldr)
+        paragraphs.append(said[d].say(article_summaries[d]))
 
-    results = []
+    # Gathered across documents, so the engine sees every section in one batch and can sort
+    # by length; each section loses the sentences its entry has already said before it is
+    # summarised, so its bullet tells the reader something new.
+    section_texts: list[str] = []
+    section_slots: list[tuple[int, int]] = []
+    quoted_sections: dict[tuple[int, int], str] = {}
     for d, document in enumerate(documents):
         prose = [s for s in document.sections if s.paragraphs]
-        sections = []
+        if len(prose) < 2:
+            continue
         for s, section in enumerate(document.sections):
             if not section.paragraphs:
                 continue
-            if len(prose) < 2:
-                summary, quoted = article_summaries[d], document.words < quote_under_words
-            elif (d, s) in section_summaries:
-                summary, quoted = section_summaries[(d, s)], False
-            else:
-                summary, quoted = section.text, True
-            sections.append(
-                SectionSummary(section.kicker, section.title, summary, section.words, quoted)
-            )
+            text = said[d].unsaid(section.text)
+            if len(text.split()) >= quote_under_words:
+                section_texts.append(text)
+                section_slots.append((d, s))
+            elif text:
+                quoted_sections[(d, s)] = text
+    section_summaries = dict(
+        zip(
+            section_slots,
+            engine.summarise(
+                section_texts,
+                kind="section",
+                progress=_counted("sections", len(section_texts), progress),
+            ),
+            strict=True,
+        )
+    )
+
+    results = []
+    for d, document in enumerate(documents):
+        sections = []
+        for s, section in enumerate(document.sections):
+            quoted = (d, s) in quoted_sections
+            summary = quoted_sections.get((d, s)) or section_summaries.get((d, s), "")
+            # A model's bullet may still restate the summary: filtered as the input was.
+            bullet = said[d].say(summary) if summary else ""
+            if bullet:
+                sections.append(
+                    SectionSummary(section.kicker, section.title, bullet, section.words, quoted)
+                )
         results.append(
             ArticleSummary(
                 path=display_path(document.path),
                 title=document.title,
-                summary=article_summaries[d],
+                summary=paragraphs[d],
                 tldr=tldrs[d],
                 words=document.words,
                 sections=tuple(sections),
@@ -256,6 +271,38 @@ def summarise_documents(
             )
         )
     return results
+
+
+@dataclass(frozen=True)
+class Summarised:
+    """What summarising a batch of documents gave, and which engine gave it."""
+
+    articles: tuple[ArticleSummary, ...]
+    engine: str
+    model: str | None
+    backend: str | None
+    notices: tuple[str, ...]
+
+
+def summarise_read_documents(
+    documents: Sequence[Document], options: Options, *, progress: Progress | None = None
+) -> Summarised:
+    """Summarise documents already read, as `digest make` does: engine choice with its
+    fallback, the quote-short-texts rule and the cache (`digest eval` relies on it)."""
+    if not needs_model(documents, options):
+        # Every text is short enough to be quoted: no model is worth loading for the TL;DRs.
+        options = replace(options, engine="extractive")
+    notices: list[str] = []
+    if options.cache is not None:
+        articles, engine, notices = _summarise_with_cache(
+            documents, options, options.cache, progress
+        )
+    else:
+        engine, notices = resolve_engine(options)
+        articles = summarise_documents(
+            documents, engine, quote_under_words=options.quote_under_words, progress=progress
+        )
+    return Summarised(tuple(articles), engine.name, engine.model, engine.backend, tuple(notices))
 
 
 def make_digest(
@@ -276,31 +323,17 @@ def make_digest(
     documents, skipped = read_documents(
         paths, max_bytes=options.max_bytes, progress=progress, select=select
     )
-    notices: list[str] = []
-    if documents and not needs_model(documents, options):
-        # Every text is short enough to be quoted: no model is worth loading for the TL;DRs.
-        options = replace(options, engine="extractive")
-    if documents and options.cache is not None:
-        articles, engine, notices = _summarise_with_cache(
-            documents, options, options.cache, progress
-        )
-        engine_name, model, backend = engine.name, engine.model, engine.backend
-    elif documents:
-        engine, notices = resolve_engine(options)
-        articles = summarise_documents(
-            documents, engine, quote_under_words=options.quote_under_words, progress=progress
-        )
-        engine_name, model, backend = engine.name, engine.model, engine.backend
-    else:
+    date = options.date or _dt.date.today()
+    if not documents:
         # Nothing to summarise: the model is not loaded at all.
-        articles = []
-        engine_name, model, backend = options.engine, None, None
+        return Digest(date, options.engine, None, (), tuple(skipped))
+    run = summarise_read_documents(documents, options, progress=progress)
     return Digest(
-        date=options.date or _dt.date.today(),
-        engine=engine_name,
-        model=model,
-        articles=tuple(articles),
+        date=date,
+        engine=run.engine,
+        model=run.model,
+        articles=run.articles,
         skipped=tuple(skipped),
-        notices=tuple(notices),
-        backend=backend,
+        notices=run.notices,
+        backend=run.backend,
     )

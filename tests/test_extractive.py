@@ -88,9 +88,12 @@ def test_article_summary_is_verbatim_sentences_in_document_order(
     [summary] = engine.summarise([ARTICLE], kind="article")
     indices = kept_indices(summary, ARTICLE)
     assert indices == sorted(indices)
-    assert 3 <= len(indices) < len(split_sentences(ARTICLE))
-    # Roughly the budgeted share of the words, never the whole text.
-    assert 0.2 < len(summary.split()) / len(ARTICLE.split()) < 0.6
+    assert 1 <= len(indices) < len(split_sentences(ARTICLE))
+    # A short paragraph near the word budget (about 50 words for this 290-word story),
+    # never the whole text.
+    target = BUDGETS["article"].words(len(ARTICLE.split()))
+    assert 40 <= target <= 60
+    assert 0.6 * target <= len(summary.split()) <= 1.5 * target
 
 
 def test_article_summary_keeps_the_point_and_drops_the_aside(engine: ExtractiveSummariser) -> None:
@@ -240,7 +243,8 @@ def test_thousands_of_sentences_stay_capped(engine: ExtractiveSummariser) -> Non
     [summary] = engine.summarise([text], kind="article")
     indices = kept_indices(summary, text)
     assert indices == sorted(indices)
-    assert 3 <= len(indices) <= BUDGETS["article"].max_sentences
+    assert 1 <= len(indices) <= BUDGETS["article"].max_sentences
+    assert len(summary.split()) <= BUDGETS["article"].most
 
 
 def test_one_huge_paragraph_is_split_in_pieces() -> None:
@@ -285,3 +289,97 @@ def test_split_sentences_copes_with_a_huge_paragraph_in_linear_time() -> None:
     sentences = split_sentences(text)
     assert len(sentences) == 5000
     assert sentences[0] == "Sentence number 0 reports one more result."
+
+
+# -- where the lead is weak: the first sentences are not the story (hand-written texts)
+
+BOILERPLATE_OPENING = """Skip to main content. Menu. Sign in to your account to save articles \
+for later. We use cookies to improve your experience on our website.
+
+Advertisement
+
+The city council voted on Tuesday to close Bridge Street to cars and turn it into a cycle and \
+bus corridor by next summer. The decision, passed by 31 votes to 12, ends two years of argument \
+ over the busiest road into the centre.
+
+Council leader Maria Okafor said the corridor would cut bus journey times across the river. \
+Traffic counts show that cars make up only a fifth of the people crossing Bridge Street at peak \
+ hours.
+
+Shopkeepers on the street have opposed the plan since it was first proposed. The council has \
+promised forty short-stay parking spaces on nearby Mill Lane.
+
+Share this article on Facebook. Share this article on Twitter. Copyright 2026 The Gazette. All \
+rights reserved."""
+
+QA = """Q: Why is Bridge Street closing to cars?
+
+A: The council voted on Tuesday to turn Bridge Street into a bus and cycle corridor, because \
+buses and bicycles already carry four in five of the people who cross the river there.
+
+Q: When does the work start?
+
+A: Work on the Bridge Street corridor starts in March and the council expects the street to \
+stay open to buses throughout.
+
+Q: What about the shops?
+
+A: Shopkeepers fear losing customers, so the council has promised forty parking spaces on Mill \
+Lane near Bridge Street.
+
+Q: Who pays for the corridor?
+
+A: Most of the 4.2 million pounds for the Bridge Street corridor comes from a national \
+transport grant."""
+
+TRANSCRIPT = """HOST: Good evening. Thanks for joining us.
+
+HOST: Tonight we talk about Bridge Street.
+
+OKAFOR: Thank you for having me.
+
+HOST: So what did the council decide?
+
+OKAFOR: The council voted to close Bridge Street to cars and make it a corridor for buses and \
+bicycles by next summer.
+
+HOST: Why?
+
+OKAFOR: Buses and bicycles already carry four out of five people who cross Bridge Street at \
+peak hours, so the corridor serves most people.
+
+HOST: And the shopkeepers on Bridge Street?
+
+OKAFOR: We have promised them forty short-stay parking spaces on Mill Lane, next to Bridge Street.
+
+HOST: Thank you.
+
+OKAFOR: Thank you."""
+
+
+def _entry(engine: ExtractiveSummariser, text: str) -> tuple[str, str]:
+    [summary] = engine.summarise([text], kind="article")
+    [tldr] = engine.summarise([summary], kind="tldr")
+    return summary, tldr
+
+
+def test_boilerplate_opening_and_footer_are_passed_over(engine: ExtractiveSummariser) -> None:
+    summary, tldr = _entry(engine, BOILERPLATE_OPENING)
+    assert summary.startswith("The city council voted on Tuesday")
+    assert tldr.startswith("The city council voted on Tuesday")
+    for furniture in ("Skip", "Menu", "Sign in", "cookies", "Advertisement", "Share", "rights"):
+        assert furniture not in summary
+
+
+def test_questions_give_way_to_their_answers(engine: ExtractiveSummariser) -> None:
+    summary, tldr = _entry(engine, QA)
+    assert "?" not in summary
+    assert tldr.startswith("A: The council voted on Tuesday")
+
+
+def test_transcript_small_talk_is_left_out(engine: ExtractiveSummariser) -> None:
+    summary, tldr = _entry(engine, TRANSCRIPT)
+    assert "OKAFOR: The council voted to close Bridge Street" in summary
+    for small_talk in ("Good evening", "Thank", "Why?"):
+        assert small_talk not in summary
+    assert "Bridge Street" in tldr
