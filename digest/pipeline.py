@@ -195,7 +195,8 @@ def summarise_documents(
     One article's entry never says a sentence twice: the TL;DR comes first, the summary
     paragraph leaves out what the TL;DR said, and each section bullet is made from what
     neither (nor an earlier bullet) said; a section with nothing new left gets no bullet.
-    A document with fewer than two sections of prose has no bullets: its summary covers it.
+    A document with fewer than two sections of prose has no bullets (its summary covers it),
+    and a lone bullet continues the summary paragraph.
     """
     article_texts = [d.text for d in documents if d.words >= quote_under_words]
     generated = iter(
@@ -258,6 +259,11 @@ def summarise_documents(
                 sections.append(
                     SectionSummary(section.kicker, section.title, bullet, section.words, quoted)
                 )
+        if len(sections) == 1:
+            # A list of one is not a list (the templates show bullets from two up): the one
+            # section with something new to say continues the summary paragraph instead.
+            paragraphs[d] = " ".join(p for p in (paragraphs[d], sections[0].summary) if p)
+            sections = []
         results.append(
             ArticleSummary(
                 path=display_path(document.path),
