@@ -295,12 +295,25 @@ def evaluate(
     if not usable:
         raise EvalError(f"no usable pairs in {data} ({len(bad)} line(s) skipped)")
     run = summarise_read_documents(documents, options or Options(), progress=progress)
-    systems = [
-        score_system(f"digest {kind}", [entry_text(a, kind) for a in run.articles], usable, scorer)
-    ]
+    outputs = [entry_text(a, kind) for a in run.articles]
+    notices = list(run.notices)
+    if kind == "section":
+        # Only documents with two or more sections get bullets; the others are not scored
+        # (an empty summary would score 0 and say nothing about the bullets).
+        keep = [i for i, text in enumerate(outputs) if text]
+        if len(keep) < len(outputs):
+            notices.append(
+                f"{len(outputs) - len(keep)} article(s) without section bullets left out"
+            )
+        if not keep:
+            raise EvalError(f"no article in {data} has section bullets to score")
+        outputs = [outputs[i] for i in keep]
+        usable = [usable[i] for i in keep]
+        documents = [documents[i] for i in keep]
+    systems = [score_system(f"digest {kind}", outputs, usable, scorer)]
     for k in baselines:
-        outputs = [lead(d, k) for d in documents]
-        systems.append(score_system(f"LEAD-{k}", outputs, usable, scorer))
+        leads = [lead(d, k) for d in documents]
+        systems.append(score_system(f"LEAD-{k}", leads, usable, scorer))
     references = [word_count(r) for p in usable for r in p.references]
     return Report(
         data=str(data),
@@ -312,7 +325,7 @@ def evaluate(
         backend=run.backend,
         reference_words=sum(references) / len(references),
         systems=tuple(systems),
-        notices=run.notices,
+        notices=tuple(notices),
     )
 
 

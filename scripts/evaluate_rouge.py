@@ -28,7 +28,16 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT))
 
+from digest.evaluate import (  # noqa: E402
+    Pair,
+    SystemResult,
+    load_pairs,
+    read_pair,
+    report_markdown,
+    score_system,
+)
 from digest.sources.markdown import split_front_matter  # noqa: E402
+from digest.text import split_sentences  # noqa: E402
 
 SPLITS = ("all", "dev", "held-out")
 #: (kind, baselines) scored for each set. BBC's references are long extracts: only the
@@ -83,6 +92,85 @@ def eighteen_f(folder: Path) -> Iterator[dict[str, object]]:
 
 
 SETS = {"news-writers": news_writers, "18f": eighteen_f, "bbc": bbc}
+#: sumy's summarisers scored beside the digest on the same pairs (BBC is left out: its 2,225
+#: long articles take TextRank a long time, and the set is not the tuning target).
+PEERS = ("LexRank", "TextRank", "Luhn")
+PEER_SETS = ("news-writers", "18f")
+_WORD = re.compile(r"[^\W_]+")
+
+
+class OfflineTokenizer:
+    """sumy's own Tokenizer needs NLTK's punkt data, which cannot be downloaded offline:
+    this one gives sumy the digest's sentences and plain regex words instead."""
+
+    language = "english"
+
+    def to_sentences(self, paragraph: str) -> tuple[str, ...]:
+        return tuple(split_sentences(paragraph))
+
+    def to_words(self, sentence: str) -> tuple[str, ...]:
+        return tuple(_WORD.findall(sentence))
+
+
+def peer_summaries(texts: list[str], peer: str, sentences: int) -> list[str]:
+    """The first `sentences` sentences sumy's `peer` picks for each text, in text order."""
+    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+    from sumy.nlp.stemmers import Stemmer
+    from sumy.summarizers.lex_rank import LexRankSummarizer
+    from sumy.summarizers.luhn import LuhnSummarizer
+    from sumy.summarizers.text_rank import TextRankSummarizer
+    from sumy.utils import get_stop_words
+
+    kind = {"LexRank": LexRankSummarizer, "TextRank": TextRankSummarizer, "Luhn": LuhnSummarizer}
+    summarizer = kind[peer](Stemmer("english"))
+    summarizer.stop_words = get_stop_words("english")
+    tokenizer = OfflineTokenizer()
+    out = []
+    for text in texts:
+        paragraphs = [
+            Paragraph([Sentence(s, tokenizer) for s in split_sentences(p)])
+            for p in text.split("\n\n")
+            if p.strip()
+        ]
+        chosen = summarizer(ObjectDocumentModel(tuple(paragraphs)), sentences)
+        out.append(" ".join(str(s) for s in chosen))
+    return out
+
+
+def score_peers(pairs_file: Path, kind: str, limit: int | None) -> str | None:
+    """A Markdown table of sumy's summarisers on `pairs_file` (3 sentences for the article
+    summary, 1 for the TL;DR), scored exactly as `digest eval` scores; None without sumy."""
+    try:
+        import sumy  # noqa: F401
+    except ImportError:
+        return None
+    from rouge_score import rouge_scorer
+
+    from digest.evaluate import METRICS, Report
+
+    pairs: list[Pair] = load_pairs(pairs_file, limit=limit)[0]
+    texts = [read_pair(p).text for p in pairs]
+    scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
+    count = 1 if kind == "tldr" else 3
+    systems: list[SystemResult] = [
+        score_system(
+            f"sumy {peer} ({count} sent.)", peer_summaries(texts, peer, count), pairs, scorer
+        )
+        for peer in PEERS
+    ]
+    references = [len(r.split()) for p in pairs for r in p.references]
+    report = Report(
+        data=str(pairs_file),
+        kind=kind,
+        pairs=len(pairs),
+        bad_lines=(),
+        engine="sumy 0.13 (offline tokenizer: digest's sentences, regex words)",
+        model=None,
+        backend=None,
+        reference_words=sum(references) / len(references),
+        systems=tuple(systems),
+    )
+    return report_markdown(report)
 
 
 def write_pairs(rows: Iterable[dict[str, object]], split: str, path: Path) -> int:
@@ -106,6 +194,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder")
     parser.add_argument("--work", type=Path, default=ROOT / "outputs" / "quality")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument(
+        "--no-peers", dest="peers", action="store_false", help="leave out sumy's summarisers"
+    )
     args = parser.parse_args(None if argv is None else list(argv))
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
     unknown = [n for n in names if n not in SETS]
@@ -132,6 +223,14 @@ def main(argv: Iterable[str] | None = None) -> int:
                 done = subprocess.run([sys.executable, "-m", "digest", *command], check=False)
                 if done.returncode:
                     return done.returncode
+                if args.peers and name in PEER_SETS:
+                    peers = score_peers(pairs, kind, args.limit)
+                    if peers is None:
+                        print("(sumy is not installed: peers left out)", flush=True)
+                    else:
+                        peer_report = args.work / f"{name}-{split}-{kind}-peers.md"
+                        peer_report.write_text(peers, encoding="utf-8")
+                        print(peers, flush=True)
     return 0
 
 

@@ -286,3 +286,30 @@ def test_eval_command_missing_file_and_missing_rouge(
     result = CliRunner().invoke(cli.app, ["eval", str(pairs_file), "-e", "extractive"])
     assert result.exit_code == 1
     assert "pip install rouge-score" in result.output and "Traceback" not in result.output
+
+
+def test_section_kind_scores_only_documents_with_bullets(tmp_path: Path) -> None:
+    ferries = " ".join(
+        f"Ferry {i} leaves the harbour at {i} o'clock with {i * 9} cars." for i in range(8)
+    )
+    trains = " ".join(
+        f"Train {i} reaches Leeds from York in {20 + i} minutes today." for i in range(8)
+    )
+    markdown = f"# Post\n\n## Ferries\n\n{ferries}\n\n## Trains\n\n{trains}\n"
+    data = write_lines(
+        tmp_path / "pairs.jsonl",
+        [
+            {"article": markdown, "reference": "Facts about the station.", "format": "markdown"},
+            {"article": CANDIDATE, "reference": "The cat sat."},
+        ],
+    )
+    report = evaluate(data, EXTRACTIVE, kind="section", baselines=[1])
+    assert report.pairs == 1 and len(report.systems[0].outputs) == 1
+    assert "Ferry" in report.systems[0].outputs[0] and "Train" in report.systems[0].outputs[0]
+    assert report.notices == ("1 article(s) without section bullets left out",)
+    with pytest.raises(EvalError, match="no article"):
+        evaluate(
+            write_lines(tmp_path / "one.jsonl", [{"article": CANDIDATE, "reference": "x"}]),
+            EXTRACTIVE,
+            kind="section",
+        )
