@@ -3,17 +3,22 @@
 from digest.errors import DigestError
 from digest.model import ArticleSummary, Digest, Document, Section, SectionSummary, Skipped
 from digest.pipeline import Options, make_digest
-
-__version__ = "0.1.0"
+from digest.publishing import MailPlan, Published, PublishOptions, publish
+from digest.version import __version__
 
 __all__ = [
+    "__version__",
     "ArticleSummary",
     "Digest",
     "DigestError",
     "Document",
+    "MailPlan",
     "Options",
+    "PublishOptions",
+    "Published",
     "Section",
     "SectionSummary",
     "Skipped",
     "make_digest",
+    "publish",
 ]

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from digest.engines import Kind, Summariser
+from digest.engines.base import Kind, Summariser
+
+# Re-exported: the summary cache and the CTranslate2 conversions share this folder.
+from digest.locations import default_cache_dir as default_cache_dir
+from digest.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +32,11 @@ CHUNK = 32
 BUSY_TIMEOUT_S = 30.0
 
 _PACKAGE = Path(__file__).resolve().parent
-
-
-def default_cache_dir() -> Path:
-    """~/.cache/digest on Linux (XDG_CACHE_HOME honoured), the platform's equivalent elsewhere."""
-    # Imported here: only the CLI needs a default, the library takes an explicit path.
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("digest", appauthor=False))
+#: The files under engines/ whose code decides each engine's summaries.
+ENGINE_SOURCES = {
+    "extractive": ("extractive.py",),
+    "seq2seq": ("seq2seq.py", "loading.py", "planning.py", "transformers_backend.py"),
+}
 
 
 @dataclass(frozen=True)
@@ -262,10 +263,9 @@ def engine_fingerprint(
     The engine's own source (and the text helpers it uses) are part of it, so a new
     release, or an edited checkout, never serves summaries an older engine wrote.
     """
-    from digest import __version__  # here: digest/__init__ imports the pipeline, which imports us
-
     # The engine and the helpers engines share: editing any of them changes the summaries.
-    sources = [_PACKAGE / "engines" / f"{engine}.py", _PACKAGE / "engines" / "settings.py"]
+    sources = [_PACKAGE / "engines" / name for name in ENGINE_SOURCES.get(engine, ())]
+    sources.append(_PACKAGE / "engines" / "settings.py")
     sources += [_PACKAGE / name for name in ("text.py", "chunking.py", "prompts.py")]
     if (options or {}).get("backend") == "ctranslate2":
         sources.append(_PACKAGE / "engines" / "ctranslate2_backend.py")

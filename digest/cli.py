@@ -3,33 +3,108 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import os
-import re
-from dataclasses import dataclass
+import sys
+import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.core
+from typer import _click as click
 
 from digest import __version__
+from digest.defaults import (
+    DEFAULT_EMAIL_MAX_SIZE,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_OUT,
+    DEFAULT_SENDER,
+    DEFAULT_WAIT_S,
+)
 from digest.engines.settings import parse_generate
 from digest.errors import DigestError, UsageError
+from digest.sizes import parse_size
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from email.headerregistry import Address
-
-    from digest.delivery import SmtpSettings
-    from digest.model import Digest
+    from digest.publishing import MailPlan
 
 log = logging.getLogger("digest.cli")
 
-EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_SKIPPED = 0, 1, 2, 3
-FORMATS = ("md", "json", "eml")
-DEFAULT_SENDER = "Digest <digest@localhost>"
+
+EXIT_FATAL = 1
+
+
+def _line(text: object) -> str:
+    """Any message as one line: cron mails stderr, and a line is what a log search finds."""
+    return " ".join(str(text).split())
+
+
+def _debug() -> bool:
+    return os.environ.get("DIGEST_DEBUG") == "1"
+
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """click's own errors (a bad option value, a missing argument, a wrongly typed digest.toml
+    value) as `digest: error: …` lines with exit 2, like the command's own usage errors."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        run = functools.partial(
+            super().main, args, prog_name, complete_var, windows_expand_args=windows_expand_args
+        )
+        if not standalone_mode:
+            return run(standalone_mode=False, **extra)
+        try:
+            code = run(standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # `digest` alone: the help is what was asked for
+            sys.exit(exc.exit_code)
+        except click.exceptions.ClickException as exc:
+            if _debug():
+                traceback.print_exc()
+            typer.echo(f"digest: error: {_line(_click_message(exc))}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("digest: error: interrupted", err=True)
+            sys.exit(EXIT_FATAL)
+        if code == _INTERRUPTED:
+            # typer turns Ctrl-C into exit 130; the documented code for an interrupted run is 1.
+            typer.echo("digest: error: interrupted", err=True)
+            sys.exit(EXIT_FATAL)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+#: What typer exits with on Ctrl-C (128 + SIGINT).
+_INTERRUPTED = 130
+
+
+def _click_message(exc: click.exceptions.ClickException) -> str:
+    """click's message, saying where a bad value came from when it was digest.toml."""
+    message = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    param = getattr(exc, "param", None)
+    if ctx is not None and param is not None and param.name:
+        source = ctx.get_parameter_source(param.name)
+        config = ctx.find_root().meta.get("digest.config")
+        if source is not None and source.name == "DEFAULT_MAP" and config is not None:
+            return f"{config}: {message}"
+    if ctx is not None:
+        return f"{message} (see {ctx.command_path} --help)"
+    return message
+
 
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="Turn a folder of articles into a digest people actually read.",
     add_completion=False,
     no_args_is_help=True,
@@ -75,16 +150,6 @@ def main_options(
         raise _fail(exc) from None
 
 
-def parse_formats(value: str) -> tuple[str, ...]:
-    formats = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise UsageError(
-            f"unknown format {', '.join(unknown) or repr(value)}; choose from {', '.join(FORMATS)}"
-        )
-    return formats
-
-
 def parse_date(value: str | None) -> _dt.date:
     if not value:
         return _dt.date.today()
@@ -92,31 +157,6 @@ def parse_date(value: str | None) -> _dt.date:
         return _dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"--date must look like 2026-11-24, not {value!r}") from None
-
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)?\s*$", re.IGNORECASE)
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 1000,
-    "kb": 1000,
-    "kib": 1024,
-    "m": 1000**2,
-    "mb": 1000**2,
-    "mib": 1024**2,
-    "g": 1000**3,
-    "gb": 1000**3,
-    "gib": 1024**3,
-}
-
-
-def parse_size(value: str, option: str = "--max-size") -> int:
-    """'5MB', '500k', '1048576' → bytes."""
-    match = _SIZE.match(value)
-    unit = (match.group(2) or "").lower() if match else None
-    if not match or unit not in _UNITS:
-        raise UsageError(f"{option} must be a size such as 5MB or 500KB, not {value!r}")
-    return int(float(match.group(1)) * _UNITS[unit])
 
 
 SmtpHost = Annotated[
@@ -147,16 +187,6 @@ SmtpUser = Annotated[
 ]
 
 
-@dataclass(frozen=True)
-class MailPlan:
-    """Who the email digest is from and to, and (when it is to be sent) through which server."""
-
-    sender: Address
-    recipients: tuple[Address, ...]
-    settings: SmtpSettings | None
-    max_html_bytes: int
-
-
 def _mail_plan(
     formats: tuple[str, ...],
     *,
@@ -170,6 +200,7 @@ def _mail_plan(
         return None
     from digest.delivery import SmtpSettings
     from digest.email import parse_addresses, resolve_sender
+    from digest.publishing import MailPlan
 
     recipients = parse_addresses(email_to) if email_to else ()
     settings = SmtpSettings.from_env(**smtp) if email_to else None  # type: ignore[arg-type]
@@ -179,10 +210,11 @@ def _mail_plan(
 
 
 def _fail(exc: DigestError) -> typer.Exit:
-    """One line on stderr and the error's exit code; DIGEST_DEBUG=1 keeps the traceback."""
-    if os.environ.get("DIGEST_DEBUG") == "1":
-        raise exc
-    typer.echo(f"digest: error: {exc}", err=True)
+    """One line on stderr and the error's documented exit code; DIGEST_DEBUG=1 prints the
+    traceback before that line, and changes nothing else."""
+    if _debug():
+        traceback.print_exception(exc)
+    typer.echo(f"digest: error: {_line(exc)}", err=True)
     return typer.Exit(exc.exit_code)
 
 
@@ -194,7 +226,7 @@ def make_command(
     ] = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder the digest is written to.")
-    ] = Path("outputs"),
+    ] = DEFAULT_OUT,
     engine: Annotated[
         str,
         typer.Option("--engine", "-e", envvar="DIGEST_ENGINE", help="auto, extractive or seq2seq."),
@@ -234,7 +266,7 @@ def make_command(
     ] = None,
     max_size: Annotated[
         str, typer.Option("--max-size", help="Skip input files larger than this.")
-    ] = "5MB",
+    ] = DEFAULT_MAX_SIZE,
     templates: Annotated[
         Path | None,
         typer.Option(
@@ -268,7 +300,7 @@ def make_command(
             envvar="DIGEST_WAIT",
             help="Seconds to wait for another run writing to the same DIR (then exit 4).",
         ),
-    ] = 300.0,
+    ] = DEFAULT_WAIT_S,
     cache_dir: Annotated[
         Path | None,
         typer.Option(
@@ -304,7 +336,7 @@ def make_command(
             help="Shorten later articles to their TL;DR to keep the HTML part under this "
             "(Gmail clips at about 102KB).",
         ),
-    ] = "100KB",
+    ] = DEFAULT_EMAIL_MAX_SIZE,
     smtp_host: SmtpHost = None,
     smtp_port: SmtpPort = None,
     smtp_security: SmtpSecurity = None,
@@ -312,13 +344,12 @@ def make_command(
 ) -> None:
     """Summarise SOURCES into DIR/digest-YYYY-MM-DD.md; print the paths written."""
     from digest.console import ProgressReporter, configure_logging
+    from digest.pipeline import Options
+    from digest.publishing import PublishOptions, parse_formats, publish
+    from digest.state import parse_since
 
     configure_logging(-1 if quiet else verbose)
     try:
-        if not sources:
-            raise UsageError(
-                "give at least one folder or file to summarise, e.g. digest make seeds/"
-            )
         if cache_dir is not None:
             # Converted CTranslate2 models live beside the summaries (DIGEST_CACHE_DIR/ct2):
             # --cache-dir, or digest.toml's cache_dir, must move them too, as cron lines do.
@@ -326,182 +357,48 @@ def make_command(
         fmts = parse_formats(formats)
         if email_to and "eml" not in fmts:
             fmts = (*fmts, "eml")  # a failed delivery keeps the .eml on disk
-        mail = _mail_plan(
-            fmts,
-            email_to=email_to,
-            email_from=email_from,
-            email_max_size=email_max_size,
-            smtp=dict(host=smtp_host, port=smtp_port, security=smtp_security, user=smtp_user),
-        )
-        written, skipped, undelivered = _make(
-            sources,
-            out=out,
+        options = Options(
             engine=engine,
             model=model,
             generate=parse_generate(generate or []),
-            backend=backend,
-            formats=fmts,
+            # Only a named backend is an engine option; auto is the engine's own default.
+            engine_options={} if backend == "auto" else {"backend": backend},
             date=parse_date(date),
             max_bytes=parse_size(max_size),
+            cache=None if no_cache else _cache_file(cache_dir),
+        )
+        publishing = PublishOptions(
+            out=out,
+            formats=fmts,
             templates=templates,
-            progress=ProgressReporter(enabled=not quiet),
-            since=since,
+            since=parse_since(since),
             skip_empty=skip_empty,
             wait=wait,
-            cache=None if no_cache else _cache_file(cache_dir),
-            mail=mail,
+            mail=_mail_plan(
+                fmts,
+                email_to=email_to,
+                email_from=email_from,
+                email_max_size=email_max_size,
+                smtp=dict(host=smtp_host, port=smtp_port, security=smtp_security, user=smtp_user),
+            ),
+        )
+        result = publish(
+            sources or [], options, publishing, progress=ProgressReporter(enabled=not quiet)
         )
     except DigestError as exc:
         raise _fail(exc) from None
-    for path in written:
+    for path in result.written:
         typer.echo(str(path))
-    if undelivered is not None:
-        raise _fail(undelivered)
-    if skipped:
-        raise typer.Exit(EXIT_SKIPPED)
-
-
-def _make(
-    sources: list[Path],
-    *,
-    out: Path,
-    engine: str,
-    model: str | None,
-    generate: dict[str, Any] | None = None,
-    backend: str = "auto",
-    formats: tuple[str, ...],
-    date: _dt.date,
-    max_bytes: int,
-    templates: Path | None,
-    progress: object,
-    since: str | None = None,
-    skip_empty: bool = False,
-    wait: float = 300.0,
-    cache: Path | None = None,
-    mail: MailPlan | None = None,
-) -> tuple[list[Path], int, DigestError | None]:
-    """Run the pipeline under the output folder's lock and write the formats asked for.
-
-    Returns the paths written, the number of skipped inputs, and the delivery error if the
-    email could not be sent (the files are on disk all the same, so the caller prints them).
-    """
-    from digest.console import ProgressReporter
-    from digest.engines import check_engine_name
-    from digest.files import remove_stale_temporaries
-    from digest.locking import output_lock
-    from digest.pipeline import Options, make_digest
-    from digest.state import RunState, parse_since
-
-    check_engine_name(engine)
-    if templates is not None and not templates.is_dir():
-        raise UsageError(f"--templates: no such folder: {templates}")
-    from digest.engines.ctranslate2_backend import require_backend
-
-    backend = require_backend(backend)
-    since_rule = parse_since(since)
-    options = Options(
-        engine=engine,
-        model=model,
-        generate=generate or {},
-        # Only a named backend is an engine option; auto is the engine's own default.
-        engine_options={} if backend == "auto" else {"backend": backend},
-        date=date,
-        max_bytes=max_bytes,
-        cache=cache,
-    )
-    assert isinstance(progress, ProgressReporter)
-    # One run per output folder; everything from reading the state to saving it is inside.
-    with output_lock(out, wait=wait):
-        remove_stale_temporaries(out)
-        state = RunState.load(out)
-        with progress:
-            digest = make_digest(
-                sources, options, progress=progress, select=state.selector(since_rule)
-            )
-        nothing = not digest.articles and not digest.skipped
-        stem = out / f"digest-{digest.date.isoformat()}"
-        earlier = _exists(stem, formats)
-        if nothing and (skip_empty or (since_rule and earlier)):
-            # A second --since run on the same day must not replace the morning's digest
-            # with one that says "nothing new".
-            what = f"nothing new {since_rule.describe()}" if since_rule else "nothing to summarise"
-            log.info("%s; no digest written", what)
-            state.save()
-            return [], 0, None
-        if since_rule and earlier:
-            # A --since digest holds only what was new: replacing the day's earlier one would
-            # lose those documents, so the second of the day is digest-DATE-2, and so on.
-            stem = next(
-                candidate
-                for n in range(2, 10_000)
-                if not _exists(candidate := stem.with_name(f"{stem.name}-{n}"), formats)
-            )
-        written = _write_outputs(digest, stem, formats, templates, mail)
-        if mail is not None and mail.settings is not None:
-            from digest.delivery import send_message
-            from digest.email import read_message
-            from digest.errors import DeliveryError
-
-            eml = next(p for p in written if p.suffix == ".eml")
-            try:
-                send_message(read_message(eml), mail.settings, recipients=mail.recipients)
-            except DeliveryError as exc:
-                # Not sent, so not done: the next --since last run offers these documents again.
-                return written, len(digest.skipped), DeliveryError(f"{exc} ({eml} kept)")
-            log.info("email digest sent to %s", ", ".join(str(r) for r in mail.recipients))
-        # Only now, with the digest on disk (and delivered), do its documents stop being new.
-        state.save()
-    return written, len(digest.skipped), None
+    if result.undelivered is not None:
+        raise _fail(result.undelivered)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 def _cache_file(cache_dir: Path | None) -> Path:
     from digest.cache import CACHE_FILENAME, default_cache_dir
 
     return (cache_dir or default_cache_dir()) / CACHE_FILENAME
-
-
-def _exists(stem: Path, formats: tuple[str, ...]) -> bool:
-    return any(stem.with_name(f"{stem.name}.{fmt}").exists() for fmt in formats)
-
-
-def _write_outputs(
-    digest: Digest,
-    stem: Path,
-    formats: tuple[str, ...],
-    templates: Path | None,
-    mail: MailPlan | None = None,
-) -> list[Path]:
-    from digest.files import write_atomic
-    from digest.render import render_json, render_markdown
-
-    def eml() -> bytes:
-        from digest.email import build_message, message_bytes
-
-        assert mail is not None
-        message = build_message(
-            digest,
-            sender=mail.sender,
-            recipients=mail.recipients,
-            templates_dir=templates,
-            max_html_bytes=mail.max_html_bytes,
-        )
-        return message_bytes(message)
-
-    rendered: dict[str, Callable[[], str | bytes]] = {
-        "md": lambda: render_markdown(digest, templates),
-        "json": lambda: render_json(digest),
-        "eml": eml,
-    }
-    written = [
-        write_atomic(stem.with_name(f"{stem.name}.{fmt}"), rendered[fmt]()) for fmt in formats
-    ]
-    log.info(
-        "digest of %d article(s) written with the %s engine; %d skipped",
-        len(digest.articles),
-        digest.engine,
-        len(digest.skipped),
-    )
-    return written
 
 
 @app.command("eval")
@@ -670,6 +567,7 @@ def _schedule(
 ) -> None:
     from digest import schedule
     from digest.engines import check_engine_name
+    from digest.publishing import parse_formats
     from digest.state import parse_since
 
     if install and remove:

@@ -20,6 +20,7 @@ from typing import Any
 
 import jinja2
 
+from digest.defaults import DEFAULT_MAX_HTML_BYTES
 from digest.errors import UsageError
 from digest.model import Digest
 from digest.render import load_template, plural, render_loaded, short_date
@@ -27,9 +28,6 @@ from digest.text import CONTROL_CHARACTERS, one_line
 
 log = logging.getLogger(__name__)
 
-# Gmail clips HTML beyond about 102 KB and hides the rest behind "View entire message";
-# 100,000 bytes leaves room for the headers and MIME boundaries of the HTML part.
-DEFAULT_MAX_HTML_BYTES = 100_000
 TEXT_WIDTH = 76
 
 HTML_TEMPLATE = "email.html.j2"

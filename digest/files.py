@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from digest.errors import OutputProblem
@@ -34,6 +35,36 @@ def _reason(exc: OSError) -> str:
 
 def write_atomic(path: Path, data: str | bytes) -> Path:
     """Write to a temporary file beside `path`, flush it to disk, then rename it into place."""
+    return write_all_atomic({path: data})[0]
+
+
+def write_all_atomic(files: Mapping[Path, str | bytes]) -> list[Path]:
+    """Write every file to a temporary beside it first, then rename them all into place.
+
+    A failure while writing (a full disk, a read-only folder) leaves none of them changed;
+    only the renames, which do not fail for want of space, come after the first rename.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files.items():
+            staged.append((_stage(path, data), path))
+        for tmp, path in staged:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise OutputProblem(f"cannot write {path}: {_reason(exc)}") from None
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    # The rename lives in the folder's entry table: without this fsync a power cut can bring
+    # back the old file (or none) even though the write returned.
+    for folder in dict.fromkeys(path.parent for path in files):
+        fsync_folder(folder)
+    return list(files)
+
+
+def _stage(path: Path, data: str | bytes) -> Path:
+    """`data` in a flushed temporary file beside `path`, ready to be renamed onto it."""
     ensure_folder(path.parent)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
@@ -46,17 +77,13 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise OutputProblem(f"cannot write {path}: {_reason(exc)}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    # The rename lives in the folder's entry table: without this fsync a power cut can bring
-    # back the old file (or none) even though write_atomic returned.
-    fsync_folder(path.parent)
-    return path
+    return Path(tmp)
 
 
 def fsync_folder(folder: Path) -> None:

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from digest.defaults import DEFAULT_WAIT_S
 from digest.errors import LockTimeout
 from digest.files import ensure_folder
 
 log = logging.getLogger(__name__)
 
 LOCK_FILENAME = ".digest.lock"
-DEFAULT_WAIT_S = 300.0
 
 
 @contextmanager

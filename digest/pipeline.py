@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from digest.defaults import DEFAULT_MAX_BYTES, DEFAULT_MODEL
 from digest.engines import Summariser, get_engine
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped
@@ -19,9 +20,6 @@ log = logging.getLogger(__name__)
 
 #: Called as progress(stage, done, total); stage is "read", "sections" or "articles".
 Progress = Callable[[str, int, int], None]
-
-DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-DEFAULT_MODEL = "sshleifer/distilbart-cnn-12-6"
 
 
 @dataclass(frozen=True)

@@ -115,8 +115,8 @@ def model_is_local(engine: str, model: str | None) -> bool:
     and saves a nightly run from hanging on an unreachable hub."""
     if engine == "extractive":
         return True
+    from digest.defaults import DEFAULT_MODEL
     from digest.engines.settings import resolve_model
-    from digest.pipeline import DEFAULT_MODEL
 
     name = resolve_model(model or DEFAULT_MODEL)
     if Path(name).expanduser().is_dir():
@@ -157,7 +157,9 @@ def cron_job(
     offline: bool = False,
 ) -> CronJob:
     """The job: cd to the folder it was made in, a known PATH and locale, output to `log`."""
-    env = [f"PATH={Path(executable[0]).parent}:{CRON_PATH}", "LANG=C.UTF-8"]
+    # NAME=value is an assignment only while NAME= is unquoted: quote the value alone, so a
+    # folder with a space, a quote or a $ in it stays one word and is never expanded.
+    env = [f"PATH={shlex.quote(f'{Path(executable[0]).parent}:{CRON_PATH}')}", "LANG=C.UTF-8"]
     if offline:
         env.append("HF_HUB_OFFLINE=1")
     argv = list(executable)

@@ -194,7 +194,7 @@ def spawn(
 
 
 def machine() -> str:
-    from digest.engines.seq2seq import usable_cores
+    from digest.engines.loading import usable_cores
 
     cpu = platform.processor() or platform.machine()
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import subprocess
 import sys
 from pathlib import Path
@@ -11,23 +12,41 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import digest.cli
+import digest.publishing
 from digest.cli import app
+from digest.pipeline import Options
+from digest.publishing import Published, PublishOptions
+from digest.state import Since
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def seen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
-    """What `make` resolved its options to: _make is replaced by a recorder."""
+    """What `make` resolved its options to: the library's publish() is replaced by a recorder."""
     record: dict[str, Any] = {}
 
-    def fake_make(sources: list[Path], **kwargs: Any) -> tuple[list[Path], int, None]:
+    def fake_publish(
+        sources: list[Path], options: Options, publishing: PublishOptions, **_: Any
+    ) -> Published:
         record.clear()
-        record.update(kwargs, sources=sources)
-        return [], 0, None
+        record.update(
+            sources=list(sources),
+            engine=options.engine,
+            model=options.model,
+            date=options.date,
+            max_bytes=options.max_bytes,
+            cache=options.cache,
+            out=publishing.out,
+            formats=publishing.formats,
+            since=publishing.since,
+            skip_empty=publishing.skip_empty,
+            wait=publishing.wait,
+            mail=publishing.mail,
+        )
+        return Published()
 
-    monkeypatch.setattr(digest.cli, "_make", fake_make)
+    monkeypatch.setattr(digest.publishing, "publish", fake_publish)
     monkeypatch.chdir(tmp_path)
     for name in (
         "DIGEST_ENGINE",
@@ -93,7 +112,7 @@ quiet = true
     assert seen["sources"] == [conf / "articles", Path("/srv/feeds")]
     assert seen["out"] == conf / "digests"
     assert (seen["engine"], seen["model"], seen["formats"]) == ("seq2seq", "fast", ("md", "json"))
-    assert (seen["since"], seen["skip_empty"], seen["wait"]) == ("last", True, 30.0)
+    assert (seen["since"], seen["skip_empty"], seen["wait"]) == (Since(last=True), True, 30.0)
     assert seen["cache"] == Path.home() / "digest-cache" / "summaries.sqlite3"
     assert seen["max_bytes"] == 1_000_000
 
@@ -107,7 +126,8 @@ def test_command_line_sources_replace_the_files(seen: dict[str, Any], tmp_path: 
 def test_toml_dates_and_since(seen: dict[str, Any], tmp_path: Path) -> None:
     write(tmp_path / "digest.toml", "since = 2026-11-01\ndate = 2026-11-24\n")
     assert invoke("make", "x").exit_code == 0
-    assert seen["since"] == "2026-11-01" and str(seen["date"]) == "2026-11-24"
+    assert seen["since"].cutoff == datetime.datetime(2026, 11, 1).astimezone()
+    assert str(seen["date"]) == "2026-11-24"
 
 
 def test_config_from_environment_and_explicit_beats_the_working_folder(

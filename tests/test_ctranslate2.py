@@ -419,13 +419,13 @@ def test_hub_ids_take_the_torch_free_path_too(
 def test_a_relative_model_path_names_one_conversion_whatever_the_working_folder(
     tiny_t5: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from digest.engines.seq2seq import _Loader
+    from digest.engines.loading import Loader
 
     folders = []
     for cwd in (tiny_t5.parent, tiny_t5.parent.parent):
         monkeypatch.chdir(cwd)
         relative = os.path.relpath(tiny_t5, cwd)
-        folders.append(ctranslate2_backend.converted_folder(_Loader(relative), "int8", "4"))
+        folders.append(ctranslate2_backend.converted_folder(Loader(relative), "int8", "4"))
     assert folders[0] == folders[1]
 
 

@@ -189,3 +189,31 @@ def test_mistakes_are_caught_now_not_at_night(home: Path, args: tuple[str, ...])
     result = digest(home, "schedule", *args)
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
+
+
+def test_every_path_in_the_line_is_quoted_for_the_shell(home: Path) -> None:
+    """A virtualenv (and sources, output and log) under folders with a space, a quote and a $:
+    the line still runs in cron's bare /bin/sh, and nothing in it is expanded."""
+    odd = home / "it's $HOME and `x` 100%"
+    venv_bin = odd / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    script = venv_bin / "digest"
+    script.write_bytes(DIGEST.read_bytes())  # its #! names the real interpreter
+    script.chmod(0o755)
+    write_articles(odd / "in", 2)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    environ["PATH"] = f"{home / 'bin'}:{environ.get('PATH', '')}"
+    result = subprocess.run(
+        [str(script), "schedule", str(odd / "in"), "--at", "05:00", "-o", str(odd / "out"),
+         "-e", "extractive", "--cache-dir", str(odd / "cache"), "--date", "2026-11-24"],
+        cwd=odd, env=environ, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.strip()
+    ran = cron_run(line)
+    assert (ran.returncode, ran.stderr) == (0, ""), (odd / "out" / "digest.log").read_text()
+    words = shlex.split(LINE.match(line).group("command").replace(r"\%", "%"))  # type: ignore[union-attr]
+    assert f"PATH={venv_bin}:/usr/bin:/bin" in words, words
+    written = odd / "out" / "digest-2026-11-24.md"
+    assert (odd / "out" / "digest.log").read_text() == f"{written}\n"
+    assert not (home / "out").exists() and not (Path("/") / "out").exists()

@@ -15,13 +15,9 @@ import pytest
 from tiny_models import make_text
 
 from digest.engines import get_engine
-from digest.engines.seq2seq import (
-    Seq2SeqSummariser,
-    first_sentence,
-    input_limit,
-    target_lengths,
-    usable_cores,
-)
+from digest.engines.loading import input_limit, usable_cores
+from digest.engines.planning import first_sentence, target_lengths
+from digest.engines.seq2seq import Seq2SeqSummariser
 from digest.engines.settings import PRESETS, parse_generate, resolve_model
 from digest.errors import ModelUnavailable, UsageError
 from digest.pipeline import DEFAULT_MODEL, Options, make_digest
@@ -216,11 +212,11 @@ def test_not_a_seq2seq_model(tmp_path: Path) -> None:
 
 
 def test_online_but_unreachable_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    import digest.engines.seq2seq as seq2seq
+    import digest.engines.loading as loading
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")
-    monkeypatch.setattr(seq2seq, "_hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(loading, "_hub_reachable", lambda timeout=3.0: False)
     with pytest.raises(ModelUnavailable, match="the Hugging Face hub cannot be reached"):
         engine("no-such-org/no-such-model").prepare()
 

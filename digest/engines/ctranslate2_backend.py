@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from digest.errors import ModelUnavailable, UsageError
 
 if TYPE_CHECKING:
-    from digest.engines.seq2seq import Checkpoint
+    from digest.engines.loading import Checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -133,13 +133,13 @@ def cache_root() -> Path:
     configured = os.environ.get("DIGEST_CACHE_DIR")
     if configured:
         return Path(configured).expanduser() / "ct2"
-    from digest.cache import default_cache_dir
+    from digest.locations import default_cache_dir
 
     return default_cache_dir() / "ct2"
 
 
 class Located(Protocol):
-    """Where a checkpoint is: what names its converted copy (a Checkpoint or its _Loader)."""
+    """Where a checkpoint is: what names its converted copy (a Checkpoint or its Loader)."""
 
     source: str
     local: bool
@@ -257,9 +257,9 @@ def cached_checkpoint(
     Raises ModelUnavailable for a path that is no model folder, as read_checkpoint() does.
     """
     from digest.engines import light
-    from digest.engines.seq2seq import Checkpoint, _Loader
+    from digest.engines.loading import Checkpoint, Loader
 
-    loader = _Loader(model)
+    loader = Loader(model)
     ct2 = _import()
     _, _, quantization = _placement(ct2, device, compute_type)
     if not loader.local and checkpoint_identity(loader).get("revision") is None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digest.budgets import BUDGETS, Budget
-from digest.engines import Kind
+from digest.engines.base import Kind
 from digest.text import split_sentences
 
 # Unicode letters and digits, so accented, Cyrillic or Greek words count as words too.

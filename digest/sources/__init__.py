@@ -38,6 +38,13 @@ def _reader(fmt: str) -> Callable[[str, Path], Document]:
     return parse_html
 
 
+def check_sources(sources: Sequence[Path]) -> None:
+    """A UsageError naming the first source that does not exist (a broken symlink does)."""
+    for source in sources:
+        if not (source.exists() or source.is_symlink()):
+            raise UsageError(f"no such file or folder: {source}")
+
+
 def find_inputs(sources: Sequence[Path]) -> list[Path]:
     """Every supported file under `sources`, folders searched recursively, in a stable order.
 

@@ -1,0 +1,26 @@
+"""The built-in default of every run setting, defined once for the library and the command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from digest.engines.settings import PRESETS
+from digest.sizes import parse_size
+
+#: The seq2seq model when none is named (--model, DIGEST_MODEL, digest.toml).
+DEFAULT_MODEL = PRESETS["balanced"]
+#: Inputs larger than this are skipped (--max-size).
+DEFAULT_MAX_SIZE = "5MB"
+DEFAULT_MAX_BYTES = parse_size(DEFAULT_MAX_SIZE)
+#: Seconds to wait for another run holding the output folder's lock (--wait).
+DEFAULT_WAIT_S = 300.0
+#: Gmail clips HTML beyond about 102 KB and hides the rest behind "View entire message";
+#: 100 KB leaves room for the headers and MIME boundaries of the HTML part (--email-max-size).
+DEFAULT_EMAIL_MAX_SIZE = "100KB"
+DEFAULT_MAX_HTML_BYTES = parse_size(DEFAULT_EMAIL_MAX_SIZE)
+#: The email digest's From when none is given (--email-from, DIGEST_EMAIL_FROM).
+DEFAULT_SENDER = "Digest <digest@localhost>"
+#: Where digests are written (--out).
+DEFAULT_OUT = Path("outputs")
+#: What is written (--format).
+DEFAULT_FORMATS = ("md",)

@@ -1,0 +1,233 @@
+"""One run's policy, from the output folder's lock to its saved state: what `digest make` does.
+
+make_digest() only summarises; publish() decides what is written where and when a run counts
+as done: same-day `-N` names for --since digests, the "nothing new" rule, every format
+rendered before any is written, email delivery, and the state saved last. A Python caller
+gets the same guarantees as the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from digest.defaults import DEFAULT_FORMATS, DEFAULT_MAX_HTML_BYTES, DEFAULT_OUT, DEFAULT_WAIT_S
+from digest.errors import DeliveryError, UsageError
+from digest.pipeline import Options, Progress
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address
+
+    from digest.delivery import SmtpSettings
+    from digest.model import Digest
+    from digest.state import Since
+
+log = logging.getLogger(__name__)
+
+#: What publish() can write, by file suffix.
+FORMATS = ("md", "json", "eml")
+
+EXIT_OK, EXIT_SKIPPED = 0, 3
+
+
+def parse_formats(value: str) -> tuple[str, ...]:
+    """'md, JSON,md' → ('md', 'json'); an unknown or empty list is a UsageError."""
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(
+            f"unknown format {', '.join(unknown) or repr(value)}; choose from {', '.join(FORMATS)}"
+        )
+    return formats
+
+
+@dataclass(frozen=True)
+class MailPlan:
+    """Who the email digest is from and to, and (when it is to be sent) through which server."""
+
+    sender: Address
+    recipients: tuple[Address, ...] = ()
+    #: None writes the .eml without sending it.
+    settings: SmtpSettings | None = None
+    max_html_bytes: int = DEFAULT_MAX_HTML_BYTES
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """Where and how a digest is published (the summarising itself is pipeline.Options)."""
+
+    out: Path = DEFAULT_OUT
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    #: A folder of the user's own output templates, searched before the built-in ones.
+    templates: Path | None = None
+    #: Only documents new or changed by this rule (see digest.state.parse_since).
+    since: Since | None = None
+    #: Write nothing at all when there is nothing to summarise.
+    skip_empty: bool = False
+    #: Seconds to wait for another run on the same output folder.
+    wait: float = DEFAULT_WAIT_S
+    #: Required for the eml format; with settings, the message is also sent.
+    mail: MailPlan | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a run did: the files written (in format order), the digest, a failed delivery."""
+
+    written: tuple[Path, ...] = ()
+    digest: Digest | None = None
+    #: The email could not be sent; the files are on disk all the same (exit 5).
+    undelivered: DeliveryError | None = None
+
+    @property
+    def skipped(self) -> int:
+        return len(self.digest.skipped) if self.digest is not None else 0
+
+    @property
+    def exit_code(self) -> int:
+        """The documented exit code: 5 not delivered, 3 some inputs skipped, else 0."""
+        if self.undelivered is not None:
+            return self.undelivered.exit_code
+        return EXIT_SKIPPED if self.skipped else EXIT_OK
+
+
+def check(sources: Sequence[Path], options: Options, publishing: PublishOptions) -> None:
+    """Every mistake that needs no summarising, raised before anything is created on disk."""
+    from digest.engines import check_engine_name
+    from digest.engines.ctranslate2_backend import require_backend
+    from digest.sources import check_sources
+
+    if not sources:
+        raise UsageError("give at least one folder or file to summarise, e.g. digest make seeds/")
+    check_engine_name(options.engine)
+    require_backend(str(options.engine_options.get("backend", "auto")))
+    unknown = [f for f in publishing.formats if f not in FORMATS]
+    if unknown or not publishing.formats:
+        raise UsageError(f"unknown format {', '.join(unknown) or '(none)'}")
+    if publishing.templates is not None and not publishing.templates.is_dir():
+        raise UsageError(f"--templates: no such folder: {publishing.templates}")
+    if publishing.mail is not None and publishing.mail.settings and "eml" not in publishing.formats:
+        raise UsageError("sending the email digest needs the eml format")
+    check_sources(sources)
+
+
+def publish(
+    sources: Sequence[Path | str],
+    options: Options | None = None,
+    publishing: PublishOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> Published:
+    """Summarise `sources` and write the digest into `publishing.out`, under its lock.
+
+    Raises DigestError for anything that stops the run (nothing written then); a failed email
+    delivery is returned in `Published.undelivered` instead, as the files are written.
+    """
+    from digest.files import remove_stale_temporaries
+    from digest.locking import output_lock
+    from digest.pipeline import make_digest
+    from digest.state import RunState
+
+    options = options or Options()
+    publishing = publishing or PublishOptions()
+    paths = [Path(s) for s in sources]
+    check(paths, options, publishing)
+    out, since = publishing.out, publishing.since
+    # One run per output folder; everything from reading the state to saving it is inside.
+    with output_lock(out, wait=publishing.wait):
+        remove_stale_temporaries(out)
+        state = RunState.load(out)
+        bar = progress if isinstance(progress, AbstractContextManager) else nullcontext()
+        with bar:
+            digest = make_digest(paths, options, progress=progress, select=state.selector(since))
+        nothing = not digest.articles and not digest.skipped
+        stem = out / f"digest-{digest.date.isoformat()}"
+        earlier = _exists(stem, publishing.formats)
+        if nothing and (publishing.skip_empty or (since and earlier)):
+            # A second --since run on the same day must not replace the morning's digest
+            # with one that says "nothing new".
+            what = f"nothing new {since.describe()}" if since else "nothing to summarise"
+            log.info("%s; no digest written", what)
+            state.save()
+            return Published(digest=digest)
+        if since and earlier:
+            # A --since digest holds only what was new: replacing the day's earlier one would
+            # lose those documents, so the second of the day is digest-DATE-2, and so on.
+            stem = next(
+                candidate
+                for n in range(2, 10_000)
+                if not _exists(candidate := stem.with_name(f"{stem.name}-{n}"), publishing.formats)
+            )
+        written = write_outputs(digest, stem, publishing)
+        mail = publishing.mail
+        if mail is not None and mail.settings is not None:
+            from digest.delivery import send_message
+            from digest.email import read_message
+
+            eml = next(p for p in written if p.suffix == ".eml")
+            try:
+                send_message(read_message(eml), mail.settings, recipients=mail.recipients)
+            except DeliveryError as exc:
+                # Not sent, so not done: the next --since last run offers these documents again.
+                return Published(tuple(written), digest, DeliveryError(f"{exc} ({eml} kept)"))
+            log.info("email digest sent to %s", ", ".join(str(r) for r in mail.recipients))
+        # Only now, with the digest on disk (and delivered), do its documents stop being new.
+        state.save()
+    return Published(tuple(written), digest)
+
+
+def _exists(stem: Path, formats: Sequence[str]) -> bool:
+    return any(stem.with_name(f"{stem.name}.{fmt}").exists() for fmt in formats)
+
+
+def render_outputs(digest: Digest, publishing: PublishOptions) -> dict[str, bytes]:
+    """Every format asked for, rendered in memory: a broken template fails before any write."""
+    from digest.render import render_json, render_markdown
+
+    templates = publishing.templates
+
+    def eml() -> str | bytes:
+        from digest.defaults import DEFAULT_SENDER
+        from digest.email import build_message, message_bytes, resolve_sender
+
+        mail = publishing.mail or MailPlan(resolve_sender(DEFAULT_SENDER))
+        message = build_message(
+            digest,
+            sender=mail.sender,
+            recipients=mail.recipients,
+            templates_dir=templates,
+            max_html_bytes=mail.max_html_bytes,
+        )
+        return message_bytes(message)
+
+    renderers: dict[str, Callable[[], str | bytes]] = {
+        "md": lambda: render_markdown(digest, templates),
+        "json": lambda: render_json(digest),
+        "eml": eml,
+    }
+    rendered = {}
+    for fmt in publishing.formats:
+        data = renderers[fmt]()
+        rendered[fmt] = data.encode("utf-8") if isinstance(data, str) else data
+    return rendered
+
+
+def write_outputs(digest: Digest, stem: Path, publishing: PublishOptions) -> list[Path]:
+    """Render every format, then write them all (stem.md, stem.json, …); the paths written."""
+    from digest.files import write_all_atomic
+
+    rendered = render_outputs(digest, publishing)
+    written = write_all_atomic(
+        {stem.with_name(f"{stem.name}.{fmt}"): data for fmt, data in rendered.items()}
+    )
+    log.info(
+        "digest of %d article(s) written with the %s engine; %d skipped",
+        len(digest.articles),
+        digest.engine,
+        len(digest.skipped),
+    )
+    return written
