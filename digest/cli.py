@@ -145,6 +145,8 @@ def main_options(
             ctx.default_map = default_map(
                 found, {name: c for name, c in commands.items() if name != "schedule"}
             )
+            # The file's `out` is make's output folder; eval's --out is a report file.
+            ctx.default_map.get("eval", {}).pop("out", None)
             ctx.meta["digest.config"] = found.absolute()
     except DigestError as exc:
         raise _fail(exc) from None

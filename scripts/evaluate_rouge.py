@@ -1,12 +1,13 @@
 """Reproduce docs/quality.md: build pairs files from ../shared, split them, run `digest eval`.
 
-    python scripts/evaluate_rouge.py [--sets news-writers,18f,bbc] [--split all|dev|held-out]
+    python scripts/evaluate_rouge.py [--sets news-writers,18f,bbc] [--split all|dev|held-out|whole]
                                      [--engine extractive] [--work outputs/quality] [--limit N]
 
 For each data set it writes `WORK/<set>-<split>.jsonl` (the pairs `digest eval` reads; the
 texts stay out of the repository) and `WORK/<set>-<split>-<kind>.md` (its report), and prints
 every report. The split is fixed by a hash of each pair's id: `dev` is the half the
-extractive engine was tuned on, `held-out` the half it never was.
+extractive engine was tuned on, `held-out` the half it never was; `all` (the default) runs
+both, `whole` the set undivided.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from digest.evaluate import (  # noqa: E402
 from digest.sources.markdown import split_front_matter  # noqa: E402
 from digest.text import split_sentences  # noqa: E402
 
-SPLITS = ("all", "dev", "held-out")
+SPLITS = ("all", "dev", "held-out", "whole")
 #: (kind, baselines) scored for each set. BBC's references are long extracts: only the
 #: article summary is meaningful there.
 RUNS = {
@@ -178,7 +179,7 @@ def write_pairs(rows: Iterable[dict[str, object]], split: str, path: Path) -> in
     count = 0
     with path.open("w", encoding="utf-8") as out:
         for row in rows:
-            if split == "all" or split_of(str(row["id"])) == split:
+            if split == "whole" or split_of(str(row["id"])) == split:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 count += 1
     return count

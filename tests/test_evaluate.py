@@ -313,3 +313,16 @@ def test_section_kind_scores_only_documents_with_bullets(tmp_path: Path) -> None
             EXTRACTIVE,
             kind="section",
         )
+
+
+def test_digest_toml_settings_apply_but_not_makes_output_folder(
+    pairs_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "digest.toml").write_text(
+        f'engine = "extractive"\nout = "{tmp_path / "digests"}"\nquiet = true\n', encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.app, ["eval", str(pairs_file), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert "- engine: extractive" in result.stdout
+    assert not (tmp_path / "digests").exists()
