@@ -133,7 +133,7 @@ def load_pairs(path: Path, *, limit: int | None = None) -> tuple[list[Pair], lis
     pairs: list[Pair] = []
     bad: list[BadLine] = []
     try:
-        handle = path.open(encoding="utf-8", errors="replace")
+        handle = path.open(encoding="utf-8-sig", errors="replace")
     except OSError as exc:
         raise EvalError(f"cannot read {path}: {exc.strerror or exc}") from None
     with handle:

@@ -326,3 +326,11 @@ def test_digest_toml_settings_apply_but_not_makes_output_folder(
     assert result.exit_code == 0, result.output
     assert "- engine: extractive" in result.stdout
     assert not (tmp_path / "digests").exists()
+
+
+def test_a_byte_order_mark_and_crlf_lines_are_read(tmp_path: Path) -> None:
+    data = tmp_path / "bom.jsonl"
+    row = json.dumps({"article": CANDIDATE, "reference": "The cat sat."})
+    data.write_bytes(("\ufeff" + row + "\r\n" + row + "\r\n").encode("utf-8"))
+    pairs, bad = load_pairs(data)
+    assert [p.line for p in pairs] == [1, 2] and bad == []
