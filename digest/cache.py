@@ -6,6 +6,7 @@ import datetime as _dt
 import hashlib
 import json
 import logging
+import math
 import os
 import sqlite3
 import time
@@ -23,8 +24,13 @@ from digest.version import __version__
 log = logging.getLogger(__name__)
 
 CACHE_FILENAME = "summaries.sqlite3"
-#: Bumped when the table layout changes; an older file is then rebuilt, not misread.
-SCHEMA_VERSION = 1
+#: Bumped when the table layout changes; an older file is migrated (1 → 2 adds `used`).
+SCHEMA_VERSION = 2
+#: A row's last use is rewritten at most this often: a re-run within the hour writes nothing,
+#: and pruning works in days.
+TOUCH_EVERY_S = 3600.0
+#: Automatic pruning (a run's cache_max_age) happens at most this often.
+PRUNE_EVERY_S = 86400.0
 #: Texts per engine call when filling misses: each call's results are committed at once, so a
 #: killed run loses at most one chunk of work, and length-sorted chunks still batch well.
 CHUNK = 32
@@ -60,6 +66,8 @@ class SummaryCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        #: Rows read whose last-use stamp is more than TOUCH_EVERY_S old: key → time read.
+        self._used: dict[str, float] = {}
         try:
             self._db = self._open()
         except sqlite3.DatabaseError as exc:
@@ -81,19 +89,15 @@ class SummaryCache:
         try:
             # Garbage bytes fail here ("file is not a database"); damaged pages fail the check.
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version not in (0, 1, SCHEMA_VERSION):
                 raise sqlite3.DatabaseError(f"unknown cache schema {version}")
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check}")
             # WAL lets one run read while another commits; harmless if the filesystem refuses.
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS summaries ("
-                " key TEXT PRIMARY KEY, summary TEXT NOT NULL, engine TEXT NOT NULL,"
-                " model TEXT, backend TEXT, created REAL NOT NULL)"
-            )
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version != SCHEMA_VERSION:
+                _migrate(db)
         except BaseException:
             db.close()
             raise
@@ -135,50 +139,198 @@ class SummaryCache:
             # Typically "database is locked" after BUSY_TIMEOUT_S: skip this write, go on.
             log.warning("summary cache %s: could not %s (%s)", self.path, action, exc)
 
+    def _begin(self, *, durable: bool) -> None:
+        """Start a write transaction. Summaries are synced to disk on commit; housekeeping
+        (last-use stamps, pruning) is not: losing it to a power cut is harmless, and skipping
+        the sync keeps it cheap enough for every run (docs/benchmarks.md)."""
+        assert self._db is not None
+        self._db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        self._db.execute("BEGIN IMMEDIATE")
+
     def get_many(self, keys: Sequence[str]) -> dict[str, Cached]:
         """The cached rows among `keys`; a key that is absent is simply missing from the dict."""
         if self._db is None or not keys:
             return {}
         found: dict[str, Cached] = {}
         unique = list(dict.fromkeys(keys))
+        now = time.time()
+        stale: list[str] = []
         try:
             # SQLite limits bound variables per statement (999 in old builds): query in slices.
             for start in range(0, len(unique), 500):
                 part = unique[start : start + 500]
                 rows = self._db.execute(
-                    "SELECT key, summary, engine, model, backend FROM summaries"
+                    "SELECT key, summary, engine, model, backend, used FROM summaries"
                     f" WHERE key IN ({','.join('?' * len(part))})",
                     part,
                 )
-                for key, summary, engine, model, backend in rows:
+                for key, summary, engine, model, backend, used in rows:
                     found[key] = Cached(summary, engine, model, backend)
+                    if used < now - TOUCH_EVERY_S:
+                        stale.append(key)
         except sqlite3.Error as exc:
             self._failed("read", exc)
             return {}
+        # Recorded later, in one transaction with this run's other writes (or at close).
+        self._used.update(dict.fromkeys(stale, now))
         return found
+
+    def _record_use(self) -> None:
+        """Inside a write transaction: stamp the rows read since the last one as used."""
+        assert self._db is not None
+        by_time: dict[float, list[str]] = {}
+        for key, when in self._used.items():
+            by_time.setdefault(when, []).append(key)
+        for when, keys in by_time.items():
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                self._db.execute(
+                    f"UPDATE summaries SET used = ? WHERE key IN ({','.join('?' * len(part))})",
+                    [when, *part],
+                )
+
+    def flush(self) -> None:
+        """Write the pending last-use stamps (close() does this too)."""
+        if self._db is None or not self._used:
+            return
+        try:
+            self._begin(durable=False)
+            try:
+                self._record_use()
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # Not worth a warning: the summaries were read; at worst they are pruned sooner.
+            log.debug("summary cache %s: could not record use (%s)", self.path, exc)
+        self._used.clear()
 
     def put_many(self, rows: Iterable[tuple[str, Cached]]) -> None:
         """Store rows in one transaction: committed (durably, in WAL) when this returns."""
         if self._db is None:
             return
         now = time.time()
-        values = [(key, c.summary, c.engine, c.model, c.backend, now) for key, c in rows]
+        values = [(key, c.summary, c.engine, c.model, c.backend, now, now) for key, c in rows]
         if not values:
             return
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._begin(durable=True)
             try:
+                self._record_use()
                 self._db.executemany(
                     "INSERT OR REPLACE INTO summaries"
-                    " (key, summary, engine, model, backend, created) VALUES (?, ?, ?, ?, ?, ?)",
+                    " (key, summary, engine, model, backend, created, used)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     values,
                 )
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._used.clear()
         except sqlite3.Error as exc:
             self._failed("write", exc)
+
+    def _write(
+        self, action: str, statements: Sequence[tuple[str, Sequence[Any]]], *, unless_after: float
+    ) -> int | None:
+        """Run `statements` in one transaction and return the rows the first one changed.
+
+        None when the cache was pruned after `unless_after` (checked under the write lock, so
+        two runs that find a prune due at once prune once), and -1 when the write failed.
+        """
+        if self._db is None:
+            return -1
+        try:
+            self._begin(durable=False)
+            try:
+                pruned = self.last_pruned()
+                if pruned is not None and pruned > unless_after:
+                    self._db.execute("ROLLBACK")
+                    return None
+                # This run's reads first, so a prune never takes what the run just used.
+                self._record_use()
+                counts = [self._db.execute(sql, args).rowcount for sql, args in statements]
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            self._used.clear()
+        except sqlite3.Error as exc:
+            self._failed(action, exc)
+            return -1
+        return counts[0]
+
+    def prune(self, older_than: float, *, now: float | None = None) -> int:
+        """Delete the summaries unused for `older_than` seconds; how many went (-1: failed)."""
+        now = time.time() if now is None else now
+        deleted = self._prune(older_than, now, unless_after=math.inf)
+        return -1 if deleted is None else deleted
+
+    def prune_if_due(
+        self, older_than: float, *, every: float = PRUNE_EVERY_S, now: float | None = None
+    ) -> int | None:
+        """prune(older_than) unless the cache was pruned in the last `every` seconds (None then).
+
+        The check costs one indexed read, so every run can make it.
+        """
+        now = time.time() if now is None else now
+        pruned = self.last_pruned()
+        if self._db is None or (pruned is not None and pruned > now - every):
+            return None
+        return self._prune(older_than, now, unless_after=now - every)
+
+    def _prune(self, older_than: float, now: float, *, unless_after: float) -> int | None:
+        return self._write(
+            "prune",
+            [
+                ("DELETE FROM summaries WHERE used < ?", [now - older_than]),
+                ("INSERT OR REPLACE INTO meta (name, value) VALUES ('pruned', ?)", [now]),
+            ],
+            unless_after=unless_after,
+        )
+
+    def clear(self) -> int:
+        """Delete every summary; how many went (-1: failed). The file stays: other runs may
+        have it open."""
+        deleted = self._write("clear", [("DELETE FROM summaries", [])], unless_after=math.inf)
+        return -1 if deleted is None else deleted
+
+    def compact(self) -> None:
+        """Give the space of deleted rows back to the disk; skipped (quietly) while another
+        process is writing, since it needs the database to itself for a moment."""
+        if self._db is None:
+            return
+        try:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            log.debug("summary cache %s: not compacted (%s)", self.path, exc)
+
+    def last_pruned(self) -> float | None:
+        """When the cache was last pruned (a time.time() value), None if never."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'pruned'").fetchone()
+        except sqlite3.Error as exc:
+            self._failed("read", exc)
+            return None
+        return None if row is None else float(row[0])
+
+    def usage(self) -> tuple[int, float | None, float | None]:
+        """(entries, oldest last use, newest last use), times as time.time() values."""
+        if self._db is None:
+            return 0, None, None
+        try:
+            count, oldest, newest = self._db.execute(
+                "SELECT count(*), min(used), max(used) FROM summaries"
+            ).fetchone()
+        except sqlite3.Error as exc:
+            self._failed("read", exc)
+            return 0, None, None
+        return int(count), oldest, newest
 
     def __len__(self) -> int:
         if self._db is None:
@@ -187,6 +339,7 @@ class SummaryCache:
 
     def close(self) -> None:
         if self._db is not None:
+            self.flush()
             self._db.close()
             self._db = None
 
@@ -195,6 +348,31 @@ class SummaryCache:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Create the tables, or bring an older layout up to date, in one transaction: several
+    runs may open a new cache file at the same moment."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]  # again, under the lock
+        if version == 0:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS summaries ("
+                " key TEXT PRIMARY KEY, summary TEXT NOT NULL, engine TEXT NOT NULL,"
+                " model TEXT, backend TEXT, created REAL NOT NULL, used REAL NOT NULL)"
+            )
+        elif version == 1:
+            db.execute("ALTER TABLE summaries ADD COLUMN used REAL NOT NULL DEFAULT 0")
+            db.execute("UPDATE summaries SET used = created")
+        db.execute("CREATE INDEX IF NOT EXISTS summaries_used ON summaries (used)")
+        # Housekeeping facts (when the cache was last pruned), name → number.
+        db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value REAL)")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:

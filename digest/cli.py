@@ -18,6 +18,7 @@ from typer import _click as click
 
 from digest import __version__
 from digest.defaults import (
+    DEFAULT_CACHE_MAX_AGE,
     DEFAULT_EMAIL_MAX_SIZE,
     DEFAULT_MAX_SIZE,
     DEFAULT_OUT,
@@ -315,6 +316,15 @@ def make_command(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")
     ] = False,
+    cache_max_age: Annotated[
+        str,
+        typer.Option(
+            "--cache-max-age",
+            envvar="DIGEST_CACHE_MAX_AGE",
+            help="Prune cached summaries and converted models unused this long (30d, 12w; "
+            "'never' keeps them); checked at most once a day.",
+        ),
+    ] = DEFAULT_CACHE_MAX_AGE,
     email_to: Annotated[
         str | None,
         typer.Option(
@@ -345,6 +355,7 @@ def make_command(
     smtp_user: SmtpUser = None,
 ) -> None:
     """Summarise SOURCES into DIR/digest-YYYY-MM-DD.md; print the paths written."""
+    from digest.cache_maintenance import parse_max_age
     from digest.console import ProgressReporter, configure_logging
     from digest.pipeline import Options
     from digest.publishing import PublishOptions, parse_formats, publish
@@ -368,6 +379,7 @@ def make_command(
             date=parse_date(date),
             max_bytes=parse_size(max_size),
             cache=None if no_cache else _cache_file(cache_dir),
+            cache_max_age=parse_max_age(cache_max_age),
         )
         publishing = PublishOptions(
             out=out,
@@ -679,6 +691,112 @@ def send_command(
     except DigestError as exc:
         raise _fail(exc) from None
     log.info("sent %s", file)
+
+
+cache_app = typer.Typer(
+    help="Look after the summary cache and the converted models: info, clear, prune.",
+    no_args_is_help=True,
+)
+app.add_typer(cache_app, name="cache")
+
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        envvar="DIGEST_CACHE_DIR",
+        help="The cache folder [default: your user cache folder, e.g. ~/.cache/digest].",
+    ),
+]
+
+
+def _cache_folder(cache_dir: Path | None) -> Path:
+    return _cache_file(cache_dir.expanduser() if cache_dir else None).parent
+
+
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return "never"
+    moment = _dt.datetime.fromtimestamp(stamp).astimezone()
+    days = (_dt.datetime.now().astimezone() - moment).days
+    ago = "today" if days < 1 else f"{days} day{'s' if days > 1 else ''} ago"
+    return f"{moment.isoformat(sep=' ', timespec='minutes')} ({ago})"
+
+
+def _size(count: int) -> str:
+    size = float(count)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+@cache_app.command("info")
+def cache_info_command(cache_dir: CacheDir = None) -> None:
+    """Where the cache is, what it holds, how big it is, and when it was last used."""
+    from digest.cache_maintenance import cache_info
+
+    info = cache_info(_cache_folder(cache_dir))
+    lines = [f"location:     {info.folder}"]
+    if not info.exists:
+        lines.append("summaries:    none yet (no cache file)")
+    else:
+        lines += [
+            f"summaries:    {info.entries:,} in {info.database.name}"
+            f" ({_size(info.database_bytes)})",
+            f"oldest use:   {_when(info.oldest_use)}",
+            f"newest use:   {_when(info.newest_use)}",
+            f"last pruned:  {_when(info.last_pruned)}",
+        ]
+    lines.append(f"conversions:  {len(info.conversions)}")
+    lines += [
+        f"  {c.name}  {_size(c.bytes)}  last used {_when(c.last_used)}" for c in info.conversions
+    ]
+    lines.append(f"total size:   {_size(info.total_bytes)}")
+    typer.echo("\n".join(lines))
+
+
+@cache_app.command("clear")
+def cache_clear_command(
+    cache_dir: CacheDir = None,
+    conversions: Annotated[
+        bool, typer.Option("--conversions", help="Delete the converted models too.")
+    ] = False,
+) -> None:
+    """Delete every cached summary (and, with --conversions, every converted model)."""
+    from digest.cache_maintenance import clear_cache
+
+    removed = clear_cache(_cache_folder(cache_dir), include_conversions=conversions)
+    _report(removed, "deleted")
+
+
+@cache_app.command("prune")
+def cache_prune_command(
+    older_than: Annotated[
+        str,
+        typer.Option("--older-than", help="Delete what was not used for this long: 30d, 12h, 2w."),
+    ],
+    cache_dir: CacheDir = None,
+) -> None:
+    """Delete cached summaries and converted models not used for --older-than."""
+    from digest.cache_maintenance import parse_age, prune_cache
+
+    try:
+        age = parse_age(older_than)
+    except DigestError as exc:
+        raise _fail(exc) from None
+    _report(prune_cache(_cache_folder(cache_dir), age), "pruned")
+
+
+def _report(removed: Any, verb: str) -> None:
+    if removed.summaries < 0:
+        raise _fail(DigestError("the summary cache could not be changed (see the warning above)"))
+    size = sum(c.bytes for c in removed.conversions)
+    typer.echo(
+        f"digest: {verb} {removed.summaries:,} summaries and {len(removed.conversions)} "
+        f"converted model(s) ({_size(size)})",
+        err=True,
+    )
 
 
 def main() -> None:

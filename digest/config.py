@@ -89,36 +89,46 @@ def _convert_one(param: Any, value: Any, base: Path) -> Any:
     return value
 
 
-def default_map(path: Path, commands: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def _leaves(
+    commands: Mapping[str, Any], prefix: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], Any]]:
+    """(path, command) for every command, those inside groups (`cache info`) included."""
+    found: list[tuple[tuple[str, ...], Any]] = []
+    for name, command in commands.items():
+        found.append(((*prefix, name), command))
+        found.extend(_leaves(getattr(command, "commands", {}) or {}, (*prefix, name)))
+    return found
+
+
+def default_map(path: Path, commands: Mapping[str, Any]) -> dict[str, Any]:
     """The file's keys as click's `default_map` for every command that has a matching option.
 
-    `commands` are click commands, used by duck type: typer ships its own copy of click.
+    `commands` are click commands, used by duck type: typer ships its own copy of click. A
+    group's commands get a nested map (`{"cache": {"info": {...}}}`), as click looks them up.
 
     click looks a value up on the command line, then in the environment, then in the default
     map, then in the built-in default: exactly the precedence CLI > env > file > built-in.
     """
     data = read_config(path)
     base = path.parent.absolute()
-    result: dict[str, dict[str, Any]] = {name: {} for name in commands}
+    leaves = _leaves(commands)
+    result: dict[str, Any] = {}
     for key, value in data.items():
         wanted = key.replace("-", "_")
         matched = False
-        for name, command in commands.items():
+        for names, command in leaves:
             for param in command.params:
                 if param.name and wanted in _names(param) and param.expose_value:
                     where = f"{path}: {key}"
-                    result[name][param.name] = _convert(param, value, base, where)
+                    target = result
+                    for name in names:
+                        target = target.setdefault(name, {})
+                    target[param.name] = _convert(param, value, base, where)
                     matched = True
         if not matched:
             known = sorted(
-                {
-                    n
-                    for c in commands.values()
-                    for p in c.params
-                    if p.expose_value
-                    for n in _names(p)
-                }
+                {n for _, c in leaves for p in c.params if p.expose_value for n in _names(p)}
                 - {"help", "version", "config"}
             )
             raise UsageError(f"{path}: unknown key {key!r} (known keys: {', '.join(known)})")
-    return {name: values for name, values in result.items() if values}
+    return result

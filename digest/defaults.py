@@ -24,3 +24,6 @@ DEFAULT_SENDER = "Digest <digest@localhost>"
 DEFAULT_OUT = Path("outputs")
 #: What is written (--format).
 DEFAULT_FORMATS = ("md",)
+#: Cached summaries and converted models unused this long are pruned (--cache-max-age).
+DEFAULT_CACHE_MAX_AGE = "90d"
+DEFAULT_CACHE_MAX_AGE_S = 90 * 86400.0

@@ -23,6 +23,15 @@ class ModelUnavailable(DigestError):
     """The seq2seq model could not be loaded (offline and not cached, wrong id, wrong kind)."""
 
 
+class ReaderUnavailable(DigestError):
+    """A format's reader cannot work in this installation (its imports fail): one error for
+    the format, never one skip per file."""
+
+    def __init__(self, fmt: str, package: str, install: str, cause: str) -> None:
+        self.format, self.package, self.install, self.cause = fmt, package, install, cause
+        super().__init__(f"{fmt} files cannot be read: {cause}; install {package}: {install}")
+
+
 class TemplateProblem(DigestError):
     """An output or prompt template is missing or broken."""
 

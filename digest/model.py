@@ -78,6 +78,15 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A format no file of which could be read in this installation (a broken dependency)."""
+
+    format: str
+    files: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Digest:
     date: _dt.date
     engine: str
@@ -86,3 +95,5 @@ class Digest:
     skipped: tuple[Skipped, ...] = ()
     notices: tuple[str, ...] = ()
     backend: str | None = None
+    #: Formats that could not be read at all; their files are counted here, not skipped one by one.
+    unreadable: tuple[Unreadable, ...] = ()

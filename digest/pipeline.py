@@ -7,14 +7,17 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from digest.defaults import DEFAULT_MAX_BYTES, DEFAULT_MODEL
+from digest.defaults import DEFAULT_CACHE_MAX_AGE_S, DEFAULT_MAX_BYTES, DEFAULT_MODEL
 from digest.engines import Summariser, get_engine
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
-from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped
+from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped, Unreadable
 from digest.repeats import Said
-from digest.sources import find_inputs, read_document
+from digest.sources import FORMATS, check_reader, find_inputs, read_document
+
+if TYPE_CHECKING:
+    from digest.cache import SummaryCache
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,9 @@ class Options:
     quote_under_words: int = 60
     #: The summary cache (an SQLite file); None runs without one.
     cache: Path | None = None
+    #: Seconds unused after which summaries and conversions beside `cache` are pruned (checked
+    #: at most once a day); None keeps everything.
+    cache_max_age: float | None = DEFAULT_CACHE_MAX_AGE_S
 
 
 def display_path(path: Path) -> str:
@@ -55,9 +61,45 @@ def read_documents(
 ) -> tuple[list[Document], list[Skipped]]:
     """Read every supported file under `sources`; bad inputs become Skipped, never errors.
 
-    `select`, when given, picks which of the files found are read at all (--since).
+    (read_sources() also says which formats could not be read at all.)
+    """
+    documents, skipped, _ = read_sources(
+        sources, max_bytes=max_bytes, progress=progress, select=select
+    )
+    return documents, skipped
+
+
+def read_sources(
+    sources: Sequence[Path],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Progress | None = None,
+    select: Callable[[Path], bool] | None = None,
+) -> tuple[list[Document], list[Skipped], list[Unreadable]]:
+    """Read every supported file under `sources`: documents, skipped files (one reason each)
+    and the formats whose reader cannot work in this installation.
+
+    `select`, when given, picks which of the files found are read at all (--since). A
+    format whose reader fails to import is reported once, with the package to install; if
+    every file found is of such formats, ReaderUnavailable is raised before reading any.
     """
     files = find_inputs(sources)
+    formats = {FORMATS[path.suffix.lower()] for path in files}
+    broken = {fmt: problem for fmt in sorted(formats) if (problem := check_reader(fmt))}
+    if broken and formats <= broken.keys():
+        raise next(iter(broken.values()))
+    unreadable: list[Unreadable] = []
+    for fmt, problem in broken.items():
+        count = sum(1 for path in files if FORMATS[path.suffix.lower()] == fmt)
+        notice = (
+            f"{count} {problem.format} file{'' if count == 1 else 's'} not read: {problem.cause}; "
+            f"install {problem.package}: {problem.install}"
+        )
+        log.warning("%s", notice)
+        unreadable.append(Unreadable(fmt, count, notice))
+    # Dropped before `select` sees them, so --since last still counts them as new once the
+    # installation is mended.
+    files = [path for path in files if FORMATS[path.suffix.lower()] not in broken]
     if select is not None:
         files = [path for path in files if select(path)]
     documents: list[Document] = []
@@ -78,7 +120,7 @@ def read_documents(
             skipped.append(Skipped(display_path(path), reason))
         if progress:
             progress("read", done, len(files))
-    return documents, skipped
+    return documents, skipped, unreadable
 
 
 def model_id(options: Options) -> str:
@@ -94,19 +136,19 @@ def needs_model(documents: Sequence[Document], options: Options) -> bool:
     return any(d.words >= options.quote_under_words for d in documents)
 
 
-def engine_fingerprint(options: Options, engine: str) -> str:
+def engine_fingerprint(options: Options, engine: str, *, backend: str | None = None) -> str:
     """The cache's name for `engine` as `options` configure it (see digest.cache).
 
     The seq2seq backend is part of it (int8 CTranslate2 and transformers summaries differ
-    slightly), as this installation resolves it, so it is known before any model is loaded
-    and a run's lookups and writes agree.
+    slightly): `backend` where it is known (the engine has run), else the one this
+    installation will most likely run, so it is known before any model is loaded.
     """
     from digest.cache import engine_fingerprint as fingerprint
     from digest.engines.ctranslate2_backend import expected_backend
 
     if engine == "extractive":
         return fingerprint("extractive")
-    backend = expected_backend(str(options.engine_options.get("backend", "auto")))
+    backend = backend or expected_backend(str(options.engine_options.get("backend", "auto")))
     return fingerprint(
         engine,
         model=model_id(options),
@@ -115,33 +157,71 @@ def engine_fingerprint(options: Options, engine: str) -> str:
     )
 
 
+#: The backends that run the seq2seq engine (an engine of a test or plugin may name others).
+_RUNNERS = ("transformers", "ctranslate2")
+
+
+def _lookup_backends(options: Options) -> list[str | None]:
+    """The backends whose cached summaries a run may use, most likely first.
+
+    Under `auto` a model that does not convert runs on transformers every time, and its
+    summaries are stored under that name: a re-run must find them without loading it again.
+    """
+    from digest.engines.ctranslate2_backend import expected_backend
+
+    choice = str(options.engine_options.get("backend", "auto"))
+    if choice == "auto" and expected_backend(choice) == "ctranslate2":
+        return ["ctranslate2", "transformers"]
+    return [None]
+
+
 def _summarise_with_cache(
     documents: Sequence[Document], options: Options, cache_path: Path, progress: Progress | None
 ) -> tuple[list[ArticleSummary], Summariser, list[str]]:
     """Answer from the cache when it holds every summary; prepare an engine only otherwise."""
-    from digest.cache import CacheMiss, CacheOnlySummariser, CachingSummariser, SummaryCache
+    from digest.cache import SummaryCache
 
     with SummaryCache(cache_path) as cache:
-        # The engine `auto` tries first is seq2seq, so that is whose summaries are looked up.
-        first = "seq2seq" if options.engine == "auto" else options.engine
-        cached = CacheOnlySummariser(cache, engine_fingerprint(options, first), first)
+        result = _summarise_cached(documents, options, cache, progress)
+        if options.cache_max_age is not None:
+            # After summarising, so what this run used counts as used today.
+            from digest.cache_maintenance import prune_if_due
+
+            prune_if_due(cache, options.cache_max_age)
+        return result
+
+
+def _summarise_cached(
+    documents: Sequence[Document], options: Options, cache: SummaryCache, progress: Progress | None
+) -> tuple[list[ArticleSummary], Summariser, list[str]]:
+    """From the cache alone when it holds every summary; otherwise prepare the engine."""
+    from digest.cache import CacheMiss, CacheOnlySummariser, CachingSummariser
+
+    # The engine `auto` tries first is seq2seq, so that is whose summaries are looked up.
+    first = "seq2seq" if options.engine == "auto" else options.engine
+    for backend in _lookup_backends(options) if first == "seq2seq" else [None]:
+        fingerprint = engine_fingerprint(options, first, backend=backend)
+        cached = CacheOnlySummariser(cache, fingerprint, first)
         try:
             articles = summarise_documents(
                 documents, cached, quote_under_words=options.quote_under_words
             )
         except CacheMiss as miss:
-            log.debug("summary cache: %s; preparing the engine", miss)
+            log.debug("summary cache (%s): %s", backend or "expected backend", miss)
         else:
             log.info("all %d summaries came from the cache; no engine was loaded", cached.hits)
             return articles, cached, []
-        engine, notices = resolve_engine(options)
-        used = "extractive" if notices or options.engine == "extractive" else first
-        caching = CachingSummariser(engine, cache, engine_fingerprint(options, used))
-        articles = summarise_documents(
-            documents, caching, quote_under_words=options.quote_under_words, progress=progress
-        )
-        log.info("summaries: %d from the cache, %d newly written", caching.hits, caching.misses)
-        return articles, engine, notices
+    engine, notices = resolve_engine(options)
+    used = "extractive" if notices or options.engine == "extractive" else first
+    # Keyed by the backend that actually runs: under auto, a model that fails to convert
+    # runs on transformers, and its summaries must not pass for CTranslate2's.
+    ran = engine.backend if used == "seq2seq" and engine.backend in _RUNNERS else None
+    caching = CachingSummariser(engine, cache, engine_fingerprint(options, used, backend=ran))
+    articles = summarise_documents(
+        documents, caching, quote_under_words=options.quote_under_words, progress=progress
+    )
+    log.info("summaries: %d from the cache, %d newly written", caching.hits, caching.misses)
+    return articles, engine, notices
 
 
 def resolve_engine(options: Options) -> tuple[Summariser, list[str]]:
@@ -324,13 +404,22 @@ def make_digest(
     paths = [Path(s) for s in sources]
     if not paths:
         raise UsageError("no sources given")
-    documents, skipped = read_documents(
+    documents, skipped, unreadable = read_sources(
         paths, max_bytes=options.max_bytes, progress=progress, select=select
     )
     date = options.date or _dt.date.today()
+    unreadable_notices = tuple(u.reason for u in unreadable)
     if not documents:
         # Nothing to summarise: the model is not loaded at all.
-        return Digest(date, options.engine, None, (), tuple(skipped))
+        return Digest(
+            date=date,
+            engine=options.engine,
+            model=None,
+            articles=(),
+            skipped=tuple(skipped),
+            notices=unreadable_notices,
+            unreadable=tuple(unreadable),
+        )
     run = summarise_read_documents(documents, options, progress=progress)
     return Digest(
         date=date,
@@ -338,6 +427,7 @@ def make_digest(
         model=run.model,
         articles=run.articles,
         skipped=tuple(skipped),
-        notices=run.notices,
+        notices=unreadable_notices + run.notices,
         backend=run.backend,
+        unreadable=tuple(unreadable),
     )

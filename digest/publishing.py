@@ -85,7 +85,10 @@ class Published:
 
     @property
     def skipped(self) -> int:
-        return len(self.digest.skipped) if self.digest is not None else 0
+        """Inputs found but not in the digest: skipped ones, and files of unreadable formats."""
+        if self.digest is None:
+            return 0
+        return len(self.digest.skipped) + sum(u.files for u in self.digest.unreadable)
 
     @property
     def exit_code(self) -> int:
@@ -144,7 +147,7 @@ def publish(
         bar = progress if isinstance(progress, AbstractContextManager) else nullcontext()
         with bar:
             digest = make_digest(paths, options, progress=progress, select=state.selector(since))
-        nothing = not digest.articles and not digest.skipped
+        nothing = not digest.articles and not digest.skipped and not digest.unreadable
         stem = out / f"digest-{digest.date.isoformat()}"
         earlier = _exists(stem, publishing.formats)
         if nothing and (publishing.skip_empty or (since and earlier)):

@@ -458,3 +458,49 @@ def test_cache_dir_option_moves_the_conversions_too(
     assert result.exit_code == 0, result.output
     assert (cache / "summaries.sqlite3").exists()
     assert len(list((cache / "ct2").iterdir())) == 1
+
+
+def test_auto_fallback_summaries_are_keyed_by_the_backend_that_ran(
+    tiny_bart: Path, tmp_path: Path, ct2_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under --backend auto a model that fails to convert runs on transformers: its summaries
+    must be found by a transformers run, and never served to a CTranslate2 one."""
+    from dataclasses import replace
+
+    import digest.pipeline
+    from digest.errors import ModelUnavailable
+    from digest.pipeline import make_digest
+
+    inputs = Path(__file__).resolve().parent / "fixtures" / "every-format"
+    generate = {"num_beams": 1, "max_new_tokens": 8}
+    auto = Options(
+        engine="seq2seq", model=str(tiny_bart), generate=generate, cache=tmp_path / "s.sqlite3"
+    )
+    resolved: list[str] = []
+    real_resolve = digest.pipeline.resolve_engine
+
+    def resolve(options: Options) -> Any:
+        resolved.append(str(options.engine_options.get("backend", "auto")))
+        return real_resolve(options)
+
+    def refuse(checkpoint: Any, **_: Any) -> Any:
+        raise ModelUnavailable(f"model {checkpoint.model} could not be converted for CTranslate2")
+
+    monkeypatch.setattr(digest.pipeline, "resolve_engine", resolve)
+    with monkeypatch.context() as failing:
+        failing.setattr(ctranslate2_backend, "load", refuse)
+        first = make_digest([inputs], auto)
+        assert (first.backend, resolved) == ("transformers", ["auto"])
+        # The same auto run again is answered from the cache: no model is loaded.
+        assert make_digest([inputs], auto).articles == first.articles
+        assert resolved == ["auto"]
+
+    as_transformers = replace(auto, engine_options={"backend": "transformers"})
+    again = make_digest([inputs], as_transformers)
+    assert resolved == ["auto"], "transformers' own run did not find the fallback's summaries"
+    assert (again.backend, again.articles) == ("transformers", first.articles)
+
+    as_ct2 = replace(auto, engine_options={"backend": "ctranslate2"})
+    converted = make_digest([inputs], as_ct2)
+    assert resolved == ["auto", "ctranslate2"], "transformers summaries passed for CTranslate2's"
+    assert converted.backend == "ctranslate2"

@@ -177,6 +177,14 @@ def converted_folder(checkpoint: Located, quantization: str, version: str) -> Pa
     return cache_root() / f"{safe}-{digest}-{quantization}"
 
 
+def mark_used(folder: Path) -> None:
+    """Record a conversion's last use in its folder's modification time (what pruning reads)."""
+    try:
+        os.utime(folder)
+    except OSError as exc:  # a read-only cache still runs; it only cannot be pruned by age
+        log.debug("could not record the use of %s (%s)", folder, exc)
+
+
 def convert(
     checkpoint: Checkpoint, folder: Path, quantization: str, *, replace: bool = False
 ) -> None:
@@ -223,8 +231,14 @@ def convert(
             scratch / light.FOLDER,
         )
         if replace and folder.exists():
-            shutil.rmtree(folder)
-        os.replace(scratch, folder)
+            # Swapped, not deleted then written: a concurrent run finds the old copy or the
+            # new one (or, for a moment, none, and converts its own), never half of either.
+            old = Path(tempfile.mkdtemp(prefix=f".trash-{folder.name}.", dir=folder.parent))
+            os.replace(folder, old / folder.name)
+            os.replace(scratch, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(scratch, folder)
     except Exception as exc:  # noqa: BLE001 - any converter failure means "not convertible"
         shutil.rmtree(scratch, ignore_errors=True)
         if isinstance(exc, OSError) and folder.is_dir():
@@ -314,6 +328,7 @@ def load(
                 f"model {checkpoint.model} could not be loaded with CTranslate2 ({again}); "
                 "use --backend transformers"
             ) from None
+    mark_used(folder)
     generation = checkpoint.generation_config
     tokenizer = checkpoint.tokenizer
     forced_bos = getattr(generation, "forced_bos_token_id", None)

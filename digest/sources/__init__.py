@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from digest.errors import SkipDocument, UsageError
+from digest.errors import ReaderUnavailable, SkipDocument, UsageError
 from digest.model import Document
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,58 @@ FORMATS = {
     ".html": "html",
     ".htm": "html",
 }
+
+
+#: format → (its name in messages, the package its reader is built on).
+READERS = {
+    "text": ("Plain-text", "charset-normalizer"),
+    "markdown": ("Markdown", "markdown-it-py"),
+    "html": ("HTML", "trafilatura"),
+}
+#: Packages split off from a dependency, named in the ImportError their old home raises
+#: (lxml >= 5.2: "lxml.html.clean module is now a separate project lxml_html_clean").
+_SPLIT_OFF = ("lxml_html_clean",)
+
+
+def check_reader(fmt: str) -> ReaderUnavailable | None:
+    """Why `fmt`'s reader cannot work in this installation (its imports fail), or None.
+
+    Checked once per run before any file is read, so a broken dependency is one error
+    naming the package to install, not the same skip reason repeated for every file.
+    """
+    label, package = READERS[fmt]
+    try:
+        module = importlib.import_module(f"digest.sources.{fmt}")
+        require = getattr(module, "require", None)
+        if require is not None:
+            require()
+    except Exception as exc:  # noqa: BLE001 - whatever breaks an import breaks every file
+        missing = _missing_package(exc, package)
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return ReaderUnavailable(
+            label,
+            missing,
+            f"{Path(sys.executable)} -m pip install {missing}",
+            f"{package} cannot be imported ({type(exc).__name__}: {first})",
+        )
+    return None
+
+
+def _missing_package(exc: Exception, default: str) -> str:
+    """The distribution to install for a failed import: the module it could not find, where
+    the error names one, else the reader's own package (to reinstall)."""
+    text = str(exc)
+    for split_off in _SPLIT_OFF:
+        if split_off in text:
+            return split_off
+    name = getattr(exc, "name", None)
+    if not name:
+        return default
+    top = name.partition(".")[0]
+    from importlib.metadata import packages_distributions
+
+    distributions = packages_distributions().get(top)
+    return distributions[0] if distributions else top
 
 
 def _reader(fmt: str) -> Callable[[str, Path], Document]:

@@ -34,6 +34,11 @@ def _quiet() -> None:
             logger.setLevel(logging.ERROR)
 
 
+def require() -> None:
+    """Import trafilatura now: a broken installation is then one error before any file is read."""
+    import trafilatura  # noqa: F401
+
+
 def parse_html(text: str, path: Path) -> Document:
     """Extract the main content (no navigation, footers, scripts or ads) and its headings."""
     # Imported here: trafilatura pulls in lxml, htmldate and friends, which text runs never need.

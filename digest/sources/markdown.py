@@ -36,6 +36,11 @@ _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}(?=$|[T ])")
 _BLOCKS_SKIPPED = ("table", "thead", "tbody", "tr", "th", "td")
 
 
+def require() -> None:
+    """Import the front-matter parser now: a broken installation is one error, not one per file."""
+    import yaml  # noqa: F401
+
+
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     # CommonMark plus GFM tables, so a table is recognised (and left out) rather than read as

@@ -1,0 +1,219 @@
+"""Looking after a cache folder: what it holds, clearing it, pruning what has not been used."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.cache import CACHE_FILENAME, SummaryCache
+from digest.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+#: Converted CTranslate2 models live in this subfolder of the cache folder.
+CONVERSIONS = "ct2"
+#: Leftovers of a killed conversion or an interrupted removal (".name.xxxx", ".trash-…") older
+#: than this are removed by pruning; younger ones may belong to a conversion in progress.
+LEFTOVER_AGE_S = 86400.0
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(value: str, option: str = "--older-than") -> float:
+    """'30d', '12h', '2w', '90m' → seconds."""
+    match = _AGE.match(value or "")
+    if not match:
+        raise UsageError(f"{option} must be an age such as 30d, 12h or 2w, not {value!r}")
+    return float(match.group(1)) * _SECONDS[match.group(2).lower()]
+
+
+def parse_max_age(value: str) -> float | None:
+    """cache_max_age: an age, or 'never' (also 'off', '0') to keep everything."""
+    if value.strip().lower() in ("never", "off", "0"):
+        return None
+    return parse_age(value, "cache_max_age")
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One converted model in the cache folder."""
+
+    name: str
+    path: Path
+    bytes: int
+    last_used: float
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What `digest cache info` shows."""
+
+    folder: Path
+    database: Path
+    exists: bool
+    entries: int
+    database_bytes: int
+    oldest_use: float | None
+    newest_use: float | None
+    last_pruned: float | None
+    conversions: tuple[Conversion, ...]
+
+    @property
+    def total_bytes(self) -> int:
+        return self.database_bytes + sum(c.bytes for c in self.conversions)
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What clear or prune removed; -1 summaries when the database could not be changed."""
+
+    summaries: int
+    conversions: tuple[Conversion, ...] = ()
+
+
+def database_path(folder: Path) -> Path:
+    return folder / CACHE_FILENAME
+
+
+def _size(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass  # removed meanwhile
+    return total
+
+
+def conversions(folder: Path) -> list[Conversion]:
+    """The converted models in `folder`, oldest use first (leftovers are not listed)."""
+    root = folder / CONVERSIONS
+    found = []
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        try:
+            used = entry.stat().st_mtime
+        except OSError:
+            continue
+        found.append(Conversion(entry.name, entry, _size(entry), used))
+    return sorted(found, key=lambda c: c.last_used)
+
+
+def cache_info(folder: Path) -> CacheInfo:
+    """The cache folder's contents; a folder with no cache yet is reported, not created."""
+    database = database_path(folder)
+    exists = database.is_file()
+    entries, oldest, newest, pruned = 0, None, None, None
+    if exists:
+        with SummaryCache(database) as cache:
+            entries, oldest, newest = cache.usage()
+            pruned = cache.last_pruned()
+    size = sum(
+        Path(f"{database}{suffix}").stat().st_size
+        for suffix in ("", "-wal", "-shm")
+        if Path(f"{database}{suffix}").is_file()
+    )
+    return CacheInfo(
+        folder, database, exists, entries, size, oldest, newest, pruned, tuple(conversions(folder))
+    )
+
+
+def _remove(path: Path) -> bool:
+    """Move `path` aside in one rename, then delete it: a run never sees half a folder."""
+    try:
+        aside = Path(tempfile.mkdtemp(prefix=f".trash-{path.name}.", dir=path.parent))
+        os.replace(path, aside / path.name)
+    except OSError as exc:
+        log.warning("could not remove %s (%s)", path, exc)
+        return False
+    shutil.rmtree(aside, ignore_errors=True)
+    return True
+
+
+def _remove_leftovers(folder: Path, now: float) -> None:
+    root = folder / CONVERSIONS
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            stale = entry.name.startswith(".") and entry.stat().st_mtime < now - LEFTOVER_AGE_S
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def clear_cache(folder: Path, *, include_conversions: bool = False) -> Removed:
+    """Delete every summary (and, with `include_conversions`, every converted model)."""
+    deleted = 0
+    if database_path(folder).is_file():
+        with SummaryCache(database_path(folder)) as cache:
+            deleted = cache.clear()
+            cache.compact()
+    removed: tuple[Conversion, ...] = ()
+    if include_conversions:
+        removed = tuple(c for c in conversions(folder) if _remove(c.path))
+        _remove_leftovers(folder, time.time())
+    return Removed(deleted, removed)
+
+
+def prune_cache(folder: Path, older_than: float, *, now: float | None = None) -> Removed:
+    """Delete summaries and converted models unused for `older_than` seconds."""
+    now = time.time() if now is None else now
+    deleted = 0
+    if database_path(folder).is_file():
+        with SummaryCache(database_path(folder)) as cache:
+            deleted = cache.prune(older_than, now=now)
+            if deleted > 0:
+                cache.compact()
+    return Removed(deleted, prune_conversions(folder, older_than, now=now))
+
+
+def prune_conversions(
+    folder: Path, older_than: float, *, now: float | None = None
+) -> tuple[Conversion, ...]:
+    """Remove the converted models unused for `older_than` seconds, and old leftovers."""
+    now = time.time() if now is None else now
+    old = [c for c in conversions(folder) if c.last_used < now - older_than]
+    removed = tuple(c for c in old if _remove(c.path))
+    _remove_leftovers(folder, now)
+    return removed
+
+
+def prune_if_due(cache: SummaryCache, max_age: float, *, now: float | None = None) -> None:
+    """A run's automatic pruning: at most once a day, summaries and conversions beside
+    `cache` unused for `max_age` seconds. A not-due check is one indexed read."""
+    now = time.time() if now is None else now
+    deleted = cache.prune_if_due(max_age, now=now)
+    if deleted is None:
+        return
+    removed = prune_conversions(cache.path.parent, max_age, now=now)
+    if deleted > 0 or removed:
+        log.info(
+            "cache pruned: %d summaries and %d converted models unused for %s",
+            max(deleted, 0),
+            len(removed),
+            describe_age(max_age),
+        )
+
+
+def describe_age(seconds: float) -> str:
+    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
