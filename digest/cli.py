@@ -20,9 +20,11 @@ from digest import __version__
 from digest.defaults import (
     DEFAULT_CACHE_MAX_AGE,
     DEFAULT_EMAIL_MAX_SIZE,
+    DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_SIZE,
     DEFAULT_OUT,
     DEFAULT_SENDER,
+    DEFAULT_TIMEOUT_S,
     DEFAULT_WAIT_S,
 )
 from digest.engines.settings import parse_generate
@@ -224,8 +226,12 @@ def _fail(exc: DigestError) -> typer.Exit:
 @app.command("make")
 def make_command(
     sources: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Folders (searched recursively) and files to summarise."),
+        list[str] | None,
+        typer.Argument(
+            help="Folders (searched recursively), files, feed or page URLs, feed files "
+            "(.rss, .atom, .xml, .json) and OPML lists (.opml, local or URL) to summarise.",
+            metavar="SRC",
+        ),
     ] = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder the digest is written to.")
@@ -296,6 +302,25 @@ def make_command(
     skip_empty: Annotated[
         bool, typer.Option("--skip-empty", help="Write no digest when nothing is new.")
     ] = False,
+    max_entries: Annotated[
+        int,
+        typer.Option(
+            "--max-entries", min=1, help="At most this many entries per feed, the newest."
+        ),
+    ] = DEFAULT_MAX_ENTRIES,
+    include_updated: Annotated[
+        bool,
+        typer.Option(
+            "--include-updated",
+            help="With --since last, send feed entries again that changed after they were sent.",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=0.1, help="Seconds one HTTP request may take in all (feeds, pages)."
+        ),
+    ] = DEFAULT_TIMEOUT_S,
     wait: Annotated[
         float,
         typer.Option(
@@ -357,9 +382,12 @@ def make_command(
     """Summarise SOURCES into DIR/digest-YYYY-MM-DD.md; print the paths written."""
     from digest.cache_maintenance import parse_max_age
     from digest.console import ProgressReporter, configure_logging
+    from digest.http import FetchPolicy
     from digest.pipeline import Options
     from digest.publishing import PublishOptions, parse_formats, publish
+    from digest.sources.web import WebOptions
     from digest.state import parse_since
+    from digest.urls import is_url
 
     configure_logging(-1 if quiet else verbose)
     try:
@@ -379,6 +407,11 @@ def make_command(
             date=parse_date(date),
             max_bytes=parse_size(max_size),
             cache=None if no_cache else _cache_file(cache_dir),
+            web=WebOptions(
+                max_entries=max_entries,
+                include_updated=include_updated,
+                http=FetchPolicy(timeout=timeout, max_bytes=parse_size(max_size)),
+            ),
             cache_max_age=parse_max_age(cache_max_age),
         )
         publishing = PublishOptions(
@@ -397,7 +430,10 @@ def make_command(
             ),
         )
         result = publish(
-            sources or [], options, publishing, progress=ProgressReporter(enabled=not quiet)
+            [s if is_url(s) else Path(s) for s in sources or []],
+            options,
+            publishing,
+            progress=ProgressReporter(enabled=not quiet),
         )
     except DigestError as exc:
         raise _fail(exc) from None

@@ -52,6 +52,20 @@ def is_path_param(param: Any) -> bool:
     return _mentions_path(annotation)
 
 
+def is_source_param(param: Any) -> bool:
+    """`make`'s SOURCES: paths, except the http(s) URLs among them (feeds and pages)."""
+    return getattr(param, "name", None) == "sources"
+
+
+def spell_source(value: str, base: Path) -> str:
+    """A source as an absolute path against `base`; URLs stay as they are."""
+    from digest.urls import is_url
+
+    if is_url(value):
+        return value
+    return str(base / Path(value).expanduser())
+
+
 def _mentions_path(annotation: Any) -> bool:
     if isinstance(annotation, type) and issubclass(annotation, PurePath):
         return True
@@ -72,6 +86,10 @@ def _convert(param: Any, value: Any, base: Path, where: str) -> Any:
     many = param.multiple or param.nargs == -1
     if many:
         values = value if isinstance(value, list) else [value]
+        odd = [v for v in values if not isinstance(v, str)]
+        if is_source_param(param) and odd:
+            # Sources are strings (paths or URLs): click would turn 5 into the path "5".
+            raise UsageError(f"{where}: expected folders, files or URLs, not {odd[0]!r}")
         return [_convert_one(param, v, base) for v in values]
     if isinstance(value, list):
         # Comma-separated options (formats, recipients) read naturally as TOML arrays.
@@ -82,6 +100,8 @@ def _convert(param: Any, value: Any, base: Path, where: str) -> Any:
 def _convert_one(param: Any, value: Any, base: Path) -> Any:
     if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
         return value.isoformat()
+    if is_source_param(param) and isinstance(value, str):
+        return spell_source(value, base)
     if is_path_param(param) and isinstance(value, str):
         # Paths in the file are relative to the file, so cron (which starts in $HOME) and a
         # shell in another folder read the same folders.

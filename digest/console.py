@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 STAGE_LABELS = {
     "read": "Reading",
+    "feeds": "Fetching feeds and pages",
+    "fetch": "Fetching articles",
     "sections": "Summarising sections",
     "articles": "Summarising articles",
 }

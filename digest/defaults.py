@@ -24,6 +24,10 @@ DEFAULT_SENDER = "Digest <digest@localhost>"
 DEFAULT_OUT = Path("outputs")
 #: What is written (--format).
 DEFAULT_FORMATS = ("md",)
+#: At most this many entries per feed in one digest, the newest (--max-entries).
+DEFAULT_MAX_ENTRIES = 100
+#: Seconds one HTTP request (a feed, a page) may take in all (--timeout).
+DEFAULT_TIMEOUT_S = 30.0
 #: Cached summaries and converted models unused this long are pruned (--cache-max-age).
 DEFAULT_CACHE_MAX_AGE = "90d"
 DEFAULT_CACHE_MAX_AGE_S = 90 * 86400.0

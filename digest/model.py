@@ -35,6 +35,15 @@ class Document:
     format: str = "text"
     date: str | None = None
     metadata: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    #: Where a feed entry or web page lives (http/https only); None for local files.
+    link: str | None = None
+    #: The title of the feed an entry came from; the digest groups articles by it.
+    feed: str | None = None
+    author: str | None = None
+    #: How the digest names a document that is not a local file (a URL, or feed and entry id).
+    origin: str | None = None
+    #: Shown with the article, e.g. why it was summarised from a feed's teaser.
+    note: str | None = None
 
     @property
     def text(self) -> str:
@@ -64,6 +73,10 @@ class ArticleSummary:
     sections: tuple[SectionSummary, ...]
     date: str | None = None
     format: str = "text"
+    link: str | None = None
+    feed: str | None = None
+    author: str | None = None
+    note: str | None = None
 
     @property
     def reading_minutes(self) -> int:
@@ -97,3 +110,8 @@ class Digest:
     backend: str | None = None
     #: Formats that could not be read at all; their files are counted here, not skipped one by one.
     unreadable: tuple[Unreadable, ...] = ()
+
+    @property
+    def grouped(self) -> bool:
+        """Whether any article came from a feed: the digest is then grouped by feed."""
+        return any(a.feed for a in self.articles)

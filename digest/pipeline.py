@@ -14,10 +14,12 @@ from digest.engines import Summariser, get_engine
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped, Unreadable
 from digest.repeats import Said
-from digest.sources import FORMATS, check_reader, find_inputs, read_document
+from digest.sources import FORMATS, check_reader, find_inputs, is_feed_file, read_document
+from digest.urls import is_url
 
 if TYPE_CHECKING:
     from digest.cache import SummaryCache
+    from digest.sources.web import Memory, WebOptions
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ class Options:
     #: Seconds unused after which summaries and conversions beside `cache` are pruned (checked
     #: at most once a day); None keeps everything.
     cache_max_age: float | None = DEFAULT_CACHE_MAX_AGE_S
+    #: Feeds and web pages: entries per feed, updated entries, HTTP limits (see sources.web).
+    web: WebOptions | None = None
 
 
 def display_path(path: Path) -> str:
@@ -53,40 +57,79 @@ def display_path(path: Path) -> str:
 
 
 def read_documents(
-    sources: Sequence[Path],
+    sources: Sequence[Path | str],
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Progress | None = None,
     select: Callable[[Path], bool] | None = None,
+    web: WebOptions | None = None,
+    memory: Memory | None = None,
 ) -> tuple[list[Document], list[Skipped]]:
     """Read every supported file under `sources`; bad inputs become Skipped, never errors.
 
+    `select`, when given, picks which of the files found are read at all (--since). URLs,
+    feed files and OPML lists are read by digest.sources.web, entry by entry, with `memory`
+    deciding which entries are new; their documents come after the files'.
     (read_sources() also says which formats could not be read at all.)
     """
     documents, skipped, _ = read_sources(
-        sources, max_bytes=max_bytes, progress=progress, select=select
+        sources, max_bytes=max_bytes, progress=progress, select=select, web=web, memory=memory
     )
     return documents, skipped
 
 
 def read_sources(
-    sources: Sequence[Path],
+    sources: Sequence[Path | str],
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Progress | None = None,
     select: Callable[[Path], bool] | None = None,
+    web: WebOptions | None = None,
+    memory: Memory | None = None,
 ) -> tuple[list[Document], list[Skipped], list[Unreadable]]:
     """Read every supported file under `sources`: documents, skipped files (one reason each)
     and the formats whose reader cannot work in this installation.
 
     `select`, when given, picks which of the files found are read at all (--since). A
     format whose reader fails to import is reported once, with the package to install; if
-    every file found is of such formats, ReaderUnavailable is raised before reading any.
+    every file found is of such formats (and there are no feeds), ReaderUnavailable is raised
+    before reading any. Feeds, pages and OPML lists are read by digest.sources.web, with
+    `memory` deciding which entries are new; their documents come after the files'.
     """
-    files = find_inputs(sources)
+    files: list[Path] = []
+    remote: list[Path | str] = []
+    for source in sources:
+        if is_url(source):
+            remote.append(str(source))
+            continue
+        for path in find_inputs([Path(source)]):
+            (remote if is_feed_file(path) else files).append(path)
+    documents, skipped, unreadable = _read_files(
+        files, max_bytes=max_bytes, progress=progress, select=select, feeds=bool(remote)
+    )
+    if remote:
+        from digest.sources.web import Everything, WebOptions, WebReader
+
+        web = web or WebOptions()
+        web = replace(web, http=replace(web.http, max_bytes=max_bytes))
+        reader = WebReader(web, memory or Everything(), max_bytes=max_bytes, progress=progress)
+        more, also_skipped = reader.read(remote)
+        documents += more
+        skipped += also_skipped
+    return documents, skipped, unreadable
+
+
+def _read_files(
+    files: list[Path],
+    *,
+    max_bytes: int,
+    progress: Progress | None,
+    select: Callable[[Path], bool] | None,
+    feeds: bool,
+) -> tuple[list[Document], list[Skipped], list[Unreadable]]:
     formats = {FORMATS[path.suffix.lower()] for path in files}
     broken = {fmt: problem for fmt in sorted(formats) if (problem := check_reader(fmt))}
-    if broken and formats <= broken.keys():
+    if broken and formats <= broken.keys() and not feeds:
         raise next(iter(broken.values()))
     unreadable: list[Unreadable] = []
     for fmt, problem in broken.items():
@@ -344,7 +387,7 @@ def summarise_documents(
             sections = []
         results.append(
             ArticleSummary(
-                path=display_path(document.path),
+                path=document.origin or display_path(document.path),
                 title=document.title,
                 summary=paragraphs[d],
                 tldr=tldrs[d],
@@ -352,6 +395,10 @@ def summarise_documents(
                 sections=tuple(sections),
                 date=document.date,
                 format=document.format,
+                link=document.link,
+                feed=document.feed,
+                author=document.author,
+                note=document.note,
             )
         )
     return results
@@ -395,17 +442,25 @@ def make_digest(
     *,
     progress: Progress | None = None,
     select: Callable[[Path], bool] | None = None,
+    memory: Memory | None = None,
 ) -> Digest:
-    """The library's main entry point: read `sources` (folders or files) and summarise them.
+    """The library's main entry point: read `sources` (folders, files, feed and page URLs,
+    OPML lists) and summarise them.
 
-    `select(path)` picks which of the files found are included (see digest.state).
+    `select(path)` picks which of the files found are included, `memory` which feed entries
+    (see digest.state: RunState.selector and RunState.remote_memory).
     """
     options = options or Options()
-    paths = [Path(s) for s in sources]
+    paths = [s if is_url(s) else Path(s) for s in sources]
     if not paths:
         raise UsageError("no sources given")
     documents, skipped, unreadable = read_sources(
-        paths, max_bytes=options.max_bytes, progress=progress, select=select
+        paths,
+        max_bytes=options.max_bytes,
+        progress=progress,
+        select=select,
+        web=options.web,
+        memory=memory,
     )
     date = options.date or _dt.date.today()
     unreadable_notices = tuple(u.reason for u in unreadable)

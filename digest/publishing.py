@@ -98,7 +98,7 @@ class Published:
         return EXIT_SKIPPED if self.skipped else EXIT_OK
 
 
-def check(sources: Sequence[Path], options: Options, publishing: PublishOptions) -> None:
+def check(sources: Sequence[Path | str], options: Options, publishing: PublishOptions) -> None:
     """Every mistake that needs no summarising, raised before anything is created on disk."""
     from digest.engines import check_engine_name
     from digest.engines.ctranslate2_backend import require_backend
@@ -115,7 +115,8 @@ def check(sources: Sequence[Path], options: Options, publishing: PublishOptions)
         raise UsageError(f"--templates: no such folder: {publishing.templates}")
     if publishing.mail is not None and publishing.mail.settings and "eml" not in publishing.formats:
         raise UsageError("sending the email digest needs the eml format")
-    check_sources(sources)
+    # URLs are checked when fetched: one that fails is a Skipped line, not a usage error.
+    check_sources([s for s in sources if isinstance(s, Path)])
 
 
 def publish(
@@ -134,10 +135,11 @@ def publish(
     from digest.locking import output_lock
     from digest.pipeline import make_digest
     from digest.state import RunState
+    from digest.urls import is_url
 
     options = options or Options()
     publishing = publishing or PublishOptions()
-    paths = [Path(s) for s in sources]
+    paths = [s if is_url(s) else Path(s) for s in sources]
     check(paths, options, publishing)
     out, since = publishing.out, publishing.since
     # One run per output folder; everything from reading the state to saving it is inside.
@@ -146,7 +148,15 @@ def publish(
         state = RunState.load(out)
         bar = progress if isinstance(progress, AbstractContextManager) else nullcontext()
         with bar:
-            digest = make_digest(paths, options, progress=progress, select=state.selector(since))
+            digest = make_digest(
+                paths,
+                options,
+                progress=progress,
+                select=state.selector(since),
+                memory=state.remote_memory(
+                    since, include_updated=bool(options.web and options.web.include_updated)
+                ),
+            )
         nothing = not digest.articles and not digest.skipped and not digest.unreadable
         stem = out / f"digest-{digest.date.isoformat()}"
         earlier = _exists(stem, publishing.formats)

@@ -8,12 +8,14 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import jinja2
 
 from digest.errors import TemplateProblem
 from digest.model import Digest
 from digest.text import one_line
+from digest.urls import safe_url
 
 _BUILTIN = Path(__file__).resolve().parent / "templates"
 
@@ -32,6 +34,29 @@ def escape_markdown(text: str | None) -> str:
     text = _INLINE.sub(r"\\\1", text)
     text = _ENTITY.sub(r"\\&", text)
     return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text, count=1)
+
+
+def link_url(url: str | None) -> str:
+    """An http(s) link made safe to put in a Markdown link or an href; "" for anything else.
+
+    Characters that could close a Markdown destination or an attribute, or start markup
+    ("(", ")", "<", ">", quotes, spaces, backslashes), are percent-encoded.
+    """
+    checked = safe_url(url)
+    if checked is None:
+        return ""
+    return quote(checked, safe="/:?#@!$&*+,;=%-._~[]")
+
+
+_HOST = re.compile(r"^[a-z0-9.-]+$")
+
+
+def link_host(url: str | None) -> str:
+    """The host of an http(s) link, as the text of the link to the original: letters, digits,
+    dots and hyphens only, so it needs no escaping (an odd host reads "link")."""
+    checked = safe_url(url)
+    host = (urlsplit(checked).hostname or "") if checked else ""
+    return host if _HOST.match(host) else ("link" if checked else "")
 
 
 # strftime's %A and %B follow the locale; a cron job's locale must not change the digest.
@@ -72,6 +97,8 @@ def environment(
         lstrip_blocks=True,
     )
     env.filters["md"] = escape_markdown
+    env.filters["url"] = link_url
+    env.filters["host"] = link_host
     env.filters.update(filters or {})
     env.globals.update(long_date=long_date, short_date=short_date, plural=plural)
     return env
@@ -136,6 +163,10 @@ def digest_as_dict(digest: Digest) -> dict[str, Any]:
                 "title": a.title,
                 "date": a.date,
                 "format": a.format,
+                "link": link_url(a.link) or None,
+                "feed": a.feed,
+                "author": a.author,
+                "note": a.note,
                 "summary": a.summary,
                 "tldr": a.tldr,
                 "words": a.words,

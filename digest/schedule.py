@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from digest.config import is_path_param
+from digest.config import is_path_param, is_source_param
 from digest.errors import DigestError, UsageError
+from digest.urls import is_url
 
 LOG_FILENAME = "digest.log"
 #: cron's own PATH; the digest executable's folder goes in front of it.
@@ -86,7 +87,9 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _spell(param: Any, value: Any) -> str:
-    if is_path_param(param):
+    if is_source_param(param) and is_url(value):
+        return str(value)  # a feed or page URL is not a path to make absolute
+    if is_path_param(param) or is_source_param(param):
         return os.path.abspath(os.path.expanduser(str(value)))
     return str(value)
 

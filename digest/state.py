@@ -14,11 +14,14 @@ from pathlib import Path
 
 from digest.errors import UsageError
 from digest.files import write_atomic
+from digest.http import Validators
 
 log = logging.getLogger(__name__)
 
 STATE_FILENAME = ".digest-state.json"
 STATE_VERSION = 1
+#: An entry no feed has shown for this long is forgotten (it keeps the state file small).
+FORGET_ENTRIES_AFTER = _dt.timedelta(days=90)
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.IGNORECASE)
 _AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -92,6 +95,14 @@ class RunState:
     last_run: str | None = None
     #: Hashes of the files this run included, recorded by the selector and saved by save().
     included: dict[str, str] = field(default_factory=dict)
+    #: Feed entries and web pages earlier digests saw: key → {"fp", "feed", "seen"}.
+    entries: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Each URL's ETag / Last-Modified from its last full answer: url → {"etag", "last_modified"}.
+    http: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: What this run saw, merged in by save() once the digest is written.
+    seen_entries: dict[str, dict[str, str]] = field(default_factory=dict)
+    seen_http: dict[str, dict[str, str]] = field(default_factory=dict)
+    unchanged_feeds: set[str] = field(default_factory=set)
 
     @property
     def path(self) -> Path:
@@ -106,7 +117,10 @@ class RunState:
             files = data["files"]
             if not isinstance(files, dict):
                 raise ValueError("'files' is not a table")
-            return cls(folder, {str(k): str(v) for k, v in files.items()}, data.get("last_run"))
+            state = cls(folder, {str(k): str(v) for k, v in files.items()}, data.get("last_run"))
+            state.entries = _table(data.get("entries"))
+            state.http = _table(data.get("http"))
+            return state
         except FileNotFoundError:
             return cls(folder)
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -132,10 +146,97 @@ class RunState:
 
         return select
 
+    def remote_memory(self, since: Since | None, *, include_updated: bool = False) -> RemoteMemory:
+        """What feeds and web pages need from the state: validators, and which entries are new."""
+        return RemoteMemory(self, since, include_updated)
+
     def save(self, *, now: _dt.datetime | None = None) -> Path:
         """Record this run's files on top of the earlier ones; forget files that are gone."""
+        now = now or _dt.datetime.now().astimezone()
         files = {**self.files, **self.included}
         files = {name: digest for name, digest in sorted(files.items()) if os.path.exists(name)}
-        self.last_run = (now or _dt.datetime.now().astimezone()).isoformat(timespec="seconds")
-        data = {"version": STATE_VERSION, "last_run": self.last_run, "files": files}
+        self.last_run = now.isoformat(timespec="seconds")
+        today = now.date().isoformat()
+        entries = dict(self.entries)
+        for key, record in entries.items():
+            if record.get("feed") in self.unchanged_feeds:
+                # A 304 means the feed still lists these entries: they must not be forgotten.
+                entries[key] = {**record, "seen": today}
+        entries.update({k: {**v, "seen": today} for k, v in self.seen_entries.items()})
+        oldest = (now.date() - FORGET_ENTRIES_AFTER).isoformat()
+        entries = {k: v for k, v in sorted(entries.items()) if v.get("seen", today) >= oldest}
+        data = {
+            "version": STATE_VERSION,
+            "last_run": self.last_run,
+            "files": files,
+            "entries": entries,
+            "http": dict(sorted({**self.http, **self.seen_http}.items())),
+        }
         return write_atomic(self.path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+def _table(value: object) -> dict[str, dict[str, str]]:
+    if not isinstance(value, dict):
+        return {}
+    return {
+        str(k): {str(a): str(b) for a, b in v.items()}
+        for k, v in value.items()
+        if isinstance(v, dict)
+    }
+
+
+@dataclass
+class RemoteMemory:
+    """The state as feeds and pages see it (see digest.sources.web.Memory).
+
+    Decisions use what earlier digests recorded; what this run sees is kept aside and saved
+    with the state only once the digest is written.
+    """
+
+    state: RunState
+    since: Since | None
+    include_updated: bool = False
+
+    def validators(self, url: str) -> Validators | None:
+        """Conditional-GET validators, only under --since last: a 304 then means nothing new.
+
+        Without it every entry is wanted, so the whole feed has to be fetched.
+        """
+        if self.since is None or not self.since.last:
+            return None
+        stored = self.state.http.get(url)
+        if not stored:
+            return None
+        return Validators(stored.get("etag") or None, stored.get("last_modified") or None)
+
+    def fetched(self, url: str, validators: Validators) -> None:
+        record = {"etag": validators.etag or "", "last_modified": validators.last_modified or ""}
+        self.state.seen_http[url] = {k: v for k, v in record.items() if v}
+
+    def unchanged(self, url: str) -> None:
+        self.state.unchanged_feeds.add(url)
+
+    def wanted(
+        self, key: str, fingerprint: str, when: _dt.datetime | None, *, page: bool = False
+    ) -> str | None:
+        """'new', 'updated' or None (not wanted this time) for one entry or `page`.
+
+        A feed entry that changed is sent again only with --include-updated; a web page that
+        changed is new, as a changed file is.
+        """
+        if self.since is not None and self.since.cutoff is not None:
+            return "new" if when is None or when >= self.since.cutoff else None
+        if self.since is None or not self.since.last:
+            return "new"
+        earlier = self.state.entries.get(key)
+        if earlier is None:
+            return "new"
+        if earlier.get("fp") == fingerprint:
+            return None
+        if page:
+            return "new"
+        return "updated" if self.include_updated else None
+
+    def record(self, key: str, fingerprint: str, feed: str) -> None:
+        # Dated by save(), with the run's clock.
+        self.state.seen_entries[key] = {"fp": fingerprint, "feed": feed}

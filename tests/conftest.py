@@ -102,3 +102,39 @@ def smtp_server() -> Iterator[Callable[..., tuple[Any, int]]]:
     yield start
     for controller in controllers:
         controller.stop()
+
+
+# -- a real HTTP server on loopback for feeds and pages (pytest-httpserver, threaded so a slow
+# handler does not hold up the others), and a guard that keeps every other host out of reach.
+
+
+@pytest.fixture
+def web() -> Iterator[Any]:
+    """A threaded HTTP server on 127.0.0.1 and a free port; stopped after the test."""
+    pytest.importorskip("pytest_httpserver")
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.no_handler_status_code = 404
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Name lookups for anything but loopback fail, as offline: no test reaches the internet
+    (a feed's entries link to the real sites)."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name not in ("localhost", "127.0.0.1", "::1", "") and not name.startswith("127."):
+            raise socket.gaierror(socket.EAI_NONAME, f"{name}: tests stay on loopback")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)

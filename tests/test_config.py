@@ -123,6 +123,12 @@ def test_command_line_sources_replace_the_files(seen: dict[str, Any], tmp_path: 
     assert seen["sources"] == [Path("c")]
 
 
+def test_feed_urls_in_the_file_stay_urls(seen: dict[str, Any], tmp_path: Path) -> None:
+    write(tmp_path / "conf" / "digest.toml", 'sources = ["https://e.org/feed.xml", "news"]\n')
+    assert invoke("--config", "conf/digest.toml", "make").exit_code == 0
+    assert seen["sources"] == ["https://e.org/feed.xml", tmp_path / "conf" / "news"]
+
+
 def test_toml_dates_and_since(seen: dict[str, Any], tmp_path: Path) -> None:
     write(tmp_path / "digest.toml", "since = 2026-11-01\ndate = 2026-11-24\n")
     assert invoke("make", "x").exit_code == 0

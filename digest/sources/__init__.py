@@ -92,6 +92,26 @@ def _reader(fmt: str) -> Callable[[str, Path], Document]:
     return parse_html
 
 
+#: Feed files and OPML lists: each holds many documents, read by digest.sources.web.
+FEED_FILES = frozenset({".rss", ".atom", ".rdf", ".opml"})
+#: Read as feeds when named on the command line; in a folder only when they look like one.
+MAYBE_FEED_FILES = frozenset({".xml", ".json"})
+
+
+def is_feed_file(path: Path) -> bool:
+    return path.suffix.lower() in FEED_FILES | MAYBE_FEED_FILES
+
+
+def _sniffed_feed(path: Path) -> bool:
+    from digest.sources.feeds import sniff_feed
+
+    try:
+        with path.open("rb") as handle:
+            return sniff_feed(handle.read(4096))
+    except OSError:
+        return False
+
+
 def check_sources(sources: Sequence[Path]) -> None:
     """A UsageError naming the first source that does not exist (a broken symlink does)."""
     for source in sources:
@@ -103,7 +123,9 @@ def find_inputs(sources: Sequence[Path]) -> list[Path]:
     """Every supported file under `sources`, folders searched recursively, in a stable order.
 
     Broken symlinks are kept (reading them reports why they are skipped); unknown
-    extensions and hidden files are left out and logged at debug level (-v).
+    extensions and hidden files are left out and logged at debug level (-v). Feed files and
+    OPML lists are included (see is_feed_file); .xml and .json files in a folder only when
+    they hold a feed, so a folder of other data is not a list of errors.
     """
     found: list[Path] = []
     for source in sources:
@@ -118,7 +140,10 @@ def find_inputs(sources: Sequence[Path]) -> list[Path]:
         else:
             raise UsageError(f"no such file or folder: {source}")
         for path in candidates:
-            if path.suffix.lower() in FORMATS:
+            suffix = path.suffix.lower()
+            if suffix in FORMATS or suffix in FEED_FILES:
+                found.append(path)
+            elif suffix in MAYBE_FEED_FILES and (path == source or _sniffed_feed(path)):
                 found.append(path)
             else:
                 log.debug("ignored %s: not a supported format", path)
