@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 
 @dataclass(frozen=True)
 class Section:
-    """A run of paragraphs under one heading (or none, for text before the first heading)."""
+    """A run of paragraphs under one heading (or none, for text before the first heading),
+    and the sections nested under it (an h3 under an h2, a ### under a ##).
+
+    `text` and `words` are the section's own paragraphs; `all_text` and `all_words` take in
+    its whole subtree.
+    """
 
     title: str | None
     paragraphs: tuple[str, ...]
     kicker: str | None = None
     level: int = 0
+    sections: tuple[Section, ...] = ()
 
     @property
     def text(self) -> str:
@@ -24,6 +31,20 @@ class Section:
     def words(self) -> int:
         return sum(len(p.split()) for p in self.paragraphs)
 
+    def walk(self) -> Iterator[Section]:
+        """This section, then every section under it, in document order."""
+        yield self
+        for child in self.sections:
+            yield from child.walk()
+
+    @property
+    def all_text(self) -> str:
+        return "\n\n".join(s.text for s in self.walk() if s.paragraphs)
+
+    @property
+    def all_words(self) -> int:
+        return sum(s.words for s in self.walk())
+
 
 @dataclass(frozen=True)
 class Document:
@@ -31,7 +52,7 @@ class Document:
 
     path: Path
     title: str
-    sections: tuple[Section, ...]
+    sections: tuple[Section, ...]  # the top level; nested sections hang under them
     format: str = "text"
     date: str | None = None
     metadata: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
@@ -45,22 +66,41 @@ class Document:
     #: Shown with the article, e.g. why it was summarised from a feed's teaser.
     note: str | None = None
 
+    def all_sections(self) -> Iterator[Section]:
+        """Every section at every depth, in document order (the flat view of the tree)."""
+        for section in self.sections:
+            yield from section.walk()
+
     @property
     def text(self) -> str:
-        return "\n\n".join(s.text for s in self.sections if s.paragraphs)
+        return "\n\n".join(s.text for s in self.all_sections() if s.paragraphs)
 
     @property
     def words(self) -> int:
-        return sum(s.words for s in self.sections)
+        return sum(s.words for s in self.all_sections())
 
 
 @dataclass(frozen=True)
 class SectionSummary:
+    """One section's summary (over its whole subtree) and its child sections' summaries.
+
+    `words` counts the subtree. `folded` marks a top-level section the digest lists only by
+    title ("Also covers: …") to keep an article's entry short.
+    """
+
     kicker: str | None
     title: str | None
     summary: str
     words: int
     quoted: bool = False
+    level: int = 0
+    sections: tuple[SectionSummary, ...] = ()
+    folded: bool = False
+
+    def walk(self) -> Iterator[SectionSummary]:
+        yield self
+        for child in self.sections:
+            yield from child.walk()
 
 
 @dataclass(frozen=True)
@@ -77,6 +117,19 @@ class ArticleSummary:
     feed: str | None = None
     author: str | None = None
     note: str | None = None
+    #: Sections beyond the per-document cap, left out of `sections` (their text is still in
+    #: the article summary and their ancestors' summaries).
+    omitted_sections: int = 0
+
+    @property
+    def shown_sections(self) -> tuple[SectionSummary, ...]:
+        """The top-level sections the digest shows as bullets (at most 12)."""
+        return tuple(s for s in self.sections if not s.folded)
+
+    @property
+    def folded_sections(self) -> tuple[SectionSummary, ...]:
+        """The top-level sections listed by title only, under "Also covers"."""
+        return tuple(s for s in self.sections if s.folded)
 
     @property
     def reading_minutes(self) -> int:

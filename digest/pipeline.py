@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,9 +13,19 @@ from typing import TYPE_CHECKING, Any
 from digest.defaults import DEFAULT_CACHE_MAX_AGE_S, DEFAULT_MAX_BYTES, DEFAULT_MODEL
 from digest.engines import Summariser, get_engine
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
-from digest.model import ArticleSummary, Digest, Document, SectionSummary, Skipped, Unreadable
+from digest.folding import capped, fold
+from digest.model import (
+    ArticleSummary,
+    Digest,
+    Document,
+    Section,
+    SectionSummary,
+    Skipped,
+    Unreadable,
+)
 from digest.repeats import Said
 from digest.sources import FORMATS, check_reader, find_inputs, is_feed_file, read_document
+from digest.text import bound_text, join_sentences, normalise_space, strip_invisible
 from digest.urls import is_url
 
 if TYPE_CHECKING:
@@ -304,6 +315,66 @@ def _counted(stage: str, total: int, progress: Progress | None) -> Callable[[int
     return advance
 
 
+#: Hard bounds (words, characters) on what the digest shows, whatever the engine or the input
+#: gives: a digest's size depends on how many documents it holds, not on what is in them.
+SUMMARY_BOUNDS = {"section": (150, 1100), "article": (300, 2200), "tldr": (60, 420)}
+TITLE_BOUND = (25, 200)
+
+
+def _clean(text: str, kind: str) -> str:
+    """A summary as shown: no invisible characters, within its bounds, and an unpunctuated
+    paragraph (such as a quoted lead line) ending with a full stop, so it does not run into
+    the next where the summary is shown on one line (a Markdown bullet)."""
+    max_words, max_chars = SUMMARY_BOUNDS.get(kind, TITLE_BOUND)
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", strip_invisible(text))]
+    joined = join_sentences([p for p in paragraphs if p], separator="\n\n")
+    return bound_text(joined, max_words, max_chars)
+
+
+def _title(text: str | None) -> str | None:
+    return (
+        None if text is None else bound_text(normalise_space(strip_invisible(text)), *TITLE_BOUND)
+    )
+
+
+@dataclass(frozen=True)
+class _SummaryTree:
+    """Turns one document's section tree into SectionSummary objects, in reading order, each
+    saying only what the entry has not said yet (digest.repeats)."""
+
+    summaries: Mapping[int, str]  # id(section) → engine summary
+    texts: Mapping[int, str]  # id(section) → its text less what the TL;DR and summary said
+    kept: set[int]  # id(section) of the sections in the (capped) summary tree
+    said: Said
+
+    def summarise(self, section: Section, *, folded: bool = False) -> SectionSummary | None:
+        """The section's summary and its children's, or None when none has anything new."""
+        if id(section) in self.summaries:
+            summary, quoted = _clean(self.summaries[id(section)], "section"), False
+        else:
+            text = self.texts.get(id(section), "")
+            summary, quoted = (_clean(text, "section") if text else ""), True
+        # A model's bullet may still restate what was said: filtered as the input was.
+        summary = self.said.say(summary) if summary else ""
+        children = tuple(
+            child
+            for c in section.sections
+            if id(c) in self.kept and (child := self.summarise(c)) is not None
+        )
+        if not summary and not children:
+            return None
+        return SectionSummary(
+            _title(section.kicker),
+            _title(section.title),
+            summary,
+            section.all_words,
+            quoted,
+            level=section.level,
+            sections=children,
+            folded=folded,
+        )
+
+
 def summarise_documents(
     documents: Sequence[Document],
     engine: Summariser,
@@ -314,10 +385,11 @@ def summarise_documents(
     """Summarise every article, then every section of every document, in batched passes.
 
     One article's entry never says a sentence twice: the TL;DR comes first, the summary
-    paragraph leaves out what the TL;DR said, and each section bullet is made from what
-    neither (nor an earlier bullet) said; a section with nothing new left gets no bullet.
-    A document with fewer than two sections of prose has no bullets (its summary covers it),
-    and a lone bullet continues the summary paragraph.
+    paragraph leaves out what the TL;DR said, and each section bullet (over its whole subtree,
+    see docs/structure.md) is made from what neither said, then loses what an earlier bullet
+    said; a section with nothing new left gets no bullet. A document with fewer than two
+    top-level sections has no bullets (its summary covers it), and a lone bullet continues
+    the summary paragraph.
     """
     article_texts = [d.text for d in documents if d.words >= quote_under_words]
     generated = iter(
@@ -328,9 +400,10 @@ def summarise_documents(
         )
     )
     article_summaries = [
-        next(generated) if d.words >= quote_under_words else d.text for d in documents
+        _clean(next(generated) if d.words >= quote_under_words else d.text, "article")
+        for d in documents
     ]
-    tldrs = engine.summarise(article_summaries, kind="tldr")
+    tldrs = [_clean(t, "tldr") for t in engine.summarise(article_summaries, kind="tldr")]
     said = [Said() for _ in documents]
     paragraphs = []
     for d, tldr in enumerate(tldrs):
@@ -338,24 +411,28 @@ def summarise_documents(
         paragraphs.append(said[d].say(article_summaries[d]))
 
     # Gathered across documents, so the engine sees every section in one batch and can sort
-    # by length; each section loses the sentences its entry has already said before it is
+    # by length; each section loses the sentences the TL;DR and summary said before it is
     # summarised, so its bullet tells the reader something new.
+    folds = [fold(d.sections) for d in documents]
+    kept: list[set[int]] = []
+    texts: list[dict[int, str]] = []
     section_texts: list[str] = []
-    section_slots: list[tuple[int, int]] = []
-    quoted_sections: dict[tuple[int, int], str] = {}
-    for d, document in enumerate(documents):
-        prose = [s for s in document.sections if s.paragraphs]
-        if len(prose) < 2:
-            continue
-        for s, section in enumerate(document.sections):
-            if not section.paragraphs:
-                continue
-            text = said[d].unsaid(section.text)
-            if len(text.split()) >= quote_under_words:
-                section_texts.append(text)
-                section_slots.append((d, s))
-            elif text:
-                quoted_sections[(d, s)] = text
+    section_slots: list[int] = []
+    for d, folded in enumerate(folds):
+        order = sorted(folded.shown)
+        kept.append(capped(folded.sections, order))
+        texts.append({})
+        if len(folded.sections) < 2:
+            continue  # a lone top-level section is the whole article: the summary serves
+        for top in folded.sections:
+            for section in top.walk():
+                if id(section) not in kept[-1]:
+                    continue
+                text = said[d].unsaid(section.all_text)
+                texts[-1][id(section)] = text
+                if len(text.split()) >= quote_under_words:
+                    section_texts.append(text)
+                    section_slots.append(id(section))
     section_summaries = dict(
         zip(
             section_slots,
@@ -370,35 +447,36 @@ def summarise_documents(
 
     results = []
     for d, document in enumerate(documents):
-        sections = []
-        for s, section in enumerate(document.sections):
-            quoted = (d, s) in quoted_sections
-            summary = quoted_sections.get((d, s)) or section_summaries.get((d, s), "")
-            # A model's bullet may still restate the summary: filtered as the input was.
-            bullet = said[d].say(summary) if summary else ""
-            if bullet:
-                sections.append(
-                    SectionSummary(section.kicker, section.title, bullet, section.words, quoted)
-                )
-        if len(sections) == 1:
+        folded = folds[d]
+        sections: tuple[SectionSummary, ...] = ()
+        if len(folded.sections) > 1:
+            tree = _SummaryTree(section_summaries, texts[d], kept[d], said[d])
+            sections = tuple(
+                summary
+                for i, section in enumerate(folded.sections)
+                if id(section) in kept[d]
+                and (summary := tree.summarise(section, folded=i not in folded.shown)) is not None
+            )
+        if len(sections) == 1 and not sections[0].sections:
             # A list of one is not a list (the templates show bullets from two up): the one
             # section with something new to say continues the summary paragraph instead.
             paragraphs[d] = " ".join(p for p in (paragraphs[d], sections[0].summary) if p)
-            sections = []
+            sections = ()
         results.append(
             ArticleSummary(
                 path=document.origin or display_path(document.path),
-                title=document.title,
+                title=_title(document.title) or "",
                 summary=paragraphs[d],
                 tldr=tldrs[d],
                 words=document.words,
-                sections=tuple(sections),
+                sections=sections,
                 date=document.date,
                 format=document.format,
                 link=document.link,
-                feed=document.feed,
-                author=document.author,
+                feed=_title(document.feed),
+                author=_title(document.author),
                 note=document.note,
+                omitted_sections=sum(1 for _ in document.all_sections()) - len(kept[d]),
             )
         )
     return results

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 import jinja2
 
 from digest.errors import TemplateProblem
-from digest.model import Digest
+from digest.model import Digest, SectionSummary
 from digest.text import one_line
 from digest.urls import safe_url
 
@@ -76,6 +76,22 @@ def short_date(day: _dt.date) -> str:
     return f"{day.day} {_MONTH_NAMES[day.month - 1][:3]} {day.year}"
 
 
+#: Section titles listed per level under a bullet ("Covers: …", "Also covers: …").
+MAX_COVERED = 8
+
+
+class Covered(NamedTuple):
+    shown: list[SectionSummary]
+    more: int
+
+
+def covered(sections: Sequence[SectionSummary], more: int = 0) -> Covered:
+    """The named sections to list (at most MAX_COVERED) and how many more there are,
+    counting `more` sections left out of the summary tree altogether."""
+    named = [s for s in sections if s.title or s.kicker]
+    return Covered(named[:MAX_COVERED], max(0, len(named) - MAX_COVERED) + more)
+
+
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -100,7 +116,7 @@ def environment(
     env.filters["url"] = link_url
     env.filters["host"] = link_host
     env.filters.update(filters or {})
-    env.globals.update(long_date=long_date, short_date=short_date, plural=plural)
+    env.globals.update(long_date=long_date, short_date=short_date, plural=plural, covered=covered)
     return env
 
 
@@ -171,20 +187,25 @@ def digest_as_dict(digest: Digest) -> dict[str, Any]:
                 "tldr": a.tldr,
                 "words": a.words,
                 "reading_minutes": a.reading_minutes,
-                "sections": [
-                    {
-                        "kicker": s.kicker,
-                        "title": s.title,
-                        "summary": s.summary,
-                        "words": s.words,
-                        "quoted": s.quoted,
-                    }
-                    for s in a.sections
-                ],
+                "sections": [_section_dict(s) for s in a.sections],
+                "omitted_sections": a.omitted_sections,
             }
             for a in digest.articles
         ],
         "skipped": [{"path": s.path, "reason": s.reason} for s in digest.skipped],
+    }
+
+
+def _section_dict(section: SectionSummary) -> dict[str, Any]:
+    return {
+        "kicker": section.kicker,
+        "title": section.title,
+        "level": section.level,
+        "summary": section.summary,
+        "words": section.words,
+        "quoted": section.quoted,
+        "folded": section.folded,
+        "sections": [_section_dict(child) for child in section.sections],
     }
 
 

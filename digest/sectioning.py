@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Literal
 
@@ -32,6 +32,8 @@ MIN_WRAPPED_SHARE = 0.3
 
 # Section level for a heading found in plain text: one below the document title, like an H2.
 HEADING_LEVEL = 2
+# Numbered headings nest: "2 Methods" is an H2, "2.1 Data" an H3, "2.1.3 Cleaning" an H4.
+_NUMBERED = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+\S")
 
 _SEPARATOR = re.compile(r"^\s*([-=*_~#+•·])(\s*\1){2,}\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*+•·–]|\d{1,3}[.)])\s+")
@@ -61,15 +63,16 @@ def outline_text(text: str) -> Outline:
     The first line is the title when it is short and more text follows. Short lines without
     sentence-final punctuation are headings; two in a row before prose are a kicker and a
     section title ("Details" / "'Taliban took control of Kandahar city'"), and when a
-    document uses such pairs, a lone heading line is a kicker too. Paragraphs are separated by
-    blank lines or, where lines are not hard-wrapped, by line ends.
+    document uses such pairs, a lone heading line is a kicker too. Numbered headings nest
+    ("2.1 Data" under "2 Methods"). Paragraphs are separated by blank lines or, where lines
+    are not hard-wrapped, by line ends.
     """
     lines = logical_lines(text)
     title: str | None = None
     if len(lines) > 1 and is_title_line(lines[0]):
         title = lines[0].text
         lines = lines[1:]
-    return Outline(title, split_sections(lines))
+    return Outline(title, nest_sections(split_sections(lines)))
 
 
 def logical_lines(text: str) -> list[Line]:
@@ -159,7 +162,7 @@ def split_sections(lines: list[Line]) -> tuple[Section, ...]:
 
     def close() -> None:
         if started or paragraphs:
-            sections.append(Section(title, tuple(paragraphs), kicker, level))
+            sections.append(Section(title, tuple(paragraphs), kicker, heading_level(title, level)))
 
     i = 0
     while i < len(lines):
@@ -185,6 +188,12 @@ def split_sections(lines: list[Line]) -> tuple[Section, ...]:
         i = end
     close()
     return tuple(sections)
+
+
+def heading_level(title: str | None, default: int) -> int:
+    """A plain-text heading's level: from its number ("2.1 Data" → 3), else `default`."""
+    match = _NUMBERED.match(title or "")
+    return HEADING_LEVEL + match.group(1).count(".") if match else default
 
 
 def title_from_filename(name: str) -> str:
@@ -259,35 +268,159 @@ def _capitalised(word: str) -> bool:
     return bool(word) and (word[0].isupper() or word[0].isdigit() or any(c.isupper() for c in word))
 
 
-#: A block of a structured document (Markdown, HTML): ("heading", text, level) or
-#: ("paragraph", text, 0), in document order.
+#: A block of a structured document (Markdown, HTML): ("heading", text, level),
+#: ("paragraph", text, 0) or ("links", text, 0) (a paragraph that is nothing but links), in
+#: document order.
 Block = tuple[str, str, int]
 
+#: Headings that are page furniture rather than content ("Share this page", "Related
+#: content"). Such a heading is dropped; the prose under it (if any) joins the section before.
+FURNITURE = re.compile(
+    r"^(?:share(?: this| on\b.*)?(?: page| article| story| post)?"
+    r"|related(?: content| articles?| posts?| stories| links| reading| topics)?"
+    r"|(?:read|see) (?:more|also)|more (?:on|from|in)\b.*"
+    r"|(?:table of )?contents|on this page|in this (?:article|section|page)|footnotes?|notes"
+    r"|references|external links|sources|print(?: this)?(?: page)?"
+    r"|cookies?(?: settings| policy| preferences)?"
+    r"|(?:sign up|subscribe)(?: to| for)?.*newsletter.*|newsletter|subscribe|follow us.*"
+    r"|tags|topics|categories|comments?|leave a (?:comment|reply)|attachments?|downloads?"
+    r"|documents?|skip to .*|navigation(?: menu)?|menu|search|most (?:read|popular|viewed)"
+    r"|trending|advertisement|about (?:the|this) author|sponsored.*|you (?:may|might) also like"
+    r"|recommended.*|popular.*|latest (?:news|posts|articles)|read later|save (?:for later|article)"
+    r"|is this page useful\??|help us improve.*|explore the topic|updates to this page"
+    r"|page history|get emails? about this page|report a problem.*"
+    r"|.*\bnewsletters?\b.*|listen to (?:this )?article|advertisement.*)$",
+    re.IGNORECASE,
+)
 
-def sections_from_blocks(blocks: Sequence[Block], title: str) -> tuple[Section, ...]:
-    """Group headings and paragraphs into sections, one per heading.
+
+def sections_from_blocks(
+    blocks: Sequence[Block], title: str, *, headline_h1: bool = False
+) -> tuple[Section, ...]:
+    """Group headings and paragraphs into a tree of sections, nested by heading level.
 
     Text before the first heading is a section of its own (no title). The first H1 that
-    repeats the document's title is the title, not an empty first section.
+    repeats the document's title is the title, not an empty first section; with `headline_h1`
+    (web pages, whose <title> often words the headline differently), so is an H1 before any
+    prose. Headings that are
+    page furniture go, with what they head: a heading with nothing beneath it, one heading
+    only links, or one named like furniture ("Share this page") heading no real prose.
     """
-    sections: list[Section] = []
+    flat: list[Section] = []
     heading: str | None = None
     level = 0
     paragraphs: list[str] = []
+    kinds: list[str] = []
+    links = 0
     started = title_seen = False
+
+    def close() -> None:
+        if not (started or paragraphs):
+            return
+        if heading is None or not is_furniture(heading, paragraphs, links):
+            flat.append(Section(heading, tuple(paragraphs), None, level))
+        else:
+            # A marker (negative level): prune() drops the heading and moves its prose, and
+            # that of any section under it, to the section before; lists of links go.
+            prose = tuple(p for p, k in zip(paragraphs, kinds, strict=True) if k != "links")
+            flat.append(Section(heading, prose, None, -level))
+
     for kind, value, depth in blocks:
-        if kind == "paragraph":
+        if kind in ("paragraph", "links"):
             paragraphs.append(value)
+            kinds.append(kind)
+            links += kind == "links"
             continue
-        if depth == 1 and not title_seen and _same_text(value, title):
+        headline = headline_h1 and not (flat or paragraphs or started)
+        if depth == 1 and not title_seen and (headline or _same_text(value, title)):
             title_seen = True
             continue
-        if started or paragraphs:
-            sections.append(Section(heading, tuple(paragraphs), None, level))
-        heading, level, paragraphs, started = value, depth, [], True
-    if started or paragraphs:
-        sections.append(Section(heading, tuple(paragraphs), None, level))
-    return tuple(sections)
+        close()
+        heading, level, paragraphs, kinds, links, started = value, depth, [], [], 0, True
+    close()
+    return prune(nest_sections(flat))
+
+
+def is_furniture(heading: str, paragraphs: Sequence[str], links: int) -> bool:
+    """A heading over nothing but links, or one named like furniture ("Read more")."""
+    return bool(paragraphs and links == len(paragraphs)) or furniture_name(heading)
+
+
+def furniture_name(heading: str) -> bool:
+    """Whether a heading is named like page furniture ("Share this page", "Related content")."""
+    return bool(FURNITURE.match(normalise_space(heading).strip(" :.-–—|").casefold()))
+
+
+@dataclass
+class _Node:
+    section: Section
+    children: list[_Node]
+
+
+def nest_sections(flat: Sequence[Section]) -> tuple[Section, ...]:
+    """A flat run of sections with levels as a tree: each section holds the deeper ones after it.
+
+    Untitled sections (level 0, the text before the first heading) never hold others.
+    A negative level marks a furniture section: it is nested like any other (so the sections
+    under it are found) and removed by prune().
+    """
+    roots: list[_Node] = []
+    stack: list[_Node] = []
+    for section in flat:
+        node = _Node(section, [])
+        depth = abs(section.level)
+        while stack and abs(stack[-1].section.level) >= depth:
+            stack.pop()
+        (stack[-1].children if stack else roots).append(node)
+        if depth > 0:
+            stack.append(node)
+
+    def build(node: _Node) -> Section:
+        return replace(node.section, sections=tuple(build(c) for c in node.children))
+
+    return tuple(build(n) for n in roots)
+
+
+def prune(sections: Sequence[Section]) -> tuple[Section, ...]:
+    """The tree without furniture headings and without sections that hold no prose.
+
+    A furniture section's prose (and its subsections') is not lost: it joins the section
+    before it, so the document keeps all the text its reader extracted.
+    """
+    kept, loose = _prune(sections)
+    if loose:
+        kept = (Section(None, loose), *kept)
+    return kept
+
+
+def _prune(sections: Sequence[Section]) -> tuple[tuple[Section, ...], tuple[str, ...]]:
+    # Returns the kept sections and the prose of furniture sections found before the first
+    # of them, for the caller to keep in the section above.
+    kept: list[Section] = []
+    loose: tuple[str, ...] = ()
+    for section in sections:
+        if section.level < 0:
+            moved = tuple(p for s in section.walk() for p in s.paragraphs)
+            if kept:
+                kept[-1] = _append_to_last(kept[-1], moved)
+            else:
+                loose += moved
+            continue
+        children, carried = _prune(section.sections)
+        paragraphs = section.paragraphs + carried
+        if paragraphs or children:
+            kept.append(replace(section, paragraphs=paragraphs, sections=children))
+    return tuple(kept), loose
+
+
+def _append_to_last(section: Section, paragraphs: tuple[str, ...]) -> Section:
+    """`section` with `paragraphs` added at its end (in its last, deepest subsection)."""
+    if not paragraphs:
+        return section
+    if section.sections:
+        *rest, last = section.sections
+        return replace(section, sections=(*rest, _append_to_last(last, paragraphs)))
+    return replace(section, paragraphs=section.paragraphs + paragraphs)
 
 
 def _same_text(a: str, b: str) -> bool:

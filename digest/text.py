@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 import pysbd
@@ -17,13 +18,166 @@ def _segmenter() -> pysbd.Segmenter:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences, paragraph by paragraph (a paragraph break always ends one)."""
+    """Split prose into sentences, paragraph by paragraph (a paragraph break always ends one).
+
+    On top of pysbd: a closing quote stays with the sentence it closes, a lone "." before a
+    lower-case word (".gov", "approx. ten") does not end a sentence, and a sentence end whose
+    space was lost in scraping ("community.Dr Venter") is still one.
+    """
     sentences: list[str] = []
-    for paragraph in re.split(r"\n\s*\n", break_long_paragraphs(text)):
+    for paragraph in re.split(r"\n\s*\n", break_long_paragraphs(restore_lost_breaks(text))):
         paragraph = _SPACE.sub(" ", paragraph).strip()
         if paragraph:
-            sentences.extend(s.strip() for s in _segmenter().segment(paragraph) if s.strip())
+            segments = _repair(_segmenter().segment(paragraph))
+            for segment in segments:
+                if segment.strip():
+                    sentences.extend(_split_run_on(segment.strip()))
     return sentences
+
+
+#: pysbd keeps everything after an unbalanced quote in one "sentence" (BBC text has 130- and
+#: 335-word ones); a sentence longer than this is split again at plain sentence ends.
+LONG_SENTENCE_WORDS = 60
+# A stop after a word (and any closing quote or bracket, before or after the stop), then space,
+# then a capital (or an opening quote and a capital).
+_PLAIN_END = re.compile(
+    r"(?<=[^\W\d_][.!?])[\"'”’)\]]*\s+(?=[\"'“‘(]?[A-Z])"
+    r"|(?<=[^\W\d_][\"'”’)\]][.!?])\s+(?=[\"'“‘(]?[A-Z])"
+)
+_ABBREVIATION = re.compile(
+    r"(?:^|\s|\(|\.)(?:mr|mrs|ms|dr|st|jr|sr|prof|gen|sen|rep|gov|lt|col|sgt|capt|mt|no|vs|etc"
+    r"|inc|ltd|co|corp|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|[a-z])\.$",
+    re.IGNORECASE,
+)
+
+
+def _split_run_on(sentence: str) -> list[str]:
+    if len(sentence.split()) <= LONG_SENTENCE_WORDS:
+        return [sentence]
+    pieces: list[str] = []
+    start = 0
+    for match in _PLAIN_END.finditer(sentence):
+        head = sentence[start : match.start()].rstrip("\"'”’)]")
+        if _ABBREVIATION.search(head[-12:]):
+            continue  # "Mr. Smith", "Jan. 5": not an end
+        pieces.append(sentence[start : match.start()].strip())
+        start = match.end()
+    pieces.append(sentence[start:].strip())
+    return [p for p in pieces if p]
+
+
+# "community.Dr Venter": two lower-case letters, a stop and a capitalised word with no space
+# between. Domain names (".gov", "example.com") and initials ("U.S.") do not match, because the
+# next word is lower case or the letters before the stop are not.
+_LOST_BREAK = re.compile(r"(?<=[a-z]{2}[.!?])([”’)]*)(?=[“‘]?[A-Z][a-z])")
+_LEADING_CLOSERS = re.compile(r"^([\"”’']+)(?=\s|$)")
+_ENDS_IN_STOP = re.compile(r"\.\s*$")
+
+
+def restore_lost_breaks(text: str) -> str:
+    """Put back the space after a sentence end that scraping glued to the next sentence."""
+    return _LOST_BREAK.sub(r"\1 ", text)
+
+
+def _repair(segments: list[str]) -> list[str]:
+    # Works on pysbd's raw segments (clean=False keeps every character, so joining two
+    # segments gives back the original text between them).
+    out: list[str] = []
+    for segment in segments:
+        if out and (closers := _LEADING_CLOSERS.match(segment)):
+            # pysbd ends the sentence before a closing quote ("quickly." Talks...): move it back.
+            out[-1] = out[-1].rstrip() + closers.group(1) + " "
+            segment = segment[closers.end() :]
+            if not segment.strip():
+                continue
+        stripped = segment.lstrip()
+        first_word = stripped.split(" ", 1)[0]
+        if (
+            out
+            and first_word[:1].islower()
+            and first_word.lower() == first_word
+            and _ENDS_IN_STOP.search(out[-1])
+        ):
+            # "for every ." + "gov website", "approx." + "ten dollars": a stop before a
+            # lower-case word is an abbreviation or a domain name, not a sentence end.
+            out[-1] += segment
+            continue
+        out.append(segment)
+    return out
+
+
+#: Marks the end of a sentence that had no final punctuation when sentences are joined.
+_TERMINAL = ".!?…。！？:;"
+
+
+def join_sentences(sentences: Sequence[str], separator: str = " ") -> str:
+    """Sentences as one paragraph (or paragraphs, with separator="\n\n"); one without final
+    punctuation (a headline-like lead paragraph) gets a full stop, so it does not run into
+    the next where the text is shown on one line."""
+    parts: list[str] = []
+    for i, sentence in enumerate(sentences):
+        body = sentence.rstrip()
+        bare = _CITATIONS.sub("", body).rstrip(_CLOSING)
+        if i < len(sentences) - 1 and body and bare[-1:] not in _TERMINAL:
+            body += "."
+        parts.append(body)
+    return separator.join(p for p in parts if p)
+
+
+_CLOSING = "\"'”’»)]"
+# Wikipedia-style citation marks after a sentence's stop: "open Web.[66]", "[citation needed]".
+_CITATIONS = re.compile(r"(?:\[[^\[\]]{1,30}\])+$")
+
+# Bidirectional embeddings, overrides and isolates, zero-width characters, the word joiner,
+# invisible operators, the Arabic letter mark and a stray byte-order mark: invisible, yet able
+# to make a title display reversed or spoofed text.
+INVISIBLE_CHARACTERS = re.compile(
+    r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\ufeff]"
+)
+
+
+def strip_invisible(text: str) -> str:
+    """`text` without bidi controls and other invisible format characters."""
+    return INVISIBLE_CHARACTERS.sub("", text)
+
+
+#: What marks a summary or title cut short by bound_text.
+CUT_MARK = " […]"
+
+
+def bound_text(text: str, max_words: int, max_chars: int) -> str:
+    """`text` cut to at most `max_words` words and `max_chars` characters (mark included).
+
+    The cut falls at the last sentence end that keeps at least half the allowance, failing
+    that at a word boundary, failing that (a "word" longer than the allowance) mid-word; a
+    cut text ends with CUT_MARK. Text within both bounds comes back unchanged.
+    """
+    words = text.split()
+    if len(words) <= max_words and len(text) <= max_chars:
+        return text
+    joined = " ".join(words[:max_words])
+    room = max_chars - len(CUT_MARK)
+    head = joined[:room]
+    # Where the last whole word ends: the end of `head` unless the cut fell inside a word.
+    space = len(head) if len(joined) <= room or joined[room] == " " else head.rfind(" ")
+    padded = head + " "
+    ends = [
+        m.end()
+        for m in _LIKELY_END.finditer(padded)
+        if _starts_sentence(padded[m.end() : m.end() + 3])
+    ]
+    half = len(head) // 2
+    # Best a sentence end past halfway, then a word boundary past halfway, then any sentence
+    # end or word boundary at all, and only then a cut inside a (very long) word.
+    if ends and ends[-1] >= half:
+        head = head[: ends[-1]]
+    elif space >= half:
+        head = head[:space]
+    elif ends:
+        head = head[: ends[-1]]
+    elif space > 0:
+        head = head[:space]
+    return head.rstrip().rstrip(",;:-–—").rstrip() + CUT_MARK
 
 
 def normalise_space(text: str) -> str:
@@ -37,10 +191,11 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def one_line(text: str | None) -> str:
-    """Text made safe for a header or a one-line field: no controls, no line breaks."""
+    """Text made safe for a header or a one-line field: no controls, no line breaks, no
+    invisible bidi or zero-width characters."""
     if not text:
         return ""
-    return normalise_space(CONTROL_CHARACTERS.sub(" ", text))
+    return normalise_space(CONTROL_CHARACTERS.sub(" ", strip_invisible(text)))
 
 
 # A probable sentence end: a word of two or more letters, then . ! or ? (and any closing quote

@@ -202,6 +202,9 @@ def test_json_shape() -> None:
         "summary": "Heavy clashes.",
         "words": 80,
         "quoted": False,
+        "level": 0,
+        "folded": False,
+        "sections": [],
     }
     assert data["skipped"] == [{"path": "seeds/empty.txt", "reason": "empty file"}]
 

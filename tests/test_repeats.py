@@ -65,12 +65,18 @@ def check_digest(digest: Digest) -> None:
     assert text is not None and page is not None
     unhtml = html.unescape(re.sub(r"<[^>]+>", " ", page.get_content()))
     for rendered in (render_markdown(digest), text.get_content(), unhtml):
+        for article, block in zip(
+            digest.articles, article_blocks(rendered, digest.articles), strict=True
+        ):
+            assert f" {block} ".count(f" {norm(article.tldr)} ") == 1
         for sentences, block in zip(
             per_article, article_blocks(rendered, digest.articles), strict=True
         ):
             # Long enough not to occur inside other words of the entry by chance.
             for sentence in (s for s in sentences if len(s.split()) >= 5):
-                assert f" {block} ".count(f" {sentence} ") == 1, sentence
+                # At most once: nested and folded sections' summaries are in JSON only
+                # (Markdown and email list those sections by title).
+                assert f" {block} ".count(f" {sentence} ") <= 1, sentence
 
 
 def test_seed_entry_says_each_sentence_once() -> None:

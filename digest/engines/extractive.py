@@ -11,7 +11,7 @@ import numpy as np
 
 from digest.budgets import BUDGETS, Budget
 from digest.engines.base import Kind
-from digest.text import split_sentences
+from digest.text import join_sentences, split_sentences
 
 # Unicode letters and digits, so accented, Cyrillic or Greek words count as words too.
 _WORD = re.compile(r"[^\W_]+")
@@ -261,7 +261,8 @@ class ExtractiveSummariser:
         if kind != "tldr" and len(keep) == len(sentences):
             # No longer than its own summary would be: quote it rather than re-summarise it.
             return text
-        return " ".join(sentences[i] for i in keep)
+        # join_sentences ends an unpunctuated lead (a headline line) so it reads as a sentence.
+        return join_sentences([sentences[i] for i in keep])
 
     def summarise(
         self,

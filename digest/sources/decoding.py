@@ -48,14 +48,40 @@ def _decode(data: bytes) -> str:
             except UnicodeDecodeError:
                 reason = f"not valid {encoding.upper()} despite its byte-order mark"
                 raise SkipDocument(reason) from None
-    # Text in any 8-bit encoding has no NUL bytes; UTF-16 without a BOM is too rare to guess at.
+    # Text in any 8-bit encoding has no NUL bytes; UTF-16 text has them in every other byte.
     if b"\x00" in data:
-        raise SkipDocument("binary file")
+        text = _decode_utf16_without_bom(data)
+        if text is None:
+            raise SkipDocument("binary file")
+        return text
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
     return _decode_legacy(data)
+
+
+#: UTF-16 text in a Latin script has a NUL in (nearly) every other byte and almost none in
+#: the others; binary data has them scattered.
+_MIN_NUL_SHARE = 0.3
+_MAX_OTHER_NUL_SHARE = 0.02
+
+
+def _decode_utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 (Windows tools write it, often without a byte-order mark), or None if not."""
+    half = len(data) // 2
+    if len(data) % 2 or half == 0:
+        return None
+    even, odd = data[0::2].count(0) / half, data[1::2].count(0) / half
+    if max(even, odd) < _MIN_NUL_SHARE or min(even, odd) > _MAX_OTHER_NUL_SHARE:
+        return None
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=["utf_16_le", "utf_16_be"]).best()
+    if best is None:
+        return None
+    log.debug("decoded as %s without a byte-order mark", best.encoding)
+    return str(best)
 
 
 def _decode_legacy(data: bytes) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
 from digest.errors import SkipDocument
 from digest.model import Document
 from digest.sectioning import sections_from_blocks, title_from_filename
+from digest.sources.headings import HEADING_CRUFT
 from digest.text import normalise_space
 
 log = logging.getLogger(__name__)
@@ -23,8 +23,6 @@ _CONTAINERS = frozenset({"list", "quote", "div", "item", "body", "main"})
 _BLOCK = frozenset({"p", "head", "list", "item", "quote", "div", "code", "table", "graphic"})
 #: Code blocks, tables and images carry no prose to summarise.
 _SKIPPED = frozenset({"code", "table", "graphic", "lb"})
-# Edit links and permalink anchors that CMSs put inside headings: "History[edit]", "Setup ¶".
-_HEADING_CRUFT = re.compile(r"\s*(?:\[edit\]|[¶#§])\s*$")
 
 
 def _quiet() -> None:
@@ -43,6 +41,9 @@ def parse_html(text: str, path: Path) -> Document:
     """Extract the main content (no navigation, footers, scripts or ads) and its headings."""
     # Imported here: trafilatura pulls in lxml, htmldate and friends, which text runs never need.
     import trafilatura
+    from trafilatura.utils import load_html
+
+    from digest.sources.headings import place_headings
 
     _quiet()
     options: dict[str, Any] = {
@@ -74,6 +75,11 @@ def parse_html(text: str, path: Path) -> Document:
         if isinstance(value, str) and value.strip()
     }
     blocks = _blocks(result.body)
+    root = load_html(text)
+    if root is not None:
+        # The heading structure comes from the page itself: trafilatura's text output keeps
+        # only some headings, and drops others its heuristics took for boilerplate.
+        blocks = place_headings(blocks, root)
     title = normalise_space(result.title or "") or None
     if title is None:
         title = next((t for kind, t, level in blocks if kind == "heading" and level == 1), None)
@@ -81,16 +87,11 @@ def parse_html(text: str, path: Path) -> Document:
     return Document(
         path=path,
         title=title,
-        sections=sections_from_blocks(blocks, title),
+        sections=sections_from_blocks(blocks, title, headline_h1=True),
         format="html",
         date=result.date or None,
         metadata=metadata,
     )
-
-
-def kept_headings(body: Any) -> list[tuple[str, int]]:
-    """The non-empty headings in trafilatura's XML body, as (text, level), in document order."""
-    return [(value, depth) for kind, value, depth in _blocks(body) if kind == "heading"]
 
 
 def _blocks(element: Any) -> list[tuple[str, str, int]]:
@@ -99,7 +100,7 @@ def _blocks(element: Any) -> list[tuple[str, str, int]]:
     for child in element:
         tag = child.tag
         if tag == "head":
-            text = _HEADING_CRUFT.sub("", _text(child))
+            text = HEADING_CRUFT.sub("", _text(child))
             if text:
                 out.append(("heading", text, _level(child.get("rend"))))
         elif tag in _SKIPPED:

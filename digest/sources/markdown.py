@@ -96,7 +96,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 
 def _blocks(tokens: Sequence[Token]) -> list[tuple[str, str, int]]:
-    """("heading", text, level) and ("paragraph", text, 0) in document order."""
+    """("heading", text, level), ("paragraph", text, 0) and ("links", text, 0) (a paragraph
+    of nothing but links) in document order."""
     out: list[tuple[str, str, int]] = []
     heading_level = 0
     skipping = 0  # depth inside tables, whose cells are data rather than prose
@@ -115,9 +116,22 @@ def _blocks(tokens: Sequence[Token]) -> list[tuple[str, str, int]]:
                 if text:
                     out.append(("heading", text, heading_level))
             elif text:
-                out.append(("paragraph", text, 0))
+                out.append(("links" if only_links(token.children or []) else "paragraph", text, 0))
         # fence, code_block, html_block and hr carry no prose and are passed over.
     return out
+
+
+def only_links(children: Sequence[Token]) -> bool:
+    """Whether inline content is nothing but links (a "Related posts" list item)."""
+    depth = links = 0
+    for child in children:
+        if child.type == "link_open":
+            depth, links = depth + 1, links + 1
+        elif child.type == "link_close":
+            depth -= 1
+        elif depth == 0 and child.type == "text" and any(c.isalnum() for c in child.content):
+            return False
+    return links > 0
 
 
 def render_inline(children: Sequence[Token]) -> str:
