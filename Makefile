@@ -14,7 +14,7 @@ STAMP := $(VENV)/.digest-dev-installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[test,dev,fast]'
+	$(BIN)/pip install --quiet -e '.[test,dev,fast,ray]'
 	touch $@
 
 install: $(STAMP)
@@ -36,6 +36,7 @@ quality: install
 bench: install
 	$(BIN)/python scripts/benchmark.py --limit 100 --beams 1 --tokens 64 --repeat 2 --output docs/benchmarks/batching.md
 	$(BIN)/python scripts/benchmark.py --limit 24 --beams 4 --tokens 40 --repeat 1 --whole-process --output docs/benchmarks/ctranslate2.md
+	$(BIN)/python scripts/bench_bare.py --repeat 5 --ray --output docs/benchmarks/bare.md
 	$(BIN)/python scripts/benchmark_cache.py --output docs/benchmarks/cache-prune.md
 
 clean:

@@ -267,6 +267,34 @@ def make_command(
             "pip install 'digest[fast]') or auto (ctranslate2 when installed).",
         ),
     ] = "auto",
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            envvar="DIGEST_EXECUTOR",
+            help="Where the work runs: local (this process) or ray (a Ray cluster; "
+            "pip install 'digest[ray]').",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Ray cluster to join (auto, ray://HOST:10001) [default: $RAY_ADDRESS, else "
+            "a new local Ray instance].",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="With --executor ray: summarising workers.")
+    ] = 2,
+    cpus_per_worker: Annotated[
+        float,
+        typer.Option("--cpus-per-worker", help="With --executor ray: CPUs each worker reserves."),
+    ] = 1.0,
+    gpus_per_worker: Annotated[
+        float,
+        typer.Option("--gpus-per-worker", help="With --executor ray: GPUs each worker reserves."),
+    ] = 0.0,
     formats: Annotated[
         str, typer.Option("--format", "-f", help="Comma-separated: md, json, eml.")
     ] = "md",
@@ -381,6 +409,7 @@ def make_command(
 ) -> None:
     """Summarise SOURCES into DIR/digest-YYYY-MM-DD.md; print the paths written."""
     from digest.cache_maintenance import parse_max_age
+    from digest.cluster import RaySettings, check_executor
     from digest.console import ProgressReporter, configure_logging
     from digest.http import FetchPolicy
     from digest.pipeline import Options
@@ -407,6 +436,15 @@ def make_command(
             date=parse_date(date),
             max_bytes=parse_size(max_size),
             cache=None if no_cache else _cache_file(cache_dir),
+            executor=check_executor(executor),
+            ray=RaySettings(
+                address=ray_address,
+                workers=workers,
+                cpus_per_worker=cpus_per_worker,
+                gpus_per_worker=gpus_per_worker,
+            )
+            if executor.strip().lower() == "ray"
+            else None,
             web=WebOptions(
                 max_entries=max_entries,
                 include_updated=include_updated,

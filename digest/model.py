@@ -163,6 +163,8 @@ class Digest:
     backend: str | None = None
     #: Formats that could not be read at all; their files are counted here, not skipped one by one.
     unreadable: tuple[Unreadable, ...] = ()
+    #: Where the summaries were made: "local" (this process) or "ray" (a Ray cluster).
+    executor: str = "local"
 
     @property
     def grouped(self) -> bool:

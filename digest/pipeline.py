@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from digest.defaults import DEFAULT_CACHE_MAX_AGE_S, DEFAULT_MAX_BYTES, DEFAULT_MODEL
 from digest.engines import Summariser, get_engine
+from digest.engines.spec import EngineSpec
 from digest.errors import ModelUnavailable, SkipDocument, UsageError
 from digest.folding import capped, fold
 from digest.model import (
@@ -30,6 +32,7 @@ from digest.urls import is_url
 
 if TYPE_CHECKING:
     from digest.cache import SummaryCache
+    from digest.cluster import RaySession, RaySettings
     from digest.sources.web import Memory, WebOptions
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,10 @@ class Options:
     #: Seconds unused after which summaries and conversions beside `cache` are pruned (checked
     #: at most once a day); None keeps everything.
     cache_max_age: float | None = DEFAULT_CACHE_MAX_AGE_S
+    #: "local" (this process) or "ray" (reading and summarising on a Ray cluster).
+    executor: str = "local"
+    #: Where and how wide a Ray run is (None: digest.cluster.RaySettings' defaults).
+    ray: RaySettings | None = None
     #: Feeds and web pages: entries per feed, updated entries, HTTP limits (see sources.web).
     web: WebOptions | None = None
 
@@ -67,6 +74,21 @@ def display_path(path: Path) -> str:
         return str(path.absolute())
 
 
+def read_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Document | str:
+    """The document at `path`, or the one-line reason it is skipped; never raises for bad
+    input (a Ray worker runs this too, and a reader bug must not cost the other files)."""
+    try:
+        document = read_document(path, max_bytes=max_bytes)
+        if document.words == 0:
+            raise SkipDocument("headings but no prose")
+        return document
+    except SkipDocument as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001
+        log.debug("reader failure on %s", path, exc_info=True)
+        return f"could not be parsed ({type(exc).__name__}: {exc})"
+
+
 def read_documents(
     sources: Sequence[Path | str],
     *,
@@ -75,6 +97,7 @@ def read_documents(
     select: Callable[[Path], bool] | None = None,
     web: WebOptions | None = None,
     memory: Memory | None = None,
+    session: RaySession | None = None,
 ) -> tuple[list[Document], list[Skipped]]:
     """Read every supported file under `sources`; bad inputs become Skipped, never errors.
 
@@ -84,7 +107,13 @@ def read_documents(
     (read_sources() also says which formats could not be read at all.)
     """
     documents, skipped, _ = read_sources(
-        sources, max_bytes=max_bytes, progress=progress, select=select, web=web, memory=memory
+        sources,
+        max_bytes=max_bytes,
+        progress=progress,
+        select=select,
+        web=web,
+        memory=memory,
+        session=session,
     )
     return documents, skipped
 
@@ -97,6 +126,7 @@ def read_sources(
     select: Callable[[Path], bool] | None = None,
     web: WebOptions | None = None,
     memory: Memory | None = None,
+    session: RaySession | None = None,
 ) -> tuple[list[Document], list[Skipped], list[Unreadable]]:
     """Read every supported file under `sources`: documents, skipped files (one reason each)
     and the formats whose reader cannot work in this installation.
@@ -106,6 +136,7 @@ def read_sources(
     every file found is of such formats (and there are no feeds), ReaderUnavailable is raised
     before reading any. Feeds, pages and OPML lists are read by digest.sources.web, with
     `memory` deciding which entries are new; their documents come after the files'.
+    With a Ray `session`, the files are read as Ray tasks (on storage the workers share).
     """
     files: list[Path] = []
     remote: list[Path | str] = []
@@ -116,7 +147,12 @@ def read_sources(
         for path in find_inputs([Path(source)]):
             (remote if is_feed_file(path) else files).append(path)
     documents, skipped, unreadable = _read_files(
-        files, max_bytes=max_bytes, progress=progress, select=select, feeds=bool(remote)
+        files,
+        max_bytes=max_bytes,
+        progress=progress,
+        select=select,
+        feeds=bool(remote),
+        session=session,
     )
     if remote:
         from digest.sources.web import Everything, WebOptions, WebReader
@@ -137,6 +173,7 @@ def _read_files(
     progress: Progress | None,
     select: Callable[[Path], bool] | None,
     feeds: bool,
+    session: RaySession | None = None,
 ) -> tuple[list[Document], list[Skipped], list[Unreadable]]:
     formats = {FORMATS[path.suffix.lower()] for path in files}
     broken = {fmt: problem for fmt in sorted(formats) if (problem := check_reader(fmt))}
@@ -156,22 +193,21 @@ def _read_files(
     files = [path for path in files if FORMATS[path.suffix.lower()] not in broken]
     if select is not None:
         files = [path for path in files if select(path)]
+    results: Iterable[Document | str]
+    if session is not None:
+        # Absolute: a worker's working folder is not the driver's.
+        wanted = [path.absolute() for path in files]
+        results = session.read(wanted, partial(read_file, max_bytes=max_bytes))
+    else:
+        results = (read_file(path, max_bytes) for path in files)
     documents: list[Document] = []
     skipped: list[Skipped] = []
-    for done, path in enumerate(files, 1):
-        try:
-            document = read_document(path, max_bytes=max_bytes)
-            if document.words == 0:
-                raise SkipDocument("headings but no prose")
-            documents.append(document)
-        except SkipDocument as exc:
-            log.warning("skipped %s: %s", display_path(path), exc)
-            skipped.append(Skipped(display_path(path), str(exc)))
-        except Exception as exc:  # noqa: BLE001 - a reader bug must not cost the other files
-            reason = f"could not be parsed ({type(exc).__name__}: {exc})"
-            log.warning("skipped %s: %s", display_path(path), reason)
-            log.debug("reader failure on %s", path, exc_info=True)
-            skipped.append(Skipped(display_path(path), reason))
+    for done, (path, result) in enumerate(zip(files, results, strict=True), 1):
+        if isinstance(result, str):
+            log.warning("skipped %s: %s", display_path(path), result)
+            skipped.append(Skipped(display_path(path), result))
+        else:
+            documents.append(result if result.path == path else replace(result, path=path))
         if progress:
             progress("read", done, len(files))
     return documents, skipped, unreadable
@@ -278,20 +314,201 @@ def _summarise_cached(
     return articles, engine, notices
 
 
+#: What the planning pass answers for an article summary the cluster has yet to write; its
+#: TL;DR then comes back with it. Recognised by identity, never by value.
+_PENDING = "\x00pending"
+
+
+class _Planner:
+    """A Summariser that answers from the cache where it can and notes every other text:
+    summarise_documents run with it lists exactly what a local run would summarise."""
+
+    name = "cache"
+    model: str | None = None
+    backend: str | None = None
+
+    def __init__(
+        self,
+        cache: SummaryCache | None,
+        fingerprint: str,
+        known: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
+        self.cache = cache
+        self.fingerprint = fingerprint
+        self.known: dict[tuple[str, str], str] = dict(known or {})
+        self.wanted: dict[tuple[str, str], None] = {}  # ordered, each text once
+        self.totals = {"section": 0, "article": 0}
+        self.identity: tuple[str, str | None, str | None] | None = None
+        self.ray_identity: tuple[str, str | None, str | None] | None = None
+
+    def prepare(self) -> None:
+        pass
+
+    def summarise(
+        self, texts: Sequence[str], *, kind: str, progress: Callable[[int], None] | None = None
+    ) -> list[str]:
+        from digest.cache import summary_key
+
+        if kind in self.totals:
+            self.totals[kind] += len(texts)
+        asked = [t for t in texts if t is not _PENDING and (kind, t) not in self.known]
+        keys = {t: summary_key(self.fingerprint, kind, t) for t in asked}
+        found = self.cache.get_many(list(keys.values())) if self.cache else {}
+        for text in asked:
+            cached = found.get(keys[text])
+            if cached is not None:
+                self.known[(kind, text)] = cached.summary
+                self.identity = (cached.engine, cached.model, cached.backend)
+            else:
+                self.wanted[(kind, text)] = None
+        return [
+            self.known.get((kind, t), _PENDING if kind == "article" else "")
+            if t is not _PENDING
+            else t
+            for t in texts
+        ]
+
+
+class _Answers:
+    """A Summariser over summaries already made (the cache's and the cluster's)."""
+
+    name = "answers"
+    model: str | None = None
+    backend: str | None = None
+
+    def __init__(self, known: Mapping[tuple[str, str], str]) -> None:
+        self.known = known
+
+    def prepare(self) -> None:
+        pass
+
+    def summarise(
+        self, texts: Sequence[str], *, kind: str, progress: Callable[[int], None] | None = None
+    ) -> list[str]:
+        return [self.known[(kind, t)] for t in texts]
+
+
+def _summarise_on_ray(
+    documents: Sequence[Document], options: Options, session: RaySession, progress: Progress | None
+) -> tuple[list[ArticleSummary], tuple[str, str | None, str | None], list[str]]:
+    """The driver consults the cache, the cluster summarises only the misses (an article's
+    TL;DR with it), the driver stores each batch of answers as it arrives, and the digest is
+    assembled by the same code as a local run's."""
+    from digest.cache import SummaryCache
+
+    cache = SummaryCache(options.cache) if options.cache is not None else None
+    try:
+        first = "seq2seq" if options.engine == "auto" else options.engine
+        likely = _lookup_backends(options)[0] if first == "seq2seq" else None
+        known: dict[tuple[str, str], str] = {}
+        identity: tuple[str, str | None, str | None] = (options.engine, None, None)
+        notices: dict[str, None] = {}
+        made = 0
+        # Two rounds: articles (and TL;DRs) first, then the sections, whose bullets are made
+        # from what the article summaries leave unsaid (digest.repeats).
+        for _ in range(2):
+            planner = _Planner(cache, engine_fingerprint(options, first, backend=likely), known)
+            summarise_documents(documents, planner, quote_under_words=options.quote_under_words)
+            known = dict(planner.known)
+            identity = planner.identity or identity
+            if not planner.wanted:
+                break
+            made += len(planner.wanted)
+            _run_on_ray(planner, options, session, progress, known, notices, cache)
+            identity = planner.ray_identity or identity
+        log.info("summaries: %d made on Ray", made)
+        if cache is not None and options.cache_max_age is not None:
+            from digest.cache_maintenance import prune_if_due
+
+            prune_if_due(cache, options.cache_max_age)
+    finally:
+        if cache is not None:
+            cache.close()
+    articles = summarise_documents(
+        documents, _Answers(known), quote_under_words=options.quote_under_words
+    )
+    return articles, identity, list(notices)
+
+
+def _run_on_ray(
+    planner: _Planner,
+    options: Options,
+    session: RaySession,
+    progress: Progress | None,
+    known: dict[tuple[str, str], str],
+    notices: dict[str, None],
+    cache: SummaryCache | None,
+) -> None:
+    """Summarise what `planner` wanted on the cluster, into `known` (and the cache as each
+    batch of answers arrives); the engine that ran is left in `planner.ray_identity`."""
+    from digest.cache import Cached, summary_key
+    from digest.cluster import Request
+
+    requests = [Request(kind, text) for kind, text in planner.wanted]
+    done = {
+        kind: total - sum(1 for k, _ in planner.wanted if k == kind)
+        for kind, total in planner.totals.items()
+    }
+    fingerprints: dict[str, str] = {}
+    for answers in session.summarise(engine_spec(options), build_engine, requests):
+        rows = []
+        for answer in answers:
+            request = requests[answer.index]
+            planner.ray_identity = (answer.engine, answer.model, answer.backend)
+            notices.update(dict.fromkeys(answer.notices))
+            # Keyed by the backend that actually ran, as a local run keys them.
+            ran = answer.backend if answer.backend in _RUNNERS else None
+            name = f"{answer.engine}/{ran}"
+            if name not in fingerprints:
+                fingerprints[name] = engine_fingerprint(options, answer.engine, backend=ran)
+            fingerprint = fingerprints[name]
+            stored = Cached(answer.summary, answer.engine, answer.model, answer.backend)
+            known[(request.kind, request.text)] = answer.summary
+            rows.append((summary_key(fingerprint, request.kind, request.text), stored))
+            if request.kind == "article":
+                known[("tldr", answer.summary)] = answer.tldr
+                tldr = Cached(answer.tldr, answer.engine, answer.model, answer.backend)
+                rows.append((summary_key(fingerprint, "tldr", answer.summary), tldr))
+            if request.kind in done:
+                done[request.kind] += 1
+        if cache is not None:
+            cache.put_many(rows)
+        if progress:
+            arrived = {requests[a.index].kind for a in answers}
+            for kind, stage in (("section", "sections"), ("article", "articles")):
+                if kind in arrived:
+                    progress(stage, done[kind], planner.totals[kind])
+
+
+def engine_spec(options: Options) -> EngineSpec:
+    """The engine `options` ask for, as a specification any process can build it from."""
+    if options.engine not in ("auto", "seq2seq"):
+        return EngineSpec.create(options.engine)
+    return EngineSpec.create(
+        options.engine,
+        model=model_id(options),
+        generate=options.generate,
+        options=options.engine_options,
+    )
+
+
 def resolve_engine(options: Options) -> tuple[Summariser, list[str]]:
     """Load the requested engine; `auto` falls back to extractive with a visible notice."""
-    model = model_id(options)
-    if options.engine not in ("auto", "seq2seq"):
-        engine = get_engine(options.engine)
+    return build_engine(engine_spec(options))
+
+
+def build_engine(spec: EngineSpec) -> tuple[Summariser, list[str]]:
+    """Build and load the engine `spec` describes (here, or in a Ray worker); `auto` falls
+    back to extractive with a visible notice when the seq2seq model cannot be had."""
+    if spec.engine not in ("auto", "seq2seq"):
+        engine = get_engine(spec.engine, **spec.arguments())
         engine.prepare()
         return engine, []
-    engine = get_engine(
-        "seq2seq", model=model, generate=options.generate, **dict(options.engine_options)
-    )
+    engine = get_engine("seq2seq", **spec.named("seq2seq").arguments())
     try:
         engine.prepare()
     except ModelUnavailable as exc:
-        if options.engine == "seq2seq":
+        if spec.engine == "seq2seq":
             raise
         # Every ModelUnavailable message starts "model …", naming the model and the fix.
         notice = f"Summaries are extractive because the seq2seq {exc}."
@@ -329,6 +546,11 @@ def _clean(text: str, kind: str) -> str:
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", strip_invisible(text))]
     joined = join_sentences([p for p in paragraphs if p], separator="\n\n")
     return bound_text(joined, max_words, max_chars)
+
+
+def _keep_pending(text: str, kind: str) -> str:
+    """`_clean(text)`, except that the Ray planner's placeholder stays itself."""
+    return text if text is _PENDING else _clean(text, kind)
 
 
 def _title(text: str | None) -> str | None:
@@ -400,15 +622,18 @@ def summarise_documents(
         )
     )
     article_summaries = [
-        _clean(next(generated) if d.words >= quote_under_words else d.text, "article")
+        _keep_pending(next(generated) if d.words >= quote_under_words else d.text, "article")
         for d in documents
     ]
-    tldrs = [_clean(t, "tldr") for t in engine.summarise(article_summaries, kind="tldr")]
+    tldrs = [_keep_pending(t, "tldr") for t in engine.summarise(article_summaries, kind="tldr")]
     said = [Said() for _ in documents]
     paragraphs = []
     for d, tldr in enumerate(tldrs):
         said[d].add(tldr)
         paragraphs.append(said[d].say(article_summaries[d]))
+    # On Ray, a first planning pass has no article summaries yet (_PENDING): those documents'
+    # sections wait for the next pass, as their bullets depend on what the summary says.
+    waiting = {d for d, tldr in enumerate(tldrs) if tldr is _PENDING}
 
     # Gathered across documents, so the engine sees every section in one batch and can sort
     # by length; each section loses the sentences the TL;DR and summary said before it is
@@ -422,7 +647,7 @@ def summarise_documents(
         order = sorted(folded.shown)
         kept.append(capped(folded.sections, order))
         texts.append({})
-        if len(folded.sections) < 2:
+        if len(folded.sections) < 2 or d in waiting:
             continue  # a lone top-level section is the whole article: the summary serves
         for top in folded.sections:
             for section in top.walk():
@@ -494,14 +719,24 @@ class Summarised:
 
 
 def summarise_read_documents(
-    documents: Sequence[Document], options: Options, *, progress: Progress | None = None
+    documents: Sequence[Document],
+    options: Options,
+    *,
+    progress: Progress | None = None,
+    session: Any = None,
 ) -> Summarised:
     """Summarise documents already read, as `digest make` does: engine choice with its
-    fallback, the quote-short-texts rule and the cache (`digest eval` relies on it)."""
+    fallback, the quote-short-texts rule, the cache and (given a Ray `session`) the Ray
+    executor (`digest eval` relies on it)."""
     if not needs_model(documents, options):
         # Every text is short enough to be quoted: no model is worth loading for the TL;DRs.
         options = replace(options, engine="extractive")
     notices: list[str] = []
+    if session is not None:
+        articles, (name, model, backend), notices = _summarise_on_ray(
+            documents, options, session, progress
+        )
+        return Summarised(tuple(articles), name, model, backend, tuple(notices))
     if options.cache is not None:
         articles, engine, notices = _summarise_with_cache(
             documents, options, options.cache, progress
@@ -527,11 +762,29 @@ def make_digest(
 
     `select(path)` picks which of the files found are included, `memory` which feed entries
     (see digest.state: RunState.selector and RunState.remote_memory).
+    With `options.executor == "ray"` the reading and summarising run on a Ray cluster;
+    the digest is the same as a local run's.
     """
     options = options or Options()
     paths = [s if is_url(s) else Path(s) for s in sources]
     if not paths:
         raise UsageError("no sources given")
+    if options.executor != "ray":
+        return _make_digest(paths, options, progress, select, memory, None)
+    from digest.cluster import RaySession, RaySettings
+
+    with RaySession(options.ray or RaySettings()) as session:
+        return _make_digest(paths, options, progress, select, memory, session)
+
+
+def _make_digest(
+    paths: Sequence[Path | str],
+    options: Options,
+    progress: Progress | None,
+    select: Callable[[Path], bool] | None,
+    memory: Memory | None,
+    session: RaySession | None,
+) -> Digest:
     documents, skipped, unreadable = read_sources(
         paths,
         max_bytes=options.max_bytes,
@@ -539,6 +792,7 @@ def make_digest(
         select=select,
         web=options.web,
         memory=memory,
+        session=session,
     )
     date = options.date or _dt.date.today()
     unreadable_notices = tuple(u.reason for u in unreadable)
@@ -553,7 +807,7 @@ def make_digest(
             notices=unreadable_notices,
             unreadable=tuple(unreadable),
         )
-    run = summarise_read_documents(documents, options, progress=progress)
+    run = summarise_read_documents(documents, options, progress=progress, session=session)
     return Digest(
         date=date,
         engine=run.engine,
@@ -563,4 +817,5 @@ def make_digest(
         notices=unreadable_notices + run.notices,
         backend=run.backend,
         unreadable=tuple(unreadable),
+        executor=options.executor,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -67,16 +68,44 @@ class Prompt:
             raise TemplateProblem(f"prompt template {self.filename}: {exc.message}") from None
 
 
-def load_prompt(family: str) -> Prompt:
-    """The template for `family` ("t5", "flan-t5", "plain"), from the first folder that has it."""
-    folders = tuple(search_path())
+def read_templates() -> dict[str, str]:
+    """Every template on the search path as file name → source, the first folder's winning:
+    what an engine in another process (a Ray worker) is given instead of the folders."""
+    found: dict[str, str] = {}
+    for folder in search_path():
+        for path in sorted(folder.rglob("*.j2")):
+            name = path.relative_to(folder).as_posix()
+            if name not in found and path.is_file():
+                found[name] = path.read_text(encoding="utf-8")
+    return found
+
+
+@lru_cache(maxsize=8)
+def _carried_environment(sources: tuple[tuple[str, str], ...]) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.DictLoader(dict(sources)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+    )
+
+
+def load_prompt(family: str, sources: Mapping[str, str] | None = None) -> Prompt:
+    """The template for `family` ("t5", "flan-t5", "plain"), from the first folder that has it,
+    or from `sources` (file name → template text, see read_templates) when given."""
     name = f"{family}.j2"
-    if not folders:
-        raise TemplateProblem(f"no prompts folder found (looked for {PACKAGE_PROMPTS})")
-    try:
-        return Prompt(_environment(folders).get_template(name))
-    except jinja2.TemplateNotFound:
+    if sources:
+        environment = _carried_environment(tuple(sorted(sources.items())))
+        where = "the templates carried by the engine specification"
+    else:
+        folders = tuple(search_path())
+        if not folders:
+            raise TemplateProblem(f"no prompts folder found (looked for {PACKAGE_PROMPTS})")
+        environment = _environment(folders)
         where = ", ".join(str(f) for f in folders)
+    try:
+        return Prompt(environment.get_template(name))
+    except jinja2.TemplateNotFound:
         raise TemplateProblem(f"prompt template {name} not found in {where}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(

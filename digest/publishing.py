@@ -100,6 +100,7 @@ class Published:
 
 def check(sources: Sequence[Path | str], options: Options, publishing: PublishOptions) -> None:
     """Every mistake that needs no summarising, raised before anything is created on disk."""
+    from digest.cluster import check_executor, require_ray
     from digest.engines import check_engine_name
     from digest.engines.ctranslate2_backend import require_backend
     from digest.sources import check_sources
@@ -108,6 +109,8 @@ def check(sources: Sequence[Path | str], options: Options, publishing: PublishOp
         raise UsageError("give at least one folder or file to summarise, e.g. digest make seeds/")
     check_engine_name(options.engine)
     require_backend(str(options.engine_options.get("backend", "auto")))
+    if check_executor(options.executor) == "ray":
+        require_ray()  # one line naming the install command, before anything is created
     unknown = [f for f in publishing.formats if f not in FORMATS]
     if unknown or not publishing.formats:
         raise UsageError(f"unknown format {', '.join(unknown) or '(none)'}")

@@ -172,6 +172,7 @@ def digest_as_dict(digest: Digest) -> dict[str, Any]:
         "engine": digest.engine,
         "model": digest.model,
         "backend": digest.backend,
+        "executor": digest.executor,
         "notices": list(digest.notices),
         "documents": [
             {

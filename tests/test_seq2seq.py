@@ -370,6 +370,29 @@ def test_batched_results_match_one_by_one_in_input_order(tiny_t5: Path) -> None:
     assert len(set(together)) > 1  # different inputs, different outputs: order is testable
 
 
+def test_each_whole_text_is_tokenised_once(tiny_t5: Path) -> None:
+    fixed = {"num_beams": 1, "min_new_tokens": 8, "max_new_tokens": 8}
+    texts = [make_text(n, seed) for seed, n in enumerate((70, 200, 40, 120))]
+    summariser = engine(tiny_t5, generate=fixed)
+    reference = [summariser.summarise([t], kind="article")[0] for t in texts]
+    assert summariser._loaded is not None
+    real = summariser._loaded.tokenizer
+    seen: list[str] = []
+
+    class Counting:
+        def __call__(self, text: Any, **kwargs: Any) -> Any:
+            seen.extend([text] if isinstance(text, str) else text)
+            return real(text, **kwargs)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    summariser._loaded.tokenizer = Counting()
+    assert summariser.summarise(texts, kind="article") == reference
+    prompts = [p for p in seen if any(p.endswith(t) for t in texts)]
+    assert sorted(prompts) == sorted(f"summarize: {t}" for t in texts)  # once each, not twice
+
+
 def test_empty_inputs(tiny_bart: Path, load_counter: list[str]) -> None:
     summariser = engine(tiny_bart)
     assert summariser.summarise([], kind="section") == []

@@ -58,7 +58,8 @@ class Seq2SeqSummariser:
     — lower it to save memory), `max_input_tokens`
     (a smaller window than the model's own, e.g. for tests), `threads` (CPU threads; default:
     the cores this process may use), `compute_type` (CTranslate2's weights and arithmetic:
-    default int8 on CPU, int8_float16 on GPU; float32 reproduces transformers exactly).
+    default int8 on CPU, int8_float16 on GPU; float32 reproduces transformers exactly),
+    `prompts` (template file name → text, as an EngineSpec carries them; default: prompts/).
     """
 
     name: str = "seq2seq"
@@ -75,6 +76,7 @@ class Seq2SeqSummariser:
         max_input_tokens: int | None = None,
         threads: int | None = None,
         compute_type: str | None = None,
+        prompts: Mapping[str, str] | None = None,
     ) -> None:
         self.model: str | None = resolve_model(model or DEFAULT_MODEL)
         self.generate = dict(generate or {})
@@ -87,6 +89,8 @@ class Seq2SeqSummariser:
         self.max_input_tokens = max_input_tokens
         self.threads = threads
         self.compute_type = compute_type
+        #: Prompt templates carried by an EngineSpec (file name → text); None: read prompts/.
+        self.prompts = dict(prompts) if prompts else None
         self._loaded: Loaded | None = None
         self._prompt: Prompt | None = None
         self._limit = FALLBACK_INPUT_TOKENS
@@ -95,6 +99,8 @@ class Seq2SeqSummariser:
         self._checkpoint_max: int | None = None
         self._output_limit: int | None = None
         self._base_tokens: dict[str, int] = {}
+        #: Token ids of the prompts counted during one summarise() call (see _count_many).
+        self._encoded: dict[str, list[int]] = {}
         #: Counts for logs and the benchmark: model inputs, generate() calls, texts map-reduced.
         self.stats = {"inputs": 0, "batches": 0, "map_reduced": 0}
         #: Seconds spent tokenising (counting, encoding, decoding) and in the backend.
@@ -120,7 +126,7 @@ class Seq2SeqSummariser:
         loaded = self._load_backend(checkpoint, threads)
         model_type = getattr(loaded.config, "model_type", "")
         name = f"{self.model} {getattr(loaded.config, '_name_or_path', '')}"
-        self._prompt = load_prompt(prompt_family(model_type, name))
+        self._prompt = load_prompt(prompt_family(model_type, name), self.prompts)
         self._limit = input_limit(loaded.tokenizer, loaded.config)
         self._output_limit = output_limit(loaded.config)
         if self.max_input_tokens:
@@ -209,11 +215,19 @@ class Seq2SeqSummariser:
         return self._limit
 
     def _count(self, text: str, kind: str) -> int:
+        return self._count_many({0: text}, kind, keep=False)[0]
+
+    def _count_many(self, texts: Mapping[int, str], kind: str, keep: bool) -> dict[int, int]:
+        """Each text's prompt length in tokens, in one tokenizer call; with `keep`, the ids
+        are kept, so a whole text's prompt is not tokenised again for the model."""
         assert self._loaded is not None and self._prompt is not None
+        prompts = {i: self._prompt(text, kind=kind) for i, text in texts.items()}
         started = time.perf_counter()
-        encoded = self._loaded.tokenizer(self._prompt(text, kind=kind), verbose=False)
+        encoded = self._loaded.tokenizer(list(prompts.values()), verbose=False)["input_ids"]
         self.timings["tokenise"] += time.perf_counter() - started
-        return len(encoded["input_ids"])
+        if keep:
+            self._encoded.update(zip(prompts.values(), encoded, strict=True))
+        return {i: len(ids) for i, ids in zip(prompts, encoded, strict=True)}
 
     # -- decoding settings
 
@@ -293,7 +307,19 @@ class Seq2SeqSummariser:
             return [r or "" for r in results]
         self.prepare()
 
-        sizes = {i: self._count(t, kind) for i, t in work.items()}
+        try:
+            return self._summarise(work, results, kind, progress)
+        finally:
+            self._encoded.clear()
+
+    def _summarise(
+        self,
+        work: dict[int, str],
+        results: list[str | None],
+        kind: str,
+        progress: Callable[[int], None] | None,
+    ) -> list[str]:
+        sizes = self._count_many(work, kind, keep=True)
         lengths = {i: max(1, n - self._base_tokens[kind]) for i, n in sizes.items()}
         self.stats["map_reduced"] += sum(1 for size in sizes.values() if size > self._limit)
         for round_ in range(1, MAX_ROUNDS + 1):
@@ -360,7 +386,11 @@ class Seq2SeqSummariser:
         for batch in batches:
             settings = dict(jobs[batch[0]].settings)
             started = time.perf_counter()
-            inputs = tokenizer([jobs[j].prompt for j in batch])["input_ids"]
+            prompts = [jobs[j].prompt for j in batch]
+            missing = list(dict.fromkeys(p for p in prompts if p not in self._encoded))
+            if missing:  # chunks of long texts, and texts shortened by map-reduce
+                self._encoded.update(zip(missing, tokenizer(missing)["input_ids"], strict=True))
+            inputs = [self._encoded[p] for p in prompts]
             generating = time.perf_counter()
             generated = backend.generate(inputs, settings)
             decoding = time.perf_counter()

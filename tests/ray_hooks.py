@@ -1,0 +1,56 @@
+"""Run in every Ray worker of the test session (worker_process_setup_hook): a gated engine.
+
+`--model gated:DIR` builds the extractive engine behind a gate: its first summarise() in a
+worker process writes the process id to DIR/pids and waits until DIR/open exists, so a test
+can kill a worker while it holds a block, then let the run go on. Every other model builds
+the real engines.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+
+class GatedSummariser:
+    name = "extractive"
+    model: str | None = None
+    backend: str | None = None
+
+    def __init__(self, folder: Path) -> None:
+        from digest.engines.extractive import ExtractiveSummariser
+
+        self.folder = folder
+        self.inner = ExtractiveSummariser()
+        self.waited = False
+
+    def prepare(self) -> None:
+        self.inner.prepare()
+
+    def summarise(
+        self, texts: Sequence[str], *, kind: Any, progress: Callable[[int], None] | None = None
+    ) -> list[str]:
+        if not self.waited:
+            self.waited = True
+            with open(self.folder / "pids", "a", encoding="utf-8") as handle:
+                handle.write(f"{os.getpid()}\n")
+            deadline = time.monotonic() + 300
+            while not (self.folder / "open").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return self.inner.summarise(texts, kind=kind, progress=progress)
+
+
+def install() -> None:
+    import digest.pipeline
+
+    real = digest.pipeline.get_engine
+
+    def get_engine(name: str, *, model: str | None = None, **options: Any) -> Any:
+        if model and model.startswith("gated:"):
+            return GatedSummariser(Path(model.removeprefix("gated:")))
+        return real(name, model=model, **options)
+
+    digest.pipeline.get_engine = get_engine  # type: ignore[assignment]
