@@ -148,6 +148,8 @@ def main_options(
             ctx.default_map = default_map(
                 found, {name: c for name, c in commands.items() if name != "schedule"}
             )
+            # The file's `out` is make's output folder; eval's --out is a report file.
+            ctx.default_map.get("eval", {}).pop("out", None)
             ctx.meta["digest.config"] = found.absolute()
     except DigestError as exc:
         raise _fail(exc) from None
@@ -485,6 +487,133 @@ def _cache_file(cache_dir: Path | None) -> Path:
     from digest.cache import CACHE_FILENAME, default_cache_dir
 
     return (cache_dir or default_cache_dir()) / CACHE_FILENAME
+
+
+@app.command("eval")
+def eval_command(
+    pairs: Annotated[
+        Path,
+        typer.Argument(
+            help='JSON lines: "article" (or "text") and "reference" (or a list, '
+            '"references"); optional "id" and "format" (text, markdown, html).'
+        ),
+    ],
+    kind: Annotated[
+        str, typer.Option("--kind", "-k", help="Which summary to score: article, tldr, section.")
+    ] = "article",
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", "-b", help="LEAD-k baselines to score too, e.g. lead-3,lead-1."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="Only the first N usable pairs.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write the report to this file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Report as JSON, not Markdown.")] = False,
+    engine: Annotated[
+        str,
+        typer.Option("--engine", "-e", envvar="DIGEST_ENGINE", help="auto, extractive or seq2seq."),
+    ] = "auto",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            envvar="DIGEST_MODEL",
+            help="Hugging Face model id, local folder or preset (fast, balanced, best).",
+        ),
+    ] = None,
+    generate: Annotated[
+        list[str] | None,
+        typer.Option("--generate", "-g", help="A decoding setting, KEY=VALUE, repeatable."),
+    ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend", envvar="DIGEST_BACKEND", help="transformers, ctranslate2 or auto."
+        ),
+    ] = "auto",
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option("--cache-dir", envvar="DIGEST_CACHE_DIR", help="Folder of the summary cache."),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write the summary cache.")
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr.")
+    ] = False,
+) -> None:
+    """Summarise every article in PAIRS as `digest make` would and score it with ROUGE."""
+    from digest.console import ProgressReporter, configure_logging
+
+    configure_logging(-1 if quiet else verbose)
+    try:
+        text = _eval(
+            pairs,
+            kind=kind,
+            baseline=baseline,
+            limit=limit,
+            as_json=as_json,
+            engine=engine,
+            model=model,
+            generate=parse_generate(generate or []),
+            backend=backend,
+            cache=None if no_cache else _cache_file(cache_dir),
+            progress=ProgressReporter(enabled=not quiet),
+        )
+        if out is not None:
+            from digest.files import write_atomic
+
+            write_atomic(out, text)
+    except DigestError as exc:
+        raise _fail(exc) from None
+    typer.echo(text, nl=False)
+
+
+def _eval(
+    pairs: Path,
+    *,
+    kind: str,
+    baseline: str | None,
+    limit: int | None,
+    as_json: bool,
+    engine: str,
+    model: str | None,
+    generate: dict[str, Any],
+    backend: str,
+    cache: Path | None,
+    progress: Any,
+) -> str:
+    from digest.engines import check_engine_name
+    from digest.engines.ctranslate2_backend import require_backend
+    from digest.evaluate import evaluate, parse_baselines, report_json, report_markdown
+    from digest.pipeline import Options
+
+    check_engine_name(engine)
+    backend = require_backend(backend)
+    options = Options(
+        engine=engine,
+        model=model,
+        generate=generate,
+        engine_options={} if backend == "auto" else {"backend": backend},
+        cache=cache,
+    )
+    with progress:
+        report = evaluate(
+            pairs,
+            options,
+            kind=kind,
+            baselines=parse_baselines(baseline),
+            limit=limit,
+            progress=progress,
+        )
+    return report_json(report) if as_json else report_markdown(report)
 
 
 @app.command(

@@ -26,6 +26,7 @@ from digest.model import (
     Skipped,
     Unreadable,
 )
+from digest.repeats import Said
 from digest.sources import (
     FORMATS,
     TooLarge,
@@ -412,13 +413,19 @@ class _Planner:
     model: str | None = None
     backend: str | None = None
 
-    def __init__(self, cache: SummaryCache | None, fingerprint: str) -> None:
+    def __init__(
+        self,
+        cache: SummaryCache | None,
+        fingerprint: str,
+        known: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
         self.cache = cache
         self.fingerprint = fingerprint
-        self.known: dict[tuple[str, str], str] = {}
+        self.known: dict[tuple[str, str], str] = dict(known or {})
         self.wanted: dict[tuple[str, str], None] = {}  # ordered, each text once
         self.totals = {"section": 0, "article": 0}
         self.identity: tuple[str, str | None, str | None] | None = None
+        self.ray_identity: tuple[str, str | None, str | None] | None = None
 
     def prepare(self) -> None:
         pass
@@ -430,7 +437,7 @@ class _Planner:
 
         if kind in self.totals:
             self.totals[kind] += len(texts)
-        asked = [t for t in texts if t is not _PENDING]
+        asked = [t for t in texts if t is not _PENDING and (kind, t) not in self.known]
         keys = {t: summary_key(self.fingerprint, kind, t) for t in asked}
         found = self.cache.get_many(list(keys.values())) if self.cache else {}
         for text in asked:
@@ -473,53 +480,29 @@ def _summarise_on_ray(
     """The driver consults the cache, the cluster summarises only the misses (an article's
     TL;DR with it), the driver stores each batch of answers as it arrives, and the digest is
     assembled by the same code as a local run's."""
-    from digest.cache import Cached, SummaryCache, summary_key
-    from digest.cluster import Request
+    from digest.cache import SummaryCache
 
     cache = SummaryCache(options.cache) if options.cache is not None else None
     try:
         first = "seq2seq" if options.engine == "auto" else options.engine
         likely = _lookup_backends(options)[0] if first == "seq2seq" else None
-        planner = _Planner(cache, engine_fingerprint(options, first, backend=likely))
-        summarise_documents(documents, planner, quote_under_words=options.quote_under_words)
-        requests = [Request(kind, text) for kind, text in planner.wanted]
-        known = dict(planner.known)
-        identity = planner.identity or (options.engine, None, None)
+        known: dict[tuple[str, str], str] = {}
+        identity: tuple[str, str | None, str | None] = (options.engine, None, None)
         notices: dict[str, None] = {}
-        done = {
-            kind: total - sum(1 for k, _ in planner.wanted if k == kind)
-            for kind, total in planner.totals.items()
-        }
-        fingerprints: dict[str, str] = {}
-        for answers in session.summarise(engine_spec(options), build_engine, requests):
-            rows = []
-            for answer in answers:
-                request = requests[answer.index]
-                identity = (answer.engine, answer.model, answer.backend)
-                notices.update(dict.fromkeys(answer.notices))
-                # Keyed by the backend that actually ran, as a local run keys them.
-                ran = answer.backend if answer.backend in _RUNNERS else None
-                name = f"{answer.engine}/{ran}"
-                if name not in fingerprints:
-                    fingerprints[name] = engine_fingerprint(options, answer.engine, backend=ran)
-                fingerprint = fingerprints[name]
-                stored = Cached(answer.summary, answer.engine, answer.model, answer.backend)
-                known[(request.kind, request.text)] = answer.summary
-                rows.append((summary_key(fingerprint, request.kind, request.text), stored))
-                if request.kind == "article":
-                    known[("tldr", answer.summary)] = answer.tldr
-                    tldr = Cached(answer.tldr, answer.engine, answer.model, answer.backend)
-                    rows.append((summary_key(fingerprint, "tldr", answer.summary), tldr))
-                if request.kind in done:
-                    done[request.kind] += 1
-            if cache is not None:
-                cache.put_many(rows)
-            if progress:
-                arrived = {requests[a.index].kind for a in answers}
-                for kind, stage in (("section", "sections"), ("article", "articles")):
-                    if kind in arrived:
-                        progress(stage, done[kind], planner.totals[kind])
-        log.info("summaries: %d from the cache, %d made on Ray", len(planner.known), len(requests))
+        made = 0
+        # Two rounds: articles (and TL;DRs) first, then the sections, whose bullets are made
+        # from what the article summaries leave unsaid (digest.repeats).
+        for _ in range(2):
+            planner = _Planner(cache, engine_fingerprint(options, first, backend=likely), known)
+            summarise_documents(documents, planner, quote_under_words=options.quote_under_words)
+            known = dict(planner.known)
+            identity = planner.identity or identity
+            if not planner.wanted:
+                break
+            made += len(planner.wanted)
+            _run_on_ray(planner, options, session, progress, known, notices, cache)
+            identity = planner.ray_identity or identity
+        log.info("summaries: %d made on Ray", made)
         if cache is not None and options.cache_max_age is not None:
             from digest.cache_maintenance import prune_if_due
 
@@ -531,6 +514,56 @@ def _summarise_on_ray(
         documents, _Answers(known), quote_under_words=options.quote_under_words
     )
     return articles, identity, list(notices)
+
+
+def _run_on_ray(
+    planner: _Planner,
+    options: Options,
+    session: RaySession,
+    progress: Progress | None,
+    known: dict[tuple[str, str], str],
+    notices: dict[str, None],
+    cache: SummaryCache | None,
+) -> None:
+    """Summarise what `planner` wanted on the cluster, into `known` (and the cache as each
+    batch of answers arrives); the engine that ran is left in `planner.ray_identity`."""
+    from digest.cache import Cached, summary_key
+    from digest.cluster import Request
+
+    requests = [Request(kind, text) for kind, text in planner.wanted]
+    done = {
+        kind: total - sum(1 for k, _ in planner.wanted if k == kind)
+        for kind, total in planner.totals.items()
+    }
+    fingerprints: dict[str, str] = {}
+    for answers in session.summarise(engine_spec(options), build_engine, requests):
+        rows = []
+        for answer in answers:
+            request = requests[answer.index]
+            planner.ray_identity = (answer.engine, answer.model, answer.backend)
+            notices.update(dict.fromkeys(answer.notices))
+            # Keyed by the backend that actually ran, as a local run keys them.
+            ran = answer.backend if answer.backend in _RUNNERS else None
+            name = f"{answer.engine}/{ran}"
+            if name not in fingerprints:
+                fingerprints[name] = engine_fingerprint(options, answer.engine, backend=ran)
+            fingerprint = fingerprints[name]
+            stored = Cached(answer.summary, answer.engine, answer.model, answer.backend)
+            known[(request.kind, request.text)] = answer.summary
+            rows.append((summary_key(fingerprint, request.kind, request.text), stored))
+            if request.kind == "article":
+                known[("tldr", answer.summary)] = answer.tldr
+                tldr = Cached(answer.tldr, answer.engine, answer.model, answer.backend)
+                rows.append((summary_key(fingerprint, "tldr", answer.summary), tldr))
+            if request.kind in done:
+                done[request.kind] += 1
+        if cache is not None:
+            cache.put_many(rows)
+        if progress:
+            arrived = {requests[a.index].kind for a in answers}
+            for kind, stage in (("section", "sections"), ("article", "articles")):
+                if kind in arrived:
+                    progress(stage, done[kind], planner.totals[kind])
 
 
 def engine_spec(options: Options) -> EngineSpec:
@@ -601,6 +634,11 @@ def _clean(text: str, kind: str) -> str:
     return bound_text(joined, max_words, max_chars)
 
 
+def _keep_pending(text: str, kind: str) -> str:
+    """`_clean(text)`, except that the Ray planner's placeholder stays itself."""
+    return text if text is _PENDING else _clean(text, kind)
+
+
 def _title(text: str | None) -> str | None:
     return (
         None if text is None else bound_text(normalise_space(strip_invisible(text)), *TITLE_BOUND)
@@ -609,21 +647,30 @@ def _title(text: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class _SummaryTree:
-    """Turns one document's section tree into SectionSummary objects."""
+    """Turns one document's section tree into SectionSummary objects, in reading order, each
+    saying only what the entry has not said yet (digest.repeats)."""
 
     summaries: Mapping[int, str]  # id(section) → engine summary
+    texts: Mapping[int, str]  # id(section) → its text less what the TL;DR and summary said
     kept: set[int]  # id(section) of the sections in the (capped) summary tree
-    quote_under_words: int
+    said: Said
 
-    def summarise(
-        self, section: Section, *, folded: bool = False, whole: tuple[str, bool] | None = None
-    ) -> SectionSummary:
-        if whole is not None:
-            summary, quoted = whole
-        elif id(section) in self.summaries:
+    def summarise(self, section: Section, *, folded: bool = False) -> SectionSummary | None:
+        """The section's summary and its children's, or None when none has anything new."""
+        if id(section) in self.summaries:
             summary, quoted = _clean(self.summaries[id(section)], "section"), False
         else:
-            summary, quoted = _clean(section.all_text, "section"), True
+            text = self.texts.get(id(section), "")
+            summary, quoted = (_clean(text, "section") if text else ""), True
+        # A model's bullet may still restate what was said: filtered as the input was.
+        summary = self.said.say(summary) if summary else ""
+        children = tuple(
+            child
+            for c in section.sections
+            if id(c) in self.kept and (child := self.summarise(c)) is not None
+        )
+        if not summary and not children:
+            return None
         return SectionSummary(
             _title(section.kicker),
             _title(section.title),
@@ -631,7 +678,7 @@ class _SummaryTree:
             section.all_words,
             quoted,
             level=section.level,
-            sections=tuple(self.summarise(c) for c in section.sections if id(c) in self.kept),
+            sections=children,
             folded=folded,
         )
 
@@ -643,26 +690,59 @@ def summarise_documents(
     quote_under_words: int = 60,
     progress: Progress | None = None,
 ) -> list[ArticleSummary]:
-    """Summarise every section of every document, then every article, in two batched passes.
+    """Summarise every article, then every section of every document, in batched passes.
 
-    A section is summarised over its whole subtree (its own paragraphs and every section
-    under it), so a top-level bullet speaks for everything it folds; see docs/structure.md.
+    One article's entry never says a sentence twice: the TL;DR comes first, the summary
+    paragraph leaves out what the TL;DR said, and each section bullet (over its whole subtree,
+    see docs/structure.md) is made from what neither said, then loses what an earlier bullet
+    said; a section with nothing new left gets no bullet. A document with fewer than two
+    top-level sections has no bullets (its summary covers it), and a lone bullet continues
+    the summary paragraph.
     """
-    # Gather first, so the engine sees every section of every document in one batch and can
-    # sort by length across documents; a single-section document is summarised once, as an article.
+    article_texts = [d.text for d in documents if d.words >= quote_under_words]
+    generated = iter(
+        engine.summarise(
+            article_texts,
+            kind="article",
+            progress=_counted("articles", len(article_texts), progress),
+        )
+    )
+    article_summaries = [
+        _keep_pending(next(generated) if d.words >= quote_under_words else d.text, "article")
+        for d in documents
+    ]
+    tldrs = [_keep_pending(t, "tldr") for t in engine.summarise(article_summaries, kind="tldr")]
+    said = [Said() for _ in documents]
+    paragraphs = []
+    for d, tldr in enumerate(tldrs):
+        said[d].add(tldr)
+        paragraphs.append(said[d].say(article_summaries[d]))
+    # On Ray, a first planning pass has no article summaries yet (_PENDING): those documents'
+    # sections wait for the next pass, as their bullets depend on what the summary says.
+    waiting = {d for d, tldr in enumerate(tldrs) if tldr is _PENDING}
+
+    # Gathered across documents, so the engine sees every section in one batch and can sort
+    # by length; each section loses the sentences the TL;DR and summary said before it is
+    # summarised, so its bullet tells the reader something new.
     folds = [fold(d.sections) for d in documents]
     kept: list[set[int]] = []
+    texts: list[dict[int, str]] = []
     section_texts: list[str] = []
     section_slots: list[int] = []
-    for folded in folds:
+    for d, folded in enumerate(folds):
         order = sorted(folded.shown)
         kept.append(capped(folded.sections, order))
+        texts.append({})
+        if len(folded.sections) < 2 or d in waiting:
+            continue  # a lone top-level section is the whole article: the summary serves
         for top in folded.sections:
             for section in top.walk():
-                # A lone top-level section is the whole article: the article summary serves.
-                whole = section is top and len(folded.sections) < 2
-                if id(section) in kept[-1] and section.all_words >= quote_under_words and not whole:
-                    section_texts.append(section.all_text)
+                if id(section) not in kept[-1]:
+                    continue
+                text = said[d].unsaid(section.all_text)
+                texts[-1][id(section)] = text
+                if len(text.split()) >= quote_under_words:
+                    section_texts.append(text)
                     section_slots.append(id(section))
     section_summaries = dict(
         zip(
@@ -676,39 +756,29 @@ def summarise_documents(
         )
     )
 
-    article_texts = [d.text for d in documents if d.words >= quote_under_words]
-    generated = iter(
-        engine.summarise(
-            article_texts,
-            kind="article",
-            progress=_counted("articles", len(article_texts), progress),
-        )
-    )
-    article_summaries = [
-        _clean(next(generated) if d.words >= quote_under_words else d.text, "article")
-        for d in documents
-    ]
-    tldrs = engine.summarise(article_summaries, kind="tldr")
-
     results = []
     for d, document in enumerate(documents):
         folded = folds[d]
-        tree = _SummaryTree(section_summaries, kept[d], quote_under_words)
-        sections = tuple(
-            tree.summarise(section, folded=i not in folded.shown)
-            if len(folded.sections) > 1
-            else tree.summarise(
-                section, whole=(article_summaries[d], document.words < quote_under_words)
+        sections: tuple[SectionSummary, ...] = ()
+        if len(folded.sections) > 1:
+            tree = _SummaryTree(section_summaries, texts[d], kept[d], said[d])
+            sections = tuple(
+                summary
+                for i, section in enumerate(folded.sections)
+                if id(section) in kept[d]
+                and (summary := tree.summarise(section, folded=i not in folded.shown)) is not None
             )
-            for i, section in enumerate(folded.sections)
-            if id(section) in kept[d]
-        )
+        if len(sections) == 1 and not sections[0].sections:
+            # A list of one is not a list (the templates show bullets from two up): the one
+            # section with something new to say continues the summary paragraph instead.
+            paragraphs[d] = " ".join(p for p in (paragraphs[d], sections[0].summary) if p)
+            sections = ()
         results.append(
             ArticleSummary(
                 path=document.origin or display_path(document.path),
                 title=_title(document.title) or "",
-                summary=article_summaries[d],
-                tldr=_clean(tldrs[d], "tldr"),
+                summary=paragraphs[d],
+                tldr=tldrs[d],
                 words=document.words,
                 sections=sections,
                 date=document.date,
@@ -721,6 +791,48 @@ def summarise_documents(
             )
         )
     return results
+
+
+@dataclass(frozen=True)
+class Summarised:
+    """What summarising a batch of documents gave, and which engine gave it."""
+
+    articles: tuple[ArticleSummary, ...]
+    engine: str
+    model: str | None
+    backend: str | None
+    notices: tuple[str, ...]
+
+
+def summarise_read_documents(
+    documents: Sequence[Document],
+    options: Options,
+    *,
+    progress: Progress | None = None,
+    session: Any = None,
+) -> Summarised:
+    """Summarise documents already read, as `digest make` does: engine choice with its
+    fallback, the quote-short-texts rule, the cache and (given a Ray `session`) the Ray
+    executor (`digest eval` relies on it)."""
+    if not needs_model(documents, options):
+        # Every text is short enough to be quoted: no model is worth loading for the TL;DRs.
+        options = replace(options, engine="extractive")
+    notices: list[str] = []
+    if session is not None:
+        articles, (name, model, backend), notices = _summarise_on_ray(
+            documents, options, session, progress
+        )
+        return Summarised(tuple(articles), name, model, backend, tuple(notices))
+    if options.cache is not None:
+        articles, engine, notices = _summarise_with_cache(
+            documents, options, options.cache, progress
+        )
+    else:
+        engine, notices = resolve_engine(options)
+        articles = summarise_documents(
+            documents, engine, quote_under_words=options.quote_under_words, progress=progress
+        )
+    return Summarised(tuple(articles), engine.name, engine.model, engine.backend, tuple(notices))
 
 
 def make_digest(
@@ -768,37 +880,28 @@ def _make_digest(
         memory=memory,
         session=session,
     )
-    notices: list[str] = []
-    if documents and not needs_model(documents, options):
-        # Every text is short enough to be quoted: no model is worth loading for the TL;DRs.
-        options = replace(options, engine="extractive")
-    if documents and session is not None:
-        articles, (engine_name, model, backend), notices = _summarise_on_ray(
-            documents, options, session, progress
-        )
-    elif documents and options.cache is not None:
-        articles, engine, notices = _summarise_with_cache(
-            documents, options, options.cache, progress
-        )
-        engine_name, model, backend = engine.name, engine.model, engine.backend
-    elif documents:
-        engine, notices = resolve_engine(options)
-        articles = summarise_documents(
-            documents, engine, quote_under_words=options.quote_under_words, progress=progress
-        )
-        engine_name, model, backend = engine.name, engine.model, engine.backend
-    else:
+    date = options.date or _dt.date.today()
+    unreadable_notices = tuple(u.reason for u in unreadable)
+    if not documents:
         # Nothing to summarise: the model is not loaded at all.
-        articles = []
-        engine_name, model, backend = options.engine, None, None
+        return Digest(
+            date=date,
+            engine=options.engine,
+            model=None,
+            articles=(),
+            skipped=tuple(skipped),
+            notices=unreadable_notices,
+            unreadable=tuple(unreadable),
+        )
+    run = summarise_read_documents(documents, options, progress=progress, session=session)
     return Digest(
-        date=options.date or _dt.date.today(),
-        engine=engine_name,
-        model=model,
-        articles=tuple(articles),
+        date=date,
+        engine=run.engine,
+        model=run.model,
+        articles=run.articles,
         skipped=tuple(skipped),
-        notices=tuple(u.reason for u in unreadable) + tuple(notices),
-        backend=backend,
+        notices=unreadable_notices + run.notices,
+        backend=run.backend,
         unreadable=tuple(unreadable),
         executor=options.executor,
     )

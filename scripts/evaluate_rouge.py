@@ -1,202 +1,237 @@
-"""Score the extractive engine's article summaries against BBC News references with ROUGE.
+"""Reproduce docs/quality.md: build pairs files from ../shared, split them, run `digest eval`.
 
-    python scripts/evaluate_rouge.py [--data PATH] [--split all|dev|test] [--limit N]
+    python scripts/evaluate_rouge.py [--sets news-writers,18f,bbc] [--split all|dev|held-out|whole]
+                                     [--engine extractive] [--work outputs/quality] [--limit N]
 
-Prints mean ROUGE-1, ROUGE-2 and ROUGE-Lsum F1 (rouge-score, Porter stemming) for the engine
-and for two baselines: LEAD-3, and LEAD-k, the first k sentences where k is the number the
-engine kept for that article (position alone, at the engine's own length). The dev split
-(odd-numbered ids) is the one the engine was tuned on; test (even ids) is held out.
+For each data set it writes `WORK/<set>-<split>.jsonl` (the pairs `digest eval` reads; the
+texts stay out of the repository) and `WORK/<set>-<split>-<kind>.md` (its report), and prints
+every report. The split is fixed by a hash of each pair's id: `dev` is the half the
+extractive engine was tuned on, `held-out` the half it never was; `all` (the default) runs
+both, `whole` the set undivided.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
+import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "bbc-news-summary" / "pairs.jsonl"
+SHARED = ROOT.parent / "shared" / "data"
 
 try:
     import digest  # noqa: F401
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT))
 
-from digest.engines.extractive import ExtractiveSummariser  # noqa: E402
+from digest.evaluate import (  # noqa: E402
+    Pair,
+    SystemResult,
+    load_pairs,
+    read_pair,
+    report_markdown,
+    score_system,
+)
+from digest.sources.markdown import split_front_matter  # noqa: E402
 from digest.text import split_sentences  # noqa: E402
 
-METRICS = ("rouge1", "rouge2", "rougeLsum")
-HEADINGS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeLsum": "ROUGE-Lsum"}
+SPLITS = ("all", "dev", "held-out", "whole")
+#: (kind, baselines) scored for each set. BBC's references are long extracts: only the
+#: article summary is meaningful there.
+RUNS = {
+    "news-writers": (("article", "lead-3"), ("tldr", "lead-1")),
+    "18f": (("article", "lead-3"), ("tldr", "lead-1")),
+    "bbc": (("article", "lead-3"),),
+}
 
 # A sentence end glued to the next sentence ("$10.9bn.For the year"): the BBC references were
-# made by concatenating article sentences without a space, which pysbd cannot split.
+# made by concatenating article sentences without a space.
 _GLUED = re.compile(r"([^\W_]{2}[.!?][\"'”’)]?)(?=[\"'“‘]?[A-Z])")
 
 
-@dataclass(frozen=True)
-class Pair:
-    id: str
-    body: str
-    reference: str
+def split_of(pair_id: str) -> str:
+    """'dev' or 'held-out', fixed by the id's hash (stable across machines and orderings)."""
+    digit = int(hashlib.sha256(pair_id.encode("utf-8")).hexdigest()[:8], 16)
+    return "dev" if digit % 2 == 0 else "held-out"
 
 
-def strip_title(article: str) -> str:
-    """The article without its first line, as the digest's text reader takes that as the title."""
-    return article.partition("\n")[2].strip()
-
-
-def in_split(pair_id: str, split: str) -> bool:
-    """dev = odd-numbered ids (used for tuning), test = even-numbered ids (held out)."""
-    if split == "all":
-        return True
-    number = int(re.sub(r"\D", "", pair_id.rsplit("/", 1)[-1]) or 0)
-    return (number % 2 == 1) == (split == "dev")
-
-
-def load_pairs(path: Path, *, split: str = "all", limit: int | None = None) -> list[Pair]:
-    pairs = []
-    with path.open(encoding="utf-8") as lines:
+def news_writers(folder: Path) -> Iterator[dict[str, object]]:
+    with (folder / "news-writers" / "pairs.jsonl").open(encoding="utf-8") as lines:
         for line in lines:
             row = json.loads(line)
-            if in_split(row["id"], split):
-                pairs.append(Pair(row["id"], strip_title(row["article"]), row["summary"]))
-                if limit is not None and len(pairs) >= limit:
-                    break
-    return pairs
+            yield {"id": row["id"], "article": row["article"], "references": row["references"]}
 
 
-def reference_sentences(reference: str, article_sentences: Sequence[str]) -> list[str]:
-    """The reference's sentences, one per item, for ROUGE-Lsum.
+def bbc(folder: Path) -> Iterator[dict[str, object]]:
+    with (folder / "bbc-news-summary" / "pairs.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            reference = _GLUED.sub(r"\1 ", row["summary"])
+            yield {"id": row["id"], "article": row["article"], "reference": reference}
 
-    The references are article sentences glued together, so boundaries are recovered by
-    matching the article's own sentences (split as the engine splits them) in order; any stretch
-    that matches none is split with split_sentences after the missing spaces are put back.
-    """
-    candidates = sorted({s for s in article_sentences if s}, key=len, reverse=True)
-    sentences: list[str] = []
-    unmatched: list[str] = []
 
-    def flush() -> None:
-        if unmatched:
-            sentences.extend(split_sentences(_GLUED.sub(r"\1 ", "".join(unmatched))))
-            unmatched.clear()
-
-    position = 0
-    while position < len(reference):
-        match = next((s for s in candidates if reference.startswith(s, position)), None)
-        if match is None:
-            unmatched.append(reference[position])
-            position += 1
+def eighteen_f(folder: Path) -> Iterator[dict[str, object]]:
+    """18F posts with their author-written `excerpt` as the reference. The front matter is cut
+    down to the title, so no summary field can reach the engine."""
+    for path in sorted((folder / "markdown-18f").glob("*.md")):
+        front, body = split_front_matter(path.read_text(encoding="utf-8"))
+        excerpt = front.get("excerpt")
+        if not isinstance(excerpt, str) or not excerpt.strip():
             continue
-        flush()
-        sentences.append(match)
-        position += len(match)
-    flush()
-    return sentences
+        title = json.dumps(str(front.get("title") or path.stem))
+        yield {
+            "id": path.name,
+            "format": "markdown",
+            "article": f"---\ntitle: {title}\n---\n\n{body}",
+            "reference": excerpt.strip(),
+        }
 
 
-def lead(sentences: Sequence[str], k: int) -> list[str]:
-    return list(sentences[:k])
+SETS = {"news-writers": news_writers, "18f": eighteen_f, "bbc": bbc}
+#: sumy's summarisers scored beside the digest on the same pairs (BBC is left out: its 2,225
+#: long articles take TextRank a long time, and the set is not the tuning target).
+PEERS = ("LexRank", "TextRank", "Luhn")
+PEER_SETS = ("news-writers", "18f")
+_WORD = re.compile(r"[^\W_]+")
 
 
-def evaluate(
-    pairs: Sequence[Pair],
-    engine: ExtractiveSummariser | None = None,
-    *,
-    progress: Callable[[int], None] | None = None,
-) -> dict[str, dict[str, float]]:
-    """Mean F1 per system and metric, and each system's mean length in words ("words").
+class OfflineTokenizer:
+    """sumy's own Tokenizer needs NLTK's punkt data, which cannot be downloaded offline:
+    this one gives sumy the digest's sentences and plain regex words instead."""
 
-    The "reference" entry holds only the references' mean length.
-    """
-    from rouge_score import rouge_scorer  # a test extra, not a runtime dependency
+    language = "english"
 
-    engine = engine or ExtractiveSummariser()
-    engine.prepare()
+    def to_sentences(self, paragraph: str) -> tuple[str, ...]:
+        return tuple(split_sentences(paragraph))
+
+    def to_words(self, sentence: str) -> tuple[str, ...]:
+        return tuple(_WORD.findall(sentence))
+
+
+def peer_summaries(texts: list[str], peer: str, sentences: int) -> list[str]:
+    """The first `sentences` sentences sumy's `peer` picks for each text, in text order."""
+    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+    from sumy.nlp.stemmers import Stemmer
+    from sumy.summarizers.lex_rank import LexRankSummarizer
+    from sumy.summarizers.luhn import LuhnSummarizer
+    from sumy.summarizers.text_rank import TextRankSummarizer
+    from sumy.utils import get_stop_words
+
+    kind = {"LexRank": LexRankSummarizer, "TextRank": TextRankSummarizer, "Luhn": LuhnSummarizer}
+    summarizer = kind[peer](Stemmer("english"))
+    summarizer.stop_words = get_stop_words("english")
+    tokenizer = OfflineTokenizer()
+    out = []
+    for text in texts:
+        paragraphs = [
+            Paragraph([Sentence(s, tokenizer) for s in split_sentences(p)])
+            for p in text.split("\n\n")
+            if p.strip()
+        ]
+        chosen = summarizer(ObjectDocumentModel(tuple(paragraphs)), sentences)
+        out.append(" ".join(str(s) for s in chosen))
+    return out
+
+
+def score_peers(pairs_file: Path, kind: str, limit: int | None) -> str | None:
+    """A Markdown table of sumy's summarisers on `pairs_file` (3 sentences for the article
+    summary, 1 for the TL;DR), scored exactly as `digest eval` scores; None without sumy."""
+    try:
+        import sumy  # noqa: F401
+    except ImportError:
+        return None
+    from rouge_score import rouge_scorer
+
+    from digest.evaluate import METRICS, Report
+
+    pairs: list[Pair] = load_pairs(pairs_file, limit=limit)[0]
+    texts = [read_pair(p).text for p in pairs]
     scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
-    summaries = engine.summarise([p.body for p in pairs], kind="article", progress=progress)
-    totals: dict[str, dict[str, float]] = {}
-    reference_words = 0
-
-    def add(system: str, candidate: Sequence[str], reference: Sequence[str]) -> None:
-        # One sentence per line is what rougeLsum reads as sentence boundaries.
-        scores = scorer.score("\n".join(reference), "\n".join(candidate))
-        row = totals.setdefault(system, dict.fromkeys((*METRICS, "words"), 0.0))
-        for metric in METRICS:
-            row[metric] += scores[metric].fmeasure
-        row["words"] += sum(len(s.split()) for s in candidate)
-
-    for pair, summary in zip(pairs, summaries, strict=True):
-        article = split_sentences(pair.body)
-        reference = reference_sentences(pair.reference, article)
-        chosen = split_sentences(summary)
-        add("extractive", chosen, reference)
-        add("LEAD-3", lead(article, 3), reference)
-        add("LEAD-k (same k)", lead(article, len(chosen)), reference)
-        reference_words += sum(len(s.split()) for s in reference)
-    results = {
-        system: {metric: value / max(1, len(pairs)) for metric, value in row.items()}
-        for system, row in totals.items()
-    }
-    results["reference"] = {"words": reference_words / max(1, len(pairs))}
-    return results
+    count = 1 if kind == "tldr" else 3
+    systems: list[SystemResult] = [
+        score_system(
+            f"sumy {peer} ({count} sent.)", peer_summaries(texts, peer, count), pairs, scorer
+        )
+        for peer in PEERS
+    ]
+    references = [len(r.split()) for p in pairs for r in p.references]
+    report = Report(
+        data=str(pairs_file),
+        kind=kind,
+        pairs=len(pairs),
+        bad_lines=(),
+        engine="sumy 0.13 (offline tokenizer: digest's sentences, regex words)",
+        model=None,
+        backend=None,
+        reference_words=sum(references) / len(references),
+        systems=tuple(systems),
+    )
+    return report_markdown(report)
 
 
-def format_table(results: dict[str, dict[str, float]]) -> str:
-    header = f"{'system':<18}" + "".join(f"{HEADINGS[m]:>12}" for m in METRICS) + f"{'words':>8}"
-    lines = [header, "-" * len(header)]
-    for system, row in results.items():
-        if system == "reference":
-            continue
-        cells = "".join(f"{100 * row[m]:>12.2f}" for m in METRICS)
-        lines.append(f"{system:<18}{cells}{row['words']:>8.0f}")
-    if "reference" in results:
-        lines.append(f"(reference summaries: {results['reference']['words']:.0f} words on average)")
-    return "\n".join(lines)
-
-
-def _ticker(total: int, out: Callable[[str], object]) -> Callable[[int], None]:
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if done % 250 == 0 or done == total:
-            out(f"summarised {done}/{total}")
-
-    return tick
+def write_pairs(rows: Iterable[dict[str, object]], split: str, path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            if split == "whole" or split_of(str(row["id"])) == split:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+    return count
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="pairs.jsonl to read")
-    parser.add_argument("--split", choices=("all", "dev", "test"), default="all")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
-    args = parser.parse_args(None if argv is None else list(argv))
-    if not args.data.is_file():
-        print(
-            f"error: {args.data} not found; it lives in the team's ../shared folder "
-            "(pass --data to point elsewhere)",
-            file=sys.stderr,
-        )
-        return 2
-    pairs = load_pairs(args.data, split=args.split, limit=args.limit)
-    if not pairs:
-        print("error: no pairs selected", file=sys.stderr)
-        return 2
-    started = time.perf_counter()
-    results = evaluate(
-        pairs, progress=_ticker(len(pairs), lambda line: print(line, file=sys.stderr))
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--sets", default=",".join(SETS), help="comma-separated: " + ", ".join(SETS)
     )
-    print(f"BBC News Summary, split={args.split}, {len(pairs)} articles ({args.data})")
-    print("Mean F1 x 100, rouge-score with Porter stemming; words = mean summary length.")
-    print(format_table(results))
-    print(f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    parser.add_argument("--split", choices=SPLITS, default="all")
+    parser.add_argument("--engine", default="extractive")
+    parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder")
+    parser.add_argument("--work", type=Path, default=ROOT / "outputs" / "quality")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument(
+        "--no-peers", dest="peers", action="store_false", help="leave out sumy's summarisers"
+    )
+    args = parser.parse_args(None if argv is None else list(argv))
+    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SETS]
+    if unknown:
+        print(f"error: unknown set {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    if not args.data.is_dir():
+        print(f"error: {args.data} not found; it is the team's ../shared/data", file=sys.stderr)
+        return 2
+    splits = ("dev", "held-out") if args.split == "all" else (args.split,)
+    for name in names:
+        for split in splits:
+            pairs = args.work / f"{name}-{split}.jsonl"
+            write_pairs(SETS[name](args.data), split, pairs)
+            for kind, baseline in RUNS[name]:
+                report = args.work / f"{name}-{split}-{kind}.md"
+                command = [
+                    "eval", str(pairs), "--kind", kind, "--baseline", baseline,
+                    "--engine", args.engine, "--no-cache", "--quiet", "--out", str(report),
+                ]  # fmt: skip
+                if args.limit:
+                    command += ["--limit", str(args.limit)]
+                print(f"$ digest {' '.join(command)}", flush=True)
+                done = subprocess.run([sys.executable, "-m", "digest", *command], check=False)
+                if done.returncode:
+                    return done.returncode
+                if args.peers and name in PEER_SETS:
+                    peers = score_peers(pairs, kind, args.limit)
+                    if peers is None:
+                        print("(sumy is not installed: peers left out)", flush=True)
+                    else:
+                        peer_report = args.work / f"{name}-{split}-{kind}-peers.md"
+                        peer_report.write_text(peers, encoding="utf-8")
+                        print(peers, flush=True)
     return 0
 
 

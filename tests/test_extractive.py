@@ -88,9 +88,12 @@ def test_article_summary_is_verbatim_sentences_in_document_order(
     [summary] = engine.summarise([ARTICLE], kind="article")
     indices = kept_indices(summary, ARTICLE)
     assert indices == sorted(indices)
-    assert 3 <= len(indices) < len(split_sentences(ARTICLE))
-    # Roughly the budgeted share of the words, never the whole text.
-    assert 0.2 < len(summary.split()) / len(ARTICLE.split()) < 0.6
+    assert 1 <= len(indices) < len(split_sentences(ARTICLE))
+    # A short paragraph near the word budget (about 50 words for this 290-word story),
+    # never the whole text.
+    target = BUDGETS["article"].words(len(ARTICLE.split()))
+    assert 40 <= target <= 60
+    assert 0.6 * target <= len(summary.split()) <= 1.5 * target
 
 
 def test_article_summary_keeps_the_point_and_drops_the_aside(engine: ExtractiveSummariser) -> None:
@@ -240,7 +243,8 @@ def test_thousands_of_sentences_stay_capped(engine: ExtractiveSummariser) -> Non
     [summary] = engine.summarise([text], kind="article")
     indices = kept_indices(summary, text)
     assert indices == sorted(indices)
-    assert 3 <= len(indices) <= BUDGETS["article"].max_sentences
+    assert 1 <= len(indices) <= BUDGETS["article"].max_sentences
+    assert len(summary.split()) <= BUDGETS["article"].most
 
 
 def test_one_huge_paragraph_is_split_in_pieces() -> None:
@@ -308,7 +312,7 @@ def test_terms_are_the_words_that_carry_the_topic(sentence: str, terms: list[str
 def test_weights_and_budgets_can_be_given() -> None:
     from dataclasses import replace
 
-    custom_weights = {kind: replace(w, position=0.0) for kind, w in WEIGHTS.items()}
+    custom_weights = {kind: replace(w, decay=0.0) for kind, w in WEIGHTS.items()}
     custom_budgets = {kind: replace(b, max_sentences=1) for kind, b in BUDGETS.items()}
     engine = ExtractiveSummariser(weights=custom_weights, budgets=custom_budgets)
     assert engine.weights == custom_weights and engine.weights is not custom_weights
@@ -366,18 +370,121 @@ def test_centrality_is_lexrank() -> None:
     assert sum(ranks) == pytest.approx(1.0)
 
 
-def test_scores_blend_normalised_centrality_with_the_lead_prior() -> None:
+def test_scores_multiply_centrality_above_chance_by_an_on_topic_lead_prior_and_cues() -> None:
     import math
 
     from digest.engines.extractive import Weights, _Vectors, score_sentences
 
     sentences = [
-        "Rain is expected on Tuesday.",
+        "Rain is expected on Tuesday.",  # off topic: no position in the lead prior
         "The council approved the harbour budget on Monday.",
         "The harbour budget pays for new cranes and a longer quay.",
+        "Councillors said the budget, and the cranes, were overdue.",
     ]
-    reference = reference_lexrank(sentences, 0.85)
-    top = max(reference)
-    scores = score_sentences(_Vectors(sentences), Weights(0.25, 0.2, 0.85))
-    expected = [0.75 * r / top + 0.25 / math.sqrt(i + 1) for i, r in enumerate(reference)]
+    weights = Weights(decay=0.5, on_topic=0.15, full_words=10)
+    reference = reference_lexrank(sentences, weights.damping)
+    chance = (1 - weights.damping) / len(sentences)
+    above = [max(r - chance, 0.0) for r in reference]
+    central = [a / max(above) for a in above]
+    expected, position = [], 0
+    for sentence, c in zip(sentences, central, strict=True):
+        cue = min(1.0, len(sentence.split()) / weights.full_words)
+        expected.append(math.exp(-weights.decay * position) * c * cue)
+        position += c >= weights.on_topic
+    assert central[0] < weights.on_topic  # the case the test is about
+    scores = score_sentences(sentences, _Vectors(sentences), weights)
     assert list(scores) == pytest.approx(expected, abs=1e-7)
+
+
+# -- where the lead is weak: the first sentences are not the story (hand-written texts)
+
+BOILERPLATE_OPENING = """Skip to main content. Menu. Sign in to your account to save articles \
+for later. We use cookies to improve your experience on our website.
+
+Advertisement
+
+The city council voted on Tuesday to close Bridge Street to cars and turn it into a cycle and \
+bus corridor by next summer. The decision, passed by 31 votes to 12, ends two years of argument \
+ over the busiest road into the centre.
+
+Council leader Maria Okafor said the corridor would cut bus journey times across the river. \
+Traffic counts show that cars make up only a fifth of the people crossing Bridge Street at peak \
+ hours.
+
+Shopkeepers on the street have opposed the plan since it was first proposed. The council has \
+promised forty short-stay parking spaces on nearby Mill Lane.
+
+Share this article on Facebook. Share this article on Twitter. Copyright 2026 The Gazette. All \
+rights reserved."""
+
+QA = """Q: Why is Bridge Street closing to cars?
+
+A: The council voted on Tuesday to turn Bridge Street into a bus and cycle corridor, because \
+buses and bicycles already carry four in five of the people who cross the river there.
+
+Q: When does the work start?
+
+A: Work on the Bridge Street corridor starts in March and the council expects the street to \
+stay open to buses throughout.
+
+Q: What about the shops?
+
+A: Shopkeepers fear losing customers, so the council has promised forty parking spaces on Mill \
+Lane near Bridge Street.
+
+Q: Who pays for the corridor?
+
+A: Most of the 4.2 million pounds for the Bridge Street corridor comes from a national \
+transport grant."""
+
+TRANSCRIPT = """HOST: Good evening. Thanks for joining us.
+
+HOST: Tonight we talk about Bridge Street.
+
+OKAFOR: Thank you for having me.
+
+HOST: So what did the council decide?
+
+OKAFOR: The council voted to close Bridge Street to cars and make it a corridor for buses and \
+bicycles by next summer.
+
+HOST: Why?
+
+OKAFOR: Buses and bicycles already carry four out of five people who cross Bridge Street at \
+peak hours, so the corridor serves most people.
+
+HOST: And the shopkeepers on Bridge Street?
+
+OKAFOR: We have promised them forty short-stay parking spaces on Mill Lane, next to Bridge Street.
+
+HOST: Thank you.
+
+OKAFOR: Thank you."""
+
+
+def _entry(engine: ExtractiveSummariser, text: str) -> tuple[str, str]:
+    [summary] = engine.summarise([text], kind="article")
+    [tldr] = engine.summarise([summary], kind="tldr")
+    return summary, tldr
+
+
+def test_boilerplate_opening_and_footer_are_passed_over(engine: ExtractiveSummariser) -> None:
+    summary, tldr = _entry(engine, BOILERPLATE_OPENING)
+    assert summary.startswith("The city council voted on Tuesday")
+    assert tldr.startswith("The city council voted on Tuesday")
+    for furniture in ("Skip", "Menu", "Sign in", "cookies", "Advertisement", "Share", "rights"):
+        assert furniture not in summary
+
+
+def test_questions_give_way_to_their_answers(engine: ExtractiveSummariser) -> None:
+    summary, tldr = _entry(engine, QA)
+    assert "?" not in summary
+    assert tldr.startswith("A: The council voted on Tuesday")
+
+
+def test_transcript_small_talk_is_left_out(engine: ExtractiveSummariser) -> None:
+    summary, tldr = _entry(engine, TRANSCRIPT)
+    assert "OKAFOR: The council voted to close Bridge Street" in summary
+    for small_talk in ("Good evening", "Thank", "Why?"):
+        assert small_talk not in summary
+    assert "Bridge Street" in tldr

@@ -46,7 +46,9 @@ def test_short_documents_load_no_model(tmp_path: Path) -> None:
     )
     assert digest.engine == "extractive" and not digest.notices
     (article,) = digest.articles
-    assert article.summary == "The ferry leaves at nine." and article.sections[0].quoted
+    # Quoted whole as the TL;DR; the paragraph and bullets have nothing left to add.
+    assert article.tldr == "The ferry leaves at nine."
+    assert article.summary == "" and article.sections == ()
 
 
 def test_sections_of_all_documents_go_in_one_batch_in_order(
@@ -60,8 +62,8 @@ def test_sections_of_all_documents_go_in_one_batch_in_order(
         )
     digest = make_digest([tmp_path], Options(engine="extractive"))
     kinds = [kind for kind, _ in recorder.calls]
-    assert kinds == ["section", "article", "tldr"]
-    assert len(recorder.calls[0][1]) == 4  # two long sections × two documents, one call
+    assert kinds == ["article", "tldr", "section"]
+    assert len(recorder.calls[2][1]) == 4  # two long sections × two documents, one call
     assert recorder.prepared == 1
     first = digest.articles[0]
     assert [s.summary for s in first.sections] == ["<section 0>", "Short.", "<section 1>"]
@@ -73,12 +75,13 @@ def test_single_section_document_is_summarised_once(tmp_path: Path, recorder: Re
     (tmp_path / "one.txt").write_text(f"One section\n\n{PARAGRAPH}\n", encoding="utf-8")
     digest = make_digest([tmp_path], Options(engine="extractive"))
     assert [(kind, len(texts)) for kind, texts in recorder.calls] == [
-        ("section", 0),
         ("article", 1),
         ("tldr", 1),
+        ("section", 0),
     ]
     (article,) = digest.articles
-    assert article.sections[0].summary == article.summary == "<article 0>"
+    # No bullet that would only repeat the summary.
+    assert article.summary == "<article 0>" and article.sections == ()
 
 
 def test_presets_name_the_model_they_stand_for() -> None:

@@ -229,12 +229,31 @@ def test_plain_text_numbered_headings_nest_and_kicker_pairs_stay_flat() -> None:
 # --- folding ------------------------------------------------------------------------------------
 
 
+_NOUNS = (
+    "rents wages ferries tolls grants loans bridges schools clinics libraries parks buses trams "
+    "roads rates fees permits audits pensions salaries harbours docks markets museums courts "
+    "prisons wells farms forests rivers canals tunnels depots stations airports ports mines"
+).split()
+
+
+def _prose(tag: str, k: int) -> str:
+    """A sentence of its own for each place in the report (its own numbers): an entry never
+    says one twice, so sections made of one repeated sentence would have nothing to say."""
+    n = len(_NOUNS)
+    return (
+        f"Part {tag} reports {k} new {_NOUNS[k % n]} and {3 * k + 1} closed "
+        f"{_NOUNS[(k * 7 + 3) % n]} in the {_NOUNS[(k * 13 + 5) % n]} review."
+    )
+
+
 def _long_report(chapters: int, topics: int) -> str:
-    parts = ["---\ntitle: Annual report\n---\n", f"{PROSE} " * 3]
+    lead = " ".join(_prose(f"L{r}", r) for r in range(3))
+    parts = ["---\ntitle: Annual report\n---\n", lead]
     for c in range(1, chapters + 1):
-        parts.append(f"## Chapter {c}\n\n" + f"{PROSE} " * (1 + c % 4))
+        own = " ".join(_prose(f"C{c}R{r}", 100 * c + r) for r in range(1 + c % 4))
+        parts.append(f"## Chapter {c}\n\n{own}")
         for t in range(1, topics + 1):
-            parts.append(f"### Topic {c}.{t}\n\n{PROSE}")
+            parts.append(f"### Topic {c}.{t}\n\n{_prose(f'T{c}x{t}', 1000 * c + t)}")
     return "\n\n".join(parts) + "\n"
 
 
@@ -268,25 +287,29 @@ def test_folded_digest_renders_also_covers_and_keeps_the_whole_tree_in_json(
     (tmp_path / "report.md").write_text(_long_report(20, 9), encoding="utf-8")
     digest = make_digest([tmp_path], Options(engine="extractive"))
     (article,) = digest.articles
-    assert len(article.shown_sections) == MAX_BULLETS - 1
+    # The lead's three sentences are all in the TL;DR and summary, so it has no bullet (an
+    # entry never says a sentence twice): one fewer than the 11 shown.
+    assert len(article.shown_sections) == MAX_BULLETS - 2
     markdown = render_markdown(digest)
     entry = markdown.split('<a id="article-1"></a>')[1]
     top_bullets = [line for line in entry.splitlines() if line.startswith("- ")]
-    assert len(top_bullets) == MAX_BULLETS
+    assert len(top_bullets) == MAX_BULLETS - 1
     assert top_bullets[-1].startswith("- **Also covers:** Chapter")
     assert "  - *Covers:* Topic" in entry
 
     data = json.loads(render_json(digest))
     sections = data["documents"][0]["sections"]
-    assert len(sections) == 21 and sum(s["folded"] for s in sections) == 10
-    chapter = next(s for s in sections if s["title"] == "Chapter 1")
+    assert len(sections) == 20 and sum(s["folded"] for s in sections) == 10
+    # Chapter 2: chapter 1's own sentences are in the article summary, so its bullet goes on
+    # into its first topic, which then says nothing new.
+    chapter = next(s for s in sections if s["title"] == "Chapter 2")
     assert chapter["level"] == 2 and len(chapter["sections"]) == 9
     assert chapter["sections"][0] == {
         "kicker": None,
-        "title": "Topic 1.1",
+        "title": "Topic 2.1",
         "level": 3,
-        "summary": PROSE,
-        "words": len(PROSE.split()),
+        "summary": _prose("T2x1", 2001),
+        "words": len(_prose("T2x1", 2001).split()),
         "quoted": True,
         "folded": False,
         "sections": [],
@@ -317,7 +340,8 @@ def test_a_top_level_summary_covers_its_subtree(tmp_path: Path) -> None:
     (article,) = pipeline.summarise_documents(documents, Engine())  # type: ignore[arg-type]
     works = article.sections[0]
     assert works.title == "Works" and [c.title for c in works.sections] == ["Dredging"]
-    assert any("Nemo" in text and text.startswith("Sentence 0") for text in seen)
+    # Sentence 0 is the TL;DR (the spy's article summary), so the bullet's input leaves it out.
+    assert any("Nemo" in text and text.startswith("Sentence 1") for text in seen)
     assert works.sections[0].quoted and works.sections[0].summary.startswith("The dredger")
 
 
@@ -423,7 +447,10 @@ def _pathological(folder: Path) -> None:
     (folder / "spoof.md").write_text(
         '---\ntitle: "Invoice \u202egpj.exe\u202c paid\u200d"\n---\n\n'
         "## Pay\u2066ment\u2069\n\nThe invoice \u202ewas\u202c paid on time.\n\n"
-        "## Bank\n\nThe bank confirmed \u200bit.\n",
+        + " ".join(f"Payment note {i} lists {i * 7} items for the month." for i in range(6))
+        + "\n\n## Bank\n\nThe bank confirmed \u200bit.\n\n"
+        + " ".join(f"Bank note {i} records {i * 11} transfers this quarter." for i in range(6))
+        + "\n",
         encoding="utf-8",
     )
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from digest.budgets import BUDGETS, Budget
 from digest.engines.base import Kind
 from digest.text import join_sentences, split_sentences
 
@@ -28,65 +29,63 @@ _STOP_WORDS = frozenset(
     themselves then there these they this those through to too under until up very was we were
     what when where which while who whom why will with would you your yours yourself yourselves
     said says say mr mrs ms one two also however would could may might must shall us
+    thank thanks welcome hello hi yes yeah okay ok good morning evening afternoon tonight
+    today well right really know think going get got like lot thing things
     """.split()
 )
 
 
 @dataclass(frozen=True)
-class Budget:
-    """How much of a text one kind of summary keeps.
-
-    `ratio` is the share of the text's words to aim for; `min_sentences` and `max_sentences`
-    bound the result. A text the budget would keep whole (for one, a text of no more than
-    `min_sentences` sentences) is quoted unchanged rather than re-summarised.
-    """
-
-    ratio: float
-    min_sentences: int
-    max_sentences: int
-
-
-#: The article budget is a digest's, not a benchmark's: ROUGE on BBC News keeps rising with
-#: length (ROUGE-2 66.6 at 0.3, 72.3 at 0.4, 74.5 at 0.5) because its references are long, but
-#: a reader wants a paragraph. 25% and at most 8 sentences (about 97 words on BBC articles)
-#: still scores 62.3 ROUGE-2 against LEAD-3's 36.0 (docs/quality.md).
-BUDGETS: dict[str, Budget] = {
-    "section": Budget(ratio=0.3, min_sentences=1, max_sentences=3),
-    "article": Budget(ratio=0.25, min_sentences=3, max_sentences=8),
-    "tldr": Budget(ratio=0.0, min_sentences=1, max_sentences=1),
-}
-
-
-@dataclass(frozen=True)
 class Weights:
-    """The scoring knobs, few on purpose.
+    """The scoring knobs, few on purpose (docs/quality.md shows what each was measured at).
 
-    position: how much the lead-first prior counts against centrality (0 = centrality only).
-    redundancy: the MMR trade-off; a candidate's score loses this share of its highest cosine
+    decay: the lead prior, exp(-decay × position): news and blog posts put their point first.
+    redundancy: a candidate loses this share of its score per unit of its highest cosine
     similarity to a sentence already chosen, so a summary does not say one thing twice.
     damping: the random-walk damping of the LexRank-style centrality (PageRank's usual 0.85).
+    on_topic: the share of the top centrality a sentence needs to count as a position for
+    the lead prior.
+    full_words: sentences shorter than this (a speaker's label aside) lose score in
+    proportion ("Yes.", a dateline, "Thank you for having me.").
+    question_penalty: a question (a Q&A's "Q:", a rhetorical opener) keeps this share: a
+    summary states, it does not ask.
+    furniture_penalty: a sentence about the web page rather than the story ("Sign in to
+    save articles", "Share this on Twitter", "All rights reserved") keeps this share.
+    long_words / long_penalty: a sentence over `long_words` words keeps this share (the TL;DR).
     """
 
-    position: float = 0.1
-    redundancy: float = 0.2
+    decay: float = 0.3
+    redundancy: float = 0.3
     damping: float = 0.85
+    on_topic: float = 0.15
+    full_words: int = 16
+    question_penalty: float = 0.25
+    furniture_penalty: float = 0.1
+    long_words: int = 10_000
+    long_penalty: float = 1.0
 
 
-#: Measured on BBC News (docs/quality.md): for the article summary, ROUGE-2 against the
-#: references is flat for position 0-0.1 and redundancy 0-0.2 and falls beyond, so both stay
-#: small (they guard against repeats and off-topic openings the references do not punish).
-#: For the TL;DR, a strong lead prior brings the sentence much closer to the headline (ROUGE-1
-#: against the title 14.5 at 0.1, 19.2 at 0.5) while a lead that shares no words with the rest
-#: can still lose. Sections sit between: a section's first sentence usually states its topic
-#: (not measured; there are no section-level references).
+#: Tuned on the dev halves of news-writers and 18F (docs/quality.md). The TL;DR is chosen
+#: from the article summary with a steeper lead prior: the summary's first sentence unless it
+#: is short, a question, off-topic or over 40 words.
 WEIGHTS: dict[str, Weights] = {
-    "section": Weights(position=0.3),
-    "article": Weights(position=0.1),
-    "tldr": Weights(position=0.5),
+    "section": Weights(),
+    "article": Weights(),
+    "tldr": Weights(decay=1.5, long_words=40, long_penalty=0.3),
 }
 
 #: Cosine similarity above which a sentence counts as a repeat of one already chosen.
 NEAR_DUPLICATE = 0.9
+
+# Page furniture a copied web page brings along: a sentence that asks the reader to sign in,
+# share, subscribe or accept cookies is about the page, never the story.
+_FURNITURE = re.compile(
+    r"\b(?:sign (?:in|up)|log ?in|subscribe|newsletter|cookies?|click here|share (?:this|on)|"
+    r"follow us|all rights reserved|copyright|advertisement|read more|skip to)\b",
+    re.IGNORECASE,
+)
+# A speaker's label at the start of a line of a transcript or interview ("Q:", "ANDERSON:").
+_SPEAKER = re.compile(r"^(?:Q|A|[A-Z][A-Z .'-]{1,30}):\s")
 
 
 def _terms(sentence: str) -> list[str]:
@@ -169,36 +168,59 @@ def centrality(vectors: _Vectors, damping: float) -> np.ndarray:
     return np.asarray(rank)
 
 
-def score_sentences(vectors: _Vectors, weights: Weights) -> np.ndarray:
-    """Each sentence's importance in [0, 1]: centrality blended with a lead-first prior."""
+def score_sentences(sentences: Sequence[str], vectors: _Vectors, weights: Weights) -> np.ndarray:
+    """Each sentence's importance: lead prior × centrality × plain-sentence cues.
+
+    Multiplying (rather than adding) lets a lead win only where it is also on topic: an
+    opening that shares no words with the rest (a cookie notice, a dateline, "Good morning")
+    scores near nothing however early it comes.
+    """
+    n = vectors.n
     central = centrality(vectors, weights.damping)
-    top = central.max() if len(central) else 0.0
-    central = central / top if top > 0 else central
-    # 1/sqrt(position) falls fast after the lead and then flattens, as the BBC data do.
-    prior = 1.0 / np.sqrt(np.arange(1, vectors.n + 1))
-    return np.asarray((1 - weights.position) * central + weights.position * prior)
+    # Every sentence gets (1 - damping)/n from the random jump alone; only what is above it
+    # says the sentence is like the others.
+    central = np.maximum(central - (1 - weights.damping) / n, 0.0)
+    top = central.max() if n else 0.0
+    central = central / top if top > 0 else np.ones(n)
+    # The lead prior counts only sentences on the text's topic: a page that opens with a
+    # menu, a cookie notice or a greeting still has its first real sentence as its lead.
+    on_topic = central >= weights.on_topic
+    position = np.concatenate(([0], np.cumsum(on_topic)[:-1]))
+    prior = np.exp(-weights.decay * position)
+    cues = np.ones(n)
+    for i, sentence in enumerate(sentences):
+        words = len(_SPEAKER.sub("", sentence).split())
+        # Short sentences say little ("Thank you.", "Menu.", a dateline): their weight ramps
+        # up to full at `full_words`.
+        cues[i] *= min(1.0, words / weights.full_words)
+        if words > weights.long_words:
+            cues[i] *= weights.long_penalty
+        if sentence.rstrip("\"'”’)]").endswith("?"):
+            cues[i] *= weights.question_penalty
+        if _FURNITURE.search(sentence):
+            cues[i] *= weights.furniture_penalty
+    return np.asarray(prior * central * cues)
 
 
 def select_sentences(sentences: Sequence[str], budget: Budget, weights: Weights) -> list[int]:
     """Indices (in document order) of the sentences to keep under `budget`."""
     n = len(sentences)
-    if n <= budget.min_sentences:
-        return list(range(n))
     lengths = [len(s.split()) for s in sentences]
-    target = budget.ratio * sum(lengths)
-    vectors = _Vectors(sentences)
-    scores = score_sentences(vectors, weights)
+    target = budget.words(sum(lengths))
+    if n <= 1 or (n <= budget.max_sentences and sum(lengths) <= target):
+        return list(range(n))
+    # A transcript's speaker labels ("HOST:") recur in every line: they are not its topic.
+    vectors = _Vectors([_SPEAKER.sub("", s) for s in sentences])
+    scores = score_sentences(sentences, vectors, weights)
     # Only the best few candidates compete in the MMR loop, so a text of thousands of
     # sentences costs max_sentences × pool cosines, not n².
-    pool = sorted(range(n), key=lambda i: (-scores[i], i))[: 4 * budget.max_sentences]
+    pool = sorted(range(n), key=lambda i: (-scores[i], i))[: 4 * budget.max_sentences + 8]
     chosen: list[int] = []
     words = 0
     closest = [0.0] * n
     while pool and len(chosen) < budget.max_sentences:
-        best = max(pool, key=lambda i: (scores[i] - weights.redundancy * closest[i], -i))
-        if len(chosen) >= budget.min_sentences and abs(words + lengths[best] - target) >= abs(
-            words - target
-        ):
+        best = max(pool, key=lambda i: (scores[i] * (1 - weights.redundancy * closest[i]), -i))
+        if chosen and abs(words + lengths[best] - target) >= abs(words - target):
             break
         chosen.append(best)
         words += lengths[best]

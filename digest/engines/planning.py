@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from digest.budgets import BUDGETS, TOKENS_PER_WORD
 from digest.text import split_sentences
 
-#: Summary length as a share of the input's tokens: (least, most), per kind of text.
-LENGTH_RATIOS = {"section": (0.10, 0.40), "article": (0.08, 0.30)}
+#: A summary may run from this share of its word budget (digest.budgets) to this share.
+LENGTH_SLACK = (0.6, 1.25)
 #: Prompt kinds: a chunk is one piece of a text too long for the model.
 PROMPT_KINDS = ("section", "article", "chunk")
 #: No summary is allowed fewer new tokens than this at most (a sentence needs room).
@@ -29,15 +30,16 @@ def target_lengths(
 ) -> tuple[int, int]:
     """(min_new_tokens, max_new_tokens) for a text of `tokens` tokens.
 
-    Proportional to the input, so a short section is not padded out to a checkpoint's
-    minimum (BART-CNN's 56 tokens is longer than many sections); the checkpoint's own
-    minimum and maximum still bound long inputs. Lengths are rounded to coarse steps so
-    texts of similar length share settings and can share a batch.
+    The same word budget as the extractive engine's (digest.budgets: about 60 words for a
+    700-word story, growing with the fourth root of the length), in tokens; so a short
+    section is not padded out to a checkpoint's minimum (BART-CNN's 56 tokens is longer than
+    many sections) and a long article gets a paragraph, not the checkpoint's 142 tokens.
+    Lengths are rounded to coarse steps so texts of similar length share a batch.
     """
-    low_ratio, high_ratio = LENGTH_RATIOS[kind]
+    budget = BUDGETS[kind].words(round(tokens / TOKENS_PER_WORD)) * TOKENS_PER_WORD
     ceiling = max(1, ceiling)
-    most = max(SHORTEST_MAX_NEW, math.ceil(tokens * high_ratio))
-    least = math.floor(tokens * low_ratio)
+    most = max(SHORTEST_MAX_NEW, math.ceil(budget * LENGTH_SLACK[1]))
+    least = min(math.floor(budget * LENGTH_SLACK[0]), tokens)
     if checkpoint_min is not None:
         least = min(least, checkpoint_min)
     return coarse(least, most, ceiling)

@@ -41,6 +41,8 @@ from digest.prompts import Prompt, load_prompt, prompt_family
 log = logging.getLogger(__name__)
 
 
+#: The fewest new tokens one chunk's summary may have.
+CHUNK_LEAST = 8
 #: Map-reduce rounds before the chunk summaries are returned as they are (not reached in
 #: practice: each round shrinks a text to about a quarter of its size or less).
 MAX_ROUNDS = 8
@@ -269,6 +271,9 @@ class Seq2SeqSummariser:
         # Coarser steps than whole texts get: chunk shares vary a lot, and texts must share
         # settings to share a batch.
         least, most = coarse(math.floor(summary["min_new_tokens"] * share), most, cap, step=16)
+        # Never nothing: an empty chunk summary drops that part of the text from the reduce
+        # step (digest-sized budgets make small shares round down to 0).
+        least = min(most, max(least, CHUNK_LEAST))
         return {**summary, "min_new_tokens": least, "max_new_tokens": most}
 
     # -- summarising
