@@ -164,6 +164,29 @@ def parse_date(value: str | None) -> _dt.date:
         raise UsageError(f"--date must look like 2026-11-24, not {value!r}") from None
 
 
+# Options `make` and `eval` share: one declaration, so their names, env vars and help agree.
+EngineOption = Annotated[
+    str,
+    typer.Option("--engine", "-e", envvar="DIGEST_ENGINE", help="auto, extractive or seq2seq."),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        envvar="DIGEST_MODEL",
+        help="Hugging Face model id, local folder or preset (fast, balanced, best).",
+    ),
+]
+BackendOption = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        envvar="DIGEST_BACKEND",
+        help="What runs the seq2seq model: transformers, ctranslate2 (faster; "
+        "pip install 'digest\\[fast]') or auto (ctranslate2 when installed).",
+    ),
+]
 SmtpHost = Annotated[
     str | None,
     typer.Option(
@@ -236,19 +259,8 @@ def make_command(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder the digest is written to.")
     ] = DEFAULT_OUT,
-    engine: Annotated[
-        str,
-        typer.Option("--engine", "-e", envvar="DIGEST_ENGINE", help="auto, extractive or seq2seq."),
-    ] = "auto",
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            envvar="DIGEST_MODEL",
-            help="Hugging Face model id, local folder or preset (fast, balanced, best).",
-        ),
-    ] = None,
+    engine: EngineOption = "auto",
+    model: ModelOption = None,
     generate: Annotated[
         list[str] | None,
         typer.Option(
@@ -258,22 +270,14 @@ def make_command(
             "(e.g. -g num_beams=2 -g max_new_tokens=60).",
         ),
     ] = None,
-    backend: Annotated[
-        str,
-        typer.Option(
-            "--backend",
-            envvar="DIGEST_BACKEND",
-            help="What runs the seq2seq model: transformers, ctranslate2 (faster; "
-            "pip install 'digest[fast]') or auto (ctranslate2 when installed).",
-        ),
-    ] = "auto",
+    backend: BackendOption = "auto",
     executor: Annotated[
         str,
         typer.Option(
             "--executor",
             envvar="DIGEST_EXECUTOR",
             help="Where the work runs: local (this process) or ray (a Ray cluster; "
-            "pip install 'digest[ray]').",
+            "pip install 'digest\\[ray]').",
         ),
     ] = "local",
     ray_address: Annotated[
@@ -512,29 +516,13 @@ def eval_command(
         Path | None, typer.Option("--out", "-o", help="Also write the report to this file.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Report as JSON, not Markdown.")] = False,
-    engine: Annotated[
-        str,
-        typer.Option("--engine", "-e", envvar="DIGEST_ENGINE", help="auto, extractive or seq2seq."),
-    ] = "auto",
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            envvar="DIGEST_MODEL",
-            help="Hugging Face model id, local folder or preset (fast, balanced, best).",
-        ),
-    ] = None,
+    engine: EngineOption = "auto",
+    model: ModelOption = None,
     generate: Annotated[
         list[str] | None,
         typer.Option("--generate", "-g", help="A decoding setting, KEY=VALUE, repeatable."),
     ] = None,
-    backend: Annotated[
-        str,
-        typer.Option(
-            "--backend", envvar="DIGEST_BACKEND", help="transformers, ctranslate2 or auto."
-        ),
-    ] = "auto",
+    backend: BackendOption = "auto",
     cache_dir: Annotated[
         Path | None,
         typer.Option("--cache-dir", envvar="DIGEST_CACHE_DIR", help="Folder of the summary cache."),

@@ -245,3 +245,12 @@ def test_unusable_output_folder_is_one_line_exit_1(
     assert result.exit_code == 1, result.output
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("digest: error: ") and message in line
+
+
+@pytest.mark.parametrize(("command", "extras"), [("make", ["fast", "ray"]), ("eval", ["fast"])])
+def test_help_names_the_extras_to_install(command: str, extras: list[str]) -> None:
+    # The help is rich markup, where a bare "[fast]" is a style tag and silently vanishes.
+    result = CliRunner().invoke(cli.app, [command, "--help"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    for extra in extras:
+        assert f"pip install 'digest[{extra}]'" in result.output
