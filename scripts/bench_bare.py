@@ -31,7 +31,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmark import ARCHITECTURE, DATA, ROOT, build_model, decoding, machine  # noqa: E402
+from benchmark import (  # noqa: E402
+    ARCHITECTURE,
+    DATA,
+    ROOT,
+    build_model,
+    decoding,
+    machine,
+    process_usage,
+)
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -40,19 +48,8 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     CPU time is the steadier measure on a shared machine: waiting for a core costs wall time
     but not CPU time.
     """
-    probe = (
-        "import resource, subprocess, sys, time; t = time.perf_counter(); "
-        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
-        "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
-        "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, code)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe, *command], capture_output=True, text=True, env=env
-    )
-    wall, cpu, code = result.stdout.split()
-    if code != "0":
-        sys.exit(f"{command[:3]} failed:\n{result.stderr[-4000:]}")
-    return float(wall), float(cpu)
+    wall, cpu, _ = process_usage(command, env)
+    return wall, cpu
 
 
 #: What the bare process runs: the recorded batches, through translate_batch, nothing else.

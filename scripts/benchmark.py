@@ -324,22 +324,29 @@ def report(
     )
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of `command` as a whole process, startup included."""
-    # A wrapper process per command, so RUSAGE_CHILDREN's peak is that command's alone.
+def process_usage(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system, all threads) and peak RSS (MiB) of `command`
+    as a whole process, startup included."""
+    # A wrapper process per command, so RUSAGE_CHILDREN counts that command alone.
     probe = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
         "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
-        " code)"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+        "print(time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss, code)"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe, *command], capture_output=True, text=True, env=env
     )
-    seconds, peak, code = result.stdout.split()
+    wall, cpu, peak, code = result.stdout.split()
     if code != "0":
         sys.exit(f"{command[:3]} failed:\n{result.stderr[-4000:]}")
-    return float(seconds), int(peak) / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    return float(wall), float(cpu), int(peak) / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of `command` as a whole process, startup included."""
+    wall, _, peak = process_usage(command, env)
+    return wall, peak
 
 
 def whole_process(args: argparse.Namespace, folder: Path, settings: dict[str, Any]) -> list[str]:
