@@ -42,10 +42,13 @@ class Said:
 
     def add(self, text: str) -> None:
         for sentence in split_sentences(text):
-            words = _words(sentence)
-            if words:
-                self._exact.add(words)
-                self._pairs.append(_pairs(words))
+            self._remember(sentence)
+
+    def _remember(self, sentence: str) -> None:
+        words = _words(sentence)
+        if words:
+            self._exact.add(words)
+            self._pairs.append(_pairs(words))
 
     def unsaid(self, text: str) -> str:
         """`text` without the sentences already said (unchanged when it repeats none)."""
@@ -63,7 +66,7 @@ class Said:
         for sentence in sentences:
             if not self.repeats(sentence):
                 kept.append(sentence)
-                self.add(sentence)
+                self._remember(sentence)  # already one sentence: no need to split it again
         if len(kept) == len(sentences):
             return text.strip()
         return " ".join(kept)

@@ -17,6 +17,12 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
+#: Texts up to this long are remembered once split: a summary is split for its TL;DR, again
+#: to drop what the TL;DR said, and again for the bullets, and pysbd takes about a millisecond
+#: a sentence. Longer texts (whole documents) are split once and not kept in memory.
+_REMEMBERED_CHARS = 4000
+
+
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences, paragraph by paragraph (a paragraph break always ends one).
 
@@ -24,6 +30,17 @@ def split_sentences(text: str) -> list[str]:
     lower-case word (".gov", "approx. ten") does not end a sentence, and a sentence end whose
     space was lost in scraping ("community.Dr Venter") is still one.
     """
+    if len(text) <= _REMEMBERED_CHARS:
+        return list(_split_remembered(text))
+    return _split(text)
+
+
+@lru_cache(maxsize=2048)
+def _split_remembered(text: str) -> tuple[str, ...]:
+    return tuple(_split(text))
+
+
+def _split(text: str) -> list[str]:
     sentences: list[str] = []
     for paragraph in re.split(r"\n\s*\n", break_long_paragraphs(restore_lost_breaks(text))):
         paragraph = _SPACE.sub(" ", paragraph).strip()

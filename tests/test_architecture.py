@@ -88,3 +88,34 @@ def test_no_engine_module_is_over_about_400_lines() -> None:
         for p in PACKAGE.glob("engines/*.py")
     }
     assert max(sizes.values()) <= 420, sizes
+
+
+def test_a_folder_run_never_imports_the_http_stack(tmp_path: Path) -> None:
+    """httpx, and the ssl, rich and click it pulls in, cost about 0.07 s of start-up (#14's
+    bare-CTranslate2 ratio): a run over files alone must not pay it."""
+    import subprocess
+    import sys
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(
+        "Rivers rise in spring. The town moved its market uphill. Nobody regrets it now.\n",
+        encoding="utf-8",
+    )
+    code = (
+        "import sys\n"
+        "from digest.cli import main\n"
+        f"sys.argv = ['digest', 'make', {str(tmp_path / 'in')!r}, '-q', '--no-cache',\n"
+        f"            '-o', {str(tmp_path / 'out')!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'ssl')))\n"
+    )
+    env = {**__import__("os").environ, "DIGEST_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out").is_dir()
+    assert result.stdout.strip().splitlines()[-1] == "[]"

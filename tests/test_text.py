@@ -320,3 +320,11 @@ def test_what_starts_a_sentence(rest: str, starts: bool) -> None:
     from digest.text import _starts_sentence
 
     assert _starts_sentence(rest) is starts
+
+
+def test_a_remembered_split_cannot_be_changed_by_its_caller() -> None:
+    text = "The first sentence is here. The second one follows it."
+    first = split_sentences(text)
+    first.append("Not a sentence of the text.")
+    first[0] = "Changed."
+    assert split_sentences(text) == ["The first sentence is here.", "The second one follows it."]
