@@ -250,6 +250,49 @@ def test_a_killed_conversions_scratch_folder_is_removed_by_the_next_conversion(
     assert names == sorted([conversions[0].name, live.name, unrelated.name])
 
 
+def test_a_cached_conversion_opens_once_on_a_second_thread_while_the_tokenizer_loads(
+    tiny_t5: Path, ct2_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import ctranslate2
+
+    generate = {"num_beams": 1, "max_new_tokens": 6}
+    expected = engine(tiny_t5, "ctranslate2", generate=generate).summarise(
+        [make_text(30, 4)], kind="section"
+    )  # converts, and saves the tokenizer beside the weights
+    opened: list[tuple[str, Any]] = []
+    real = ctranslate2.Translator
+
+    def translator(*args: Any, **kwargs: Any) -> Any:
+        made = real(*args, **kwargs)
+        opened.append((threading.current_thread().name, made))
+        return made
+
+    monkeypatch.setattr(ctranslate2, "Translator", translator)
+    cached = engine(tiny_t5, "ctranslate2", generate=generate)
+    assert cached.summarise([make_text(30, 4)], kind="section") == expected
+    assert len(opened) == 1, "the converted model was opened more than once"
+    ((thread, made),) = opened
+    assert thread != threading.main_thread().name
+    assert cached._loaded is not None and cached._loaded.backend.translator is made
+
+
+def test_the_value_made_ahead_is_waited_for_and_its_error_raised() -> None:
+    import time as clock
+
+    from digest.engines.loading import Ahead
+
+    slow = Ahead(lambda: clock.sleep(0.05) or "ready", key="k")
+    assert (slow.key, slow.result(), slow.result()) == ("k", "ready", "ready")
+
+    def broken() -> None:
+        raise OSError("damaged model.bin")
+
+    with pytest.raises(OSError, match="damaged model.bin"):
+        Ahead(broken, key=None).result()
+
+
 def test_corrupt_conversion_is_rebuilt(
     tiny_t5: Path,
     ct2_cache: Path,

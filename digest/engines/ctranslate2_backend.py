@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import json
 import logging
 import os
-import re
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from digest.engines.conversions import (
+    checkpoint_identity,
+    converted_folder,
+    mark_used,
+    remove_stale_scratch,
+)
 from digest.errors import ModelUnavailable, UsageError
 
 if TYPE_CHECKING:
@@ -125,102 +128,6 @@ def decoding_options(settings: Mapping[str, Any], *, forced_eos: bool = False) -
     return options
 
 
-# ---------------------------------------------------------------- the converted-model cache
-
-
-def cache_root() -> Path:
-    """Where converted models live: DIGEST_CACHE_DIR (as the summary cache), else the user cache."""
-    configured = os.environ.get("DIGEST_CACHE_DIR")
-    if configured:
-        return Path(configured).expanduser() / "ct2"
-    from digest.locations import default_cache_dir
-
-    return default_cache_dir() / "ct2"
-
-
-class Located(Protocol):
-    """Where a checkpoint is: what names its converted copy (a Checkpoint or its Loader)."""
-
-    source: str
-    local: bool
-
-
-def checkpoint_identity(checkpoint: Located) -> dict[str, Any]:
-    """What the converted copy depends on: the checkpoint's files (or hub revision), and the
-    transformers that read them (its configs and tokenizer are saved beside the weights)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        reader = version("transformers")
-    except PackageNotFoundError:
-        reader = None
-    identity: dict[str, Any] = {"model": checkpoint.source, "transformers": reader}
-    if checkpoint.local:
-        folder = Path(checkpoint.source)
-        files = sorted(p for p in folder.iterdir() if p.is_file())
-        identity["files"] = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
-    else:
-        from huggingface_hub import try_to_load_from_cache
-
-        # The hub cache keeps each revision in snapshots/<commit>/: that commit names it.
-        found = try_to_load_from_cache(checkpoint.source, "config.json")
-        identity["revision"] = Path(found).parent.name if isinstance(found, str) else None
-    return identity
-
-
-def converted_folder(checkpoint: Located, quantization: str, version: str) -> Path:
-    """cache_root()/<name>-<hash of files or revision and converter version>-<quantization>."""
-    identity = {**checkpoint_identity(checkpoint), "ctranslate2": version}
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-    name = Path(checkpoint.source).name if checkpoint.local else checkpoint.source
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[-64:] or "model"
-    return cache_root() / f"{safe}-{digest}-{quantization}"
-
-
-#: A conversion's scratch folder untouched for this long was left by a killed run: a live
-#: conversion writes into it all the time (bart-large converts in about a minute on 2 cores).
-STALE_SCRATCH_S = 3600.0
-
-# What tempfile.mkdtemp(prefix=".NAME.") makes: eight random characters after the name.
-_SCRATCH = re.compile(r"^\..+\.[a-z0-9_]{8}$")
-
-
-def remove_stale_scratch(root: Path, *, older_than: float = STALE_SCRATCH_S) -> list[Path]:
-    """Delete the `.NAME.xxxxxxxx` folders that conversions killed midway left in `root`.
-
-    Conversions take no lock, so a folder counts as stale only when nothing in it changed for
-    `older_than` seconds; the newest time of the folder and its files decides.
-    """
-    removed: list[Path] = []
-    cutoff = time.time() - older_than
-    try:
-        candidates = [p for p in root.iterdir() if _SCRATCH.match(p.name) and p.is_dir()]
-    except OSError:
-        return removed
-    for scratch in candidates:
-        try:
-            newest = max(
-                [scratch.stat().st_mtime]
-                + [p.stat().st_mtime for p in scratch.rglob("*") if not p.is_symlink()]
-            )
-        except OSError:
-            continue  # removed meanwhile by another run: nothing to do
-        if newest <= cutoff:
-            shutil.rmtree(scratch, ignore_errors=True)
-            removed.append(scratch)
-    if removed:
-        log.info("removed %d folder(s) left by interrupted conversions", len(removed))
-    return removed
-
-
-def mark_used(folder: Path) -> None:
-    """Record a conversion's last use in its folder's modification time (what pruning reads)."""
-    try:
-        os.utime(folder)
-    except OSError as exc:  # a read-only cache still runs; it only cannot be pruned by age
-        log.debug("could not record the use of %s (%s)", folder, exc)
-
-
 def convert(
     checkpoint: Checkpoint, folder: Path, quantization: str, *, replace: bool = False
 ) -> None:
@@ -299,32 +206,52 @@ def _placement(ct2: Any, device: str | None, compute_type: str | None) -> tuple[
 
 
 def cached_checkpoint(
-    model: str, *, device: str | None = None, compute_type: str | None = None
+    model: str,
+    *,
+    device: str | None = None,
+    compute_type: str | None = None,
+    threads: int | None = None,
 ) -> Checkpoint | None:
     """`model` as its cached conversion saved it, read without importing torch or transformers
     (about 1.5 s a run); None where there is no such conversion yet, or it lacks those files
-    (a tokenizer without tokenizer.json, or a conversion older than them).
+    (a tokenizer without tokenizer.json, or a conversion older than them). With `threads`,
+    the converted model starts opening on another thread while the tokenizer is read.
 
     Raises ModelUnavailable for a path that is no model folder, as read_checkpoint() does.
     """
     from digest.engines import light
-    from digest.engines.loading import Checkpoint, Loader
+    from digest.engines.loading import Ahead, Checkpoint, Loader
 
     loader = Loader(model)
     ct2 = _import()
-    _, _, quantization = _placement(ct2, device, compute_type)
+    kind, index, quantization = _placement(ct2, device, compute_type)
     if not loader.local and checkpoint_identity(loader).get("revision") is None:
         return None  # not in the hub cache: nothing converted can be known to match it
     folder = converted_folder(loader, quantization, ct2.__version__)
     if not (folder / "model.bin").is_file():
         return None
+    ahead = None
+    if threads:
+        opening = (folder, kind, index, quantization, threads)
+        ahead = Ahead(lambda: _open(ct2, *opening), key=opening)
     files = light.read(folder / light.FOLDER, loader.source)
     if files is None:
         return None
     config, generation, tokenizer = files
     log.debug("using %s's torch-free configs and tokenizer from %s", model, folder)
     return Checkpoint(
-        model, loader.source, loader.local, config, tokenizer, generation, loader, light=True
+        model, loader.source, loader.local, config, tokenizer, generation, loader, True, ahead
+    )
+
+
+def _open(ct2: Any, folder: Path, kind: str, index: str, quantization: str, threads: int) -> Any:
+    return ct2.Translator(
+        str(folder),
+        device=kind,
+        device_index=int(index or 0),
+        compute_type=quantization,
+        intra_threads=threads,
+        inter_threads=1,
     )
 
 
@@ -340,26 +267,17 @@ def load(
     ct2 = _import()
     kind, index, quantization = _placement(ct2, device, compute_type)
     folder = converted_folder(checkpoint, quantization, ct2.__version__)
-
-    def open_translator() -> Any:
-        return ct2.Translator(
-            str(folder),
-            device=kind,
-            device_index=int(index or 0),
-            compute_type=quantization,
-            intra_threads=threads,
-            inter_threads=1,
-        )
-
+    opening = (folder, kind, index, quantization, threads)
+    ahead = checkpoint.ahead if checkpoint.ahead and checkpoint.ahead.key == opening else None
     if not folder.is_dir():
         convert(checkpoint, folder, quantization)
     try:
-        translator = open_translator()
+        translator = ahead.result() if ahead else _open(ct2, *opening)
     except Exception as exc:  # noqa: BLE001 - a damaged copy fails in many ways; rebuild it
         log.warning("converted model %s is unreadable (%s); converting again", folder, exc)
         convert(checkpoint, folder, quantization, replace=True)
         try:
-            translator = open_translator()
+            translator = _open(ct2, *opening)
         except Exception as again:  # noqa: BLE001
             raise ModelUnavailable(
                 f"model {checkpoint.model} could not be loaded with CTranslate2 ({again}); "

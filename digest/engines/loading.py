@@ -6,6 +6,8 @@ import logging
 import math
 import os
 import socket
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,6 +201,32 @@ class Loader:
             ) from None
 
 
+class Ahead:
+    """A value made on a second thread while this one goes on; result() waits for it and
+    raises what making it raised. (A model opens while its tokenizer is read: on 2 cores that
+    takes about 0.03 s off every run's start.)"""
+
+    def __init__(self, make: Callable[[], Any], key: Hashable) -> None:
+        #: What the value was made from: a user checks it is what they would have made.
+        self.key = key
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(make,), daemon=True)
+        self._thread.start()
+
+    def _run(self, make: Callable[[], Any]) -> None:
+        try:
+            self._value = make()
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits in result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 @dataclass
 class Checkpoint:
     """What every backend needs from a checkpoint before (or instead of) its torch weights."""
@@ -213,6 +241,8 @@ class Checkpoint:
     #: Read from a CTranslate2 conversion's JSON files (digest.engines.light), not by
     #: transformers: the tokenizer is an adapter over the `tokenizers` library.
     light: bool = False
+    #: The backend's model, already being opened on another thread (CTranslate2's), if any.
+    ahead: Ahead | None = None
 
     def with_transformers(self) -> Checkpoint:
         """This checkpoint as transformers reads it (what converting and torch runs need)."""

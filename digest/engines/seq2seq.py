@@ -119,7 +119,7 @@ class Seq2SeqSummariser:
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         threads = self.threads or usable_cores()
         started = time.perf_counter()
-        checkpoint = self._cached_checkpoint() or read_checkpoint(self.model)
+        checkpoint = self._cached_checkpoint(threads) or read_checkpoint(self.model)
         self._defaults, self._checkpoint_min, self._checkpoint_max = decoding_defaults(
             checkpoint.generation_config, checkpoint.config
         )
@@ -153,14 +153,14 @@ class Seq2SeqSummariser:
             threads,
         )
 
-    def _cached_checkpoint(self) -> Checkpoint | None:
+    def _cached_checkpoint(self, threads: int) -> Checkpoint | None:
         """The checkpoint from CTranslate2's cached conversion, where that backend will run:
         configs and tokenizer without importing torch or transformers (about 1.5 s a run)."""
         if self.requested_backend == "transformers" or not ctranslate2_backend.installed():
             return None
         assert self.model is not None
         return ctranslate2_backend.cached_checkpoint(
-            self.model, device=self.device, compute_type=self.compute_type
+            self.model, device=self.device, compute_type=self.compute_type, threads=threads
         )
 
     def _load_backend(self, checkpoint: Checkpoint, threads: int) -> Loaded:
