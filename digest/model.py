@@ -22,6 +22,9 @@ class Section:
     kicker: str | None = None
     level: int = 0
     sections: tuple[Section, ...] = ()
+    #: Text kept as the page has it but never summarised: table rows (cells joined by " | ")
+    #: and code blocks, after the section's paragraphs. Not in the digest or its JSON.
+    verbatim: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -73,7 +76,18 @@ class Document:
 
     @property
     def text(self) -> str:
+        """The prose: every section's paragraphs, in order (what is summarised)."""
         return "\n\n".join(s.text for s in self.all_sections() if s.paragraphs)
+
+    @property
+    def full_text(self) -> str:
+        """Everything the reader kept, in reading order: the title, then each section's title,
+        paragraphs and verbatim text (tables, code). What an extraction benchmark scores."""
+        parts = [self.title]
+        for section in self.all_sections():
+            parts.extend([section.title] if section.title else [])
+            parts.extend(section.paragraphs + section.verbatim)
+        return "\n\n".join(parts)
 
     @property
     def words(self) -> int:

@@ -269,8 +269,8 @@ def _capitalised(word: str) -> bool:
 
 
 #: A block of a structured document (Markdown, HTML): ("heading", text, level),
-#: ("paragraph", text, 0) or ("links", text, 0) (a paragraph that is nothing but links), in
-#: document order.
+#: ("paragraph", text, 0), ("links", text, 0) (a paragraph that is nothing but links) or
+#: ("verbatim", text, 0) (a table row or code block: kept, never summarised), in document order.
 Block = tuple[str, str, int]
 
 #: Headings that are page furniture rather than content ("Share this page", "Related
@@ -311,21 +311,25 @@ def sections_from_blocks(
     level = 0
     paragraphs: list[str] = []
     kinds: list[str] = []
+    verbatim: list[str] = []
     links = 0
     started = title_seen = False
 
     def close() -> None:
-        if not (started or paragraphs):
+        if not (started or paragraphs or verbatim):
             return
         if heading is None or not is_furniture(heading, paragraphs, links):
-            flat.append(Section(heading, tuple(paragraphs), None, level))
+            flat.append(Section(heading, tuple(paragraphs), None, level, verbatim=tuple(verbatim)))
         else:
             # A marker (negative level): prune() drops the heading and moves its prose, and
             # that of any section under it, to the section before; lists of links go.
             prose = tuple(p for p, k in zip(paragraphs, kinds, strict=True) if k != "links")
-            flat.append(Section(heading, prose, None, -level))
+            flat.append(Section(heading, prose, None, -level, verbatim=tuple(verbatim)))
 
     for kind, value, depth in blocks:
+        if kind == "verbatim":
+            verbatim.append(value)
+            continue
         if kind in ("paragraph", "links"):
             paragraphs.append(value)
             kinds.append(kind)
@@ -337,6 +341,7 @@ def sections_from_blocks(
             continue
         close()
         heading, level, paragraphs, kinds, links, started = value, depth, [], [], 0, True
+        verbatim = []
     close()
     return prune(nest_sections(flat))
 
@@ -385,42 +390,66 @@ def prune(sections: Sequence[Section]) -> tuple[Section, ...]:
     """The tree without furniture headings and without sections that hold no prose.
 
     A furniture section's prose (and its subsections') is not lost: it joins the section
-    before it, so the document keeps all the text its reader extracted.
+    before it, so the document keeps all the text its reader extracted; so does the verbatim
+    text (tables, code) of a section with no prose.
     """
     kept, loose = _prune(sections)
-    if loose:
-        kept = (Section(None, loose), *kept)
+    if loose.paragraphs:
+        kept = (loose, *kept)
+    elif loose.verbatim and kept:  # every section kept holds prose: tables join the first
+        kept = (replace(kept[0], verbatim=loose.verbatim + kept[0].verbatim), *kept[1:])
     return kept
 
 
-def _prune(sections: Sequence[Section]) -> tuple[tuple[Section, ...], tuple[str, ...]]:
-    # Returns the kept sections and the prose of furniture sections found before the first
-    # of them, for the caller to keep in the section above.
+def _prune(sections: Sequence[Section]) -> tuple[tuple[Section, ...], Section]:
+    # Returns the kept sections and, as an untitled section, the prose and verbatim text of
+    # furniture sections found before the first of them, for the caller to keep in the
+    # section above.
     kept: list[Section] = []
-    loose: tuple[str, ...] = ()
+    loose = Section(None, ())
+
+    def keep_before(moved: Section) -> None:
+        nonlocal loose
+        if kept:
+            kept[-1] = _append_to_last(kept[-1], moved)
+        else:
+            loose = _with(loose, moved)
+
     for section in sections:
         if section.level < 0:
-            moved = tuple(p for s in section.walk() for p in s.paragraphs)
-            if kept:
-                kept[-1] = _append_to_last(kept[-1], moved)
-            else:
-                loose += moved
+            inside = tuple(section.walk())
+            paragraphs = tuple(p for s in inside for p in s.paragraphs)
+            keep_before(
+                Section(None, paragraphs, verbatim=tuple(v for s in inside for v in s.verbatim))
+            )
             continue
         children, carried = _prune(section.sections)
-        paragraphs = section.paragraphs + carried
-        if paragraphs or children:
-            kept.append(replace(section, paragraphs=paragraphs, sections=children))
+        section = replace(_with(section, carried), sections=children)
+        if section.paragraphs or children:
+            kept.append(section)
+        elif section.verbatim:
+            # A heading over a table or code alone heads no prose: it goes, the text stays.
+            keep_before(Section(None, (), verbatim=section.verbatim))
     return tuple(kept), loose
 
 
-def _append_to_last(section: Section, paragraphs: tuple[str, ...]) -> Section:
-    """`section` with `paragraphs` added at its end (in its last, deepest subsection)."""
-    if not paragraphs:
+def _with(section: Section, extra: Section) -> Section:
+    return replace(
+        section,
+        paragraphs=section.paragraphs + extra.paragraphs,
+        verbatim=section.verbatim + extra.verbatim,
+    )
+
+
+def _append_to_last(section: Section, extra: Section) -> Section:
+    """`section` with `extra`'s paragraphs and verbatim text added at its end (in its last,
+    deepest subsection)."""
+    if not (extra.paragraphs or extra.verbatim):
         return section
     if section.sections:
         *rest, last = section.sections
-        return replace(section, sections=(*rest, _append_to_last(last, paragraphs)))
-    return replace(section, paragraphs=section.paragraphs + paragraphs)
+        return replace(section, sections=(*rest, _append_to_last(last, extra)))
+    return _with(section, extra)
 
 
 def _same_text(a: str, b: str) -> bool:

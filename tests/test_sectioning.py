@@ -360,3 +360,26 @@ def test_a_lone_line_is_the_text_not_its_title() -> None:
     assert outline_text("Just one short line").title is None
     outline = outline_text("A title\n\nAnd one paragraph of text below it.")
     assert outline.title == "A title"
+
+
+def test_verbatim_text_is_never_lost_when_headings_go() -> None:
+    from digest.sectioning import sections_from_blocks
+
+    prose = "The council met on Tuesday and agreed the plan after a long debate about costs."
+    blocks = [
+        ("verbatim", "Ward | Votes", 0),  # before any prose: joins the first section kept
+        ("heading", "Budget", 2),
+        ("paragraph", prose, 0),
+        ("heading", "Share this page", 2),  # furniture: its table moves to the section before
+        ("verbatim", "Facebook | Email", 0),
+        ("heading", "Wards", 2),
+        ("paragraph", prose, 0),
+        ("heading", "Figures", 3),  # a heading over a table alone goes; the table stays
+        ("verbatim", "North | 41", 0),
+    ]
+    sections = sections_from_blocks(blocks, "Council budget")
+    assert [(s.title, s.verbatim) for s in sections] == [
+        ("Budget", ("Ward | Votes", "Facebook | Email")),
+        ("Wards", ("North | 41",)),
+    ]
+    assert all(s.paragraphs == (prose,) and not s.sections for s in sections)

@@ -204,6 +204,70 @@ def test_html_headings_trafilatura_drops_are_recovered() -> None:
     assert "High-res accumulators (Ernestas, Albert)" in tree
 
 
+TABLE_PAGE = f"""<html><head><title>Ferry timetable changes</title></head><body><article>
+<h1>Ferry timetable changes</h1>
+<p>{PROSE} The new timetable starts in May and adds two crossings each day.</p>
+<table><tr><th>Route</th><th>First sailing</th><th>Last sailing</th></tr>
+<tr><td>Harbour to Isle</td><td>06:10</td><td>22:40</td></tr>
+<tr><td>Isle to Harbour</td><td>06:55</td><td>23:20</td></tr></table>
+<h2>Fares</h2>
+<p>{PROSE} Fares rise by three percent, the first rise in four years.</p>
+<pre><code>fare = base * 1.03  # rounded to the penny</code></pre>
+<h2>Booking codes</h2>
+<table><tr><td>HI-01</td><td>Morning saver</td></tr><tr><td>IH-02</td><td>Evening saver</td></tr>
+</table>
+<h2>Accessibility</h2>
+<p>{PROSE} Every vessel now has a lift between the car deck and the lounge.</p>
+</article></body></html>"""
+
+
+def test_tables_and_code_are_kept_but_never_summarised(tmp_path: Path) -> None:
+    document = parse_html(TABLE_PAGE, Path("ferry.html"))
+    assert _shape(document.sections) == [(None, 0, []), ("Fares", 2, []), ("Accessibility", 2, [])]
+    lead, fares, access = document.sections
+    # The table stays with the prose before it; "Booking codes" heads a table alone, so it
+    # goes, and its rows join the section before.
+    assert lead.verbatim == (
+        "Route | First sailing | Last sailing",
+        "Harbour to Isle | 06:10 | 22:40",
+        "Isle to Harbour | 06:55 | 23:20",
+    )
+    assert fares.verbatim == (
+        "fare = base * 1.03 # rounded to the penny",
+        "HI-01 | Morning saver",
+        "IH-02 | Evening saver",
+    )
+    assert access.verbatim == ()
+    # The prose (what is summarised) has none of it; the text the reader kept has all of it.
+    assert "06:10" not in document.text and "Morning saver" not in document.text
+    for kept in ("06:10", "Evening saver", "base * 1.03", "Fares", "lift between"):
+        assert kept in document.full_text
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "ferry.html").write_text(TABLE_PAGE, encoding="utf-8")
+    digest = make_digest([folder], Options(engine="extractive"))
+    said = render_json(digest)
+    for row_text in ("06:10", "Morning saver", "1.03"):
+        assert row_text not in said
+
+
+def test_an_infobox_table_never_becomes_the_tldr() -> None:
+    # Wikipedia's infobox ("Products | Mozilla Application Suite") is the first text of the
+    # article; kept as prose, the extractive engine took a row of it for the TL;DR.
+    from conftest import shared_path
+
+    path = shared_path("data", "html-readability", "wikipedia", "source.html")
+    document = read_document(path, max_bytes=5_000_000)
+    assert any(
+        "Mozilla Application Suite" in v for s in document.all_sections() for v in s.verbatim
+    )
+    digest = make_digest([path], Options(engine="extractive"))
+    (article,) = digest.articles
+    summaries = [article.tldr, article.summary]
+    summaries += [s.summary for s in article.sections for s in s.walk()]
+    assert all(" | " not in text for text in summaries), summaries
+
+
 def test_plain_text_numbered_headings_nest_and_kicker_pairs_stay_flat() -> None:
     text = (
         f"Annual plan\n\n{PROSE}\n\n1 Introduction\n\n{PROSE}\n\n1.1 Scope\n\n{PROSE}\n\n"

@@ -44,7 +44,8 @@ MAX_LINK_GAP = 120
 #: Paragraph prefixes compared when finding trafilatura's paragraphs in the page's text.
 _KEY = 60
 _SHORT_KEY = 24
-_NON_SPACE = re.compile(r"\s+")
+# Space, and the "|" a table row's text puts between cells, are not compared.
+_NON_SPACE = re.compile(r"[\s|]+")
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,11 @@ def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
     next_heading = 0
     for block in blocks:
         kind, text, _ = block
+        if kind == "verbatim":
+            # Tables and code are not in the page's compact text (see _UNCOUNTED_TAGS): they
+            # stay where trafilatura put them, in the section of the prose before them.
+            out.append(block)
+            continue
         if kind == "heading":
             if compact(text) not in heading_texts:
                 out.append(block)

@@ -21,8 +21,8 @@ NOISY_LOGGERS = ("trafilatura", "htmldate", "courlan", "justext", "readability")
 #: Elements that hold blocks rather than text of their own.
 _CONTAINERS = frozenset({"list", "quote", "div", "item", "body", "main"})
 _BLOCK = frozenset({"p", "head", "list", "item", "quote", "div", "code", "table", "graphic"})
-#: Code blocks, tables and images carry no prose to summarise.
-_SKIPPED = frozenset({"code", "table", "graphic", "lb"})
+#: Images carry no text to keep; line breaks are read as spaces.
+_SKIPPED = frozenset({"graphic", "lb"})
 
 
 def _quiet() -> None:
@@ -48,7 +48,7 @@ def parse_html(text: str, path: Path) -> Document:
     _quiet()
     options: dict[str, Any] = {
         "include_comments": False,
-        "include_tables": False,
+        "include_tables": True,
         "include_images": False,
         "with_metadata": True,
         # A date guessed from free text (a copyright line, a version number) is worse than none.
@@ -105,6 +105,13 @@ def _blocks(element: Any) -> list[tuple[str, str, int]]:
                 out.append(("heading", text, _level(child.get("rend"))))
         elif tag in _SKIPPED:
             pass
+        elif tag == "table":
+            # Kept as trafilatura's own text keeps them, but never summarised: a table row
+            # (an infobox's "Products | Mozilla Application Suite") is no sentence.
+            out.extend(("verbatim", row, 0) for row in _table_rows(child))
+        elif tag == "code":
+            if code := _text(child):
+                out.append(("verbatim", code, 0))
         elif tag in _CONTAINERS and any(c.tag in _BLOCK for c in child):
             # A list item or quote holding paragraphs (or headings): its own loose text first.
             if own := normalise_space(child.text or ""):
@@ -115,6 +122,17 @@ def _blocks(element: Any) -> list[tuple[str, str, int]]:
         if tag != "head" and (tail := normalise_space(child.tail or "")):
             out.append(("paragraph", tail, 0))
     return out
+
+
+def _table_rows(table: Any) -> list[str]:
+    """A table's rows as text, cells joined by " | " (empty cells left out); a table nested
+    in a cell reads as that cell's text."""
+    rows: list[str] = []
+    for row in table.findall("row"):
+        cells = (_text(cell) for cell in row if cell.tag in ("cell", "head"))
+        if line := " | ".join(cell for cell in cells if cell):
+            rows.append(line)
+    return rows
 
 
 def _text(element: Any) -> str:
