@@ -11,7 +11,8 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,13 +137,23 @@ class SummaryCache:
             # Typically "database is locked" after BUSY_TIMEOUT_S: skip this write, go on.
             log.warning("summary cache %s: could not %s (%s)", self.path, action, exc)
 
-    def _begin(self, *, durable: bool) -> None:
-        """Start a write transaction. Summaries are synced to disk on commit; housekeeping
-        (last-use stamps, pruning) is not: losing it to a power cut is harmless, and skipping
-        the sync keeps it cheap enough for every run (docs/benchmarks.md)."""
-        assert self._db is not None
-        self._db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-        self._db.execute("BEGIN IMMEDIATE")
+    @contextmanager
+    def _transaction(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
+        """A write transaction, committed when the block ends and rolled back if it raises.
+
+        Summaries are synced to disk on commit; housekeeping (last-use stamps, pruning) is
+        not: losing it to a power cut is harmless, and skipping the sync keeps it cheap enough
+        for every run (docs/benchmarks.md)."""
+        db = self._db
+        assert db is not None
+        db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Cached]:
         """The cached rows among `keys`; a key that is absent is simply missing from the dict."""
@@ -191,13 +202,8 @@ class SummaryCache:
         if self._db is None or not self._used:
             return
         try:
-            self._begin(durable=False)
-            try:
+            with self._transaction(durable=False):
                 self._record_use()
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             # Not worth a warning: the summaries were read; at worst they are pruned sooner.
             log.debug("summary cache %s: could not record use (%s)", self.path, exc)
@@ -212,19 +218,14 @@ class SummaryCache:
         if not values:
             return
         try:
-            self._begin(durable=True)
-            try:
+            with self._transaction(durable=True) as db:
                 self._record_use()
-                self._db.executemany(
+                db.executemany(
                     "INSERT OR REPLACE INTO summaries"
                     " (key, summary, engine, model, backend, created, used)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     values,
                 )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
             self._used.clear()
         except sqlite3.Error as exc:
             self._failed("write", exc)
@@ -240,19 +241,13 @@ class SummaryCache:
         if self._db is None:
             return -1
         try:
-            self._begin(durable=False)
-            try:
+            with self._transaction(durable=False) as db:
                 pruned = self.last_pruned()
                 if pruned is not None and pruned > unless_after:
-                    self._db.execute("ROLLBACK")
-                    return None
+                    return None  # nothing written: the commit ends an empty transaction
                 # This run's reads first, so a prune never takes what the run just used.
                 self._record_use()
-                counts = [self._db.execute(sql, args).rowcount for sql, args in statements]
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                counts = [db.execute(sql, args).rowcount for sql, args in statements]
             self._used.clear()
         except sqlite3.Error as exc:
             self._failed(action, exc)
