@@ -44,8 +44,7 @@ MAX_LINK_GAP = 120
 #: Paragraph prefixes compared when finding trafilatura's paragraphs in the page's text.
 _KEY = 60
 _SHORT_KEY = 24
-# Space, and the "|" a table row's text puts between cells, are not compared.
-_NON_SPACE = re.compile(r"[\s|]+")
+_NON_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
