@@ -15,7 +15,8 @@ from digest.text import normalise_space
 _SKIPPED_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "math", "button", "select", "textarea"}
 )
-#: Text that trafilatura leaves out (tables, code, figures): not counted as a gap under a heading.
+#: Tables, code and figures: left out of the page's compact text (the reader keeps them as
+#: verbatim text, not prose), so never counted as a gap under a heading.
 _UNCOUNTED_TAGS = frozenset({"table", "pre", "figure"})
 #: Containers that hold page furniture by their markup: a heading inside one is never a section.
 _FURNITURE_TAGS = frozenset({"nav", "aside", "footer", "form", "dialog", "menu"})
