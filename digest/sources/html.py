@@ -56,10 +56,13 @@ def parse_html(text: str, path: Path) -> Document:
     }
     result: Any  # trafilatura.settings.Document; typed loosely as it can also hand back a dict
     try:
-        result = trafilatura.bare_extraction(text, **options)
+        # Parsed once: trafilatura copies a tree it is given, and the headings are read from it.
+        root = load_html(text)
+        page = root if root is not None else text
+        result = trafilatura.bare_extraction(page, **options)
         if result is None or result.body is None:
             # Short pages fall below trafilatura's precision threshold; ask for recall instead.
-            result = trafilatura.bare_extraction(text, favor_recall=True, **options)
+            result = trafilatura.bare_extraction(page, favor_recall=True, **options)
     except (ValueError, TypeError) as exc:  # lxml refuses some malformed documents outright
         raise SkipDocument(f"unparsable HTML ({exc})") from None
     if result is None or result.body is None:
@@ -75,7 +78,6 @@ def parse_html(text: str, path: Path) -> Document:
         if isinstance(value, str) and value.strip()
     }
     blocks = _blocks(result.body)
-    root = load_html(text)
     if root is not None:
         # The heading structure comes from the page itself: trafilatura's text output keeps
         # only some headings, and drops others its heuristics took for boilerplate.
