@@ -334,7 +334,7 @@ class Seq2SeqSummariser:
             work = {}
             for i, parts in pieces.items():
                 joined = " ".join(p for p in parts if p)
-                size = self._count(joined, kind)
+                size = self._count_many({i: joined}, kind, keep=True)[i]
                 if size >= sizes[i] or round_ == MAX_ROUNDS:
                     # No progress (or out of rounds): keep every chunk summary rather than cut.
                     log.warning("text %d: map-reduce stopped after %d rounds", i, round_)
@@ -369,7 +369,9 @@ class Seq2SeqSummariser:
                 continue
             chunks = chunk_text(text, limit=self._limit, count=lambda t: self._count(t, "chunk"))
             log.debug("text %d: %d tokens, %d chunks", i, sizes[i], len(chunks))
-            measured = [self._count(chunk, "chunk") for chunk in chunks]
+            # Kept: these prompts go to the model as they are, so _run() need not encode them.
+            counted = self._count_many(dict(enumerate(chunks)), "chunk", keep=True)
+            measured = [counted[n] for n in range(len(chunks))]
             room = [max(1, n - self._base_tokens["chunk"]) for n in measured]
             for chunk, tokens, share in zip(chunks, measured, room, strict=True):
                 settings = self.chunk_settings(summary, share / sum(room))
@@ -388,7 +390,7 @@ class Seq2SeqSummariser:
             started = time.perf_counter()
             prompts = [jobs[j].prompt for j in batch]
             missing = list(dict.fromkeys(p for p in prompts if p not in self._encoded))
-            if missing:  # chunks of long texts, and texts shortened by map-reduce
+            if missing:  # normally none: every prompt was measured with keep=True
                 self._encoded.update(zip(missing, tokenizer(missing)["input_ids"], strict=True))
             inputs = [self._encoded[p] for p in prompts]
             generating = time.perf_counter()
