@@ -13,15 +13,15 @@ from typing import Any
 
 from digest.errors import DigestError, UsageError
 from digest.model import ArticleSummary, Document
+from digest.sources import READERS
 from digest.text import split_sentences
 
 log = logging.getLogger(__name__)
 
 METRICS = ("rouge1", "rouge2", "rougeLsum")
-HEADINGS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeLsum": "ROUGE-Lsum"}
 KINDS = ("article", "tldr", "section")
 #: Reader formats a pair may name in its "format" field (plain text when absent).
-PAIR_FORMATS = ("text", "markdown", "html")
+PAIR_FORMATS = tuple(READERS)
 #: Bootstrap resamples for the 95% intervals; seeded, so a report is reproducible.
 RESAMPLES = 1000
 SEED = 12345

@@ -33,9 +33,6 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
-#: Suffixes of local files read by this module rather than one reader per file.
-LOCAL_SUFFIXES = frozenset({*FEED_SUFFIXES, ".opml"})
-
 
 @dataclass(frozen=True)
 class WebOptions:
@@ -81,11 +78,6 @@ class Everything:
 
     def record(self, key: str, fingerprint: str, feed: str) -> None:
         pass
-
-
-def is_remote_source(source: object) -> bool:
-    """URLs, and local files that hold a feed or a subscription list."""
-    return is_url(source) or Path(str(source)).suffix.lower() in LOCAL_SUFFIXES
 
 
 @dataclass(frozen=True)
