@@ -41,17 +41,6 @@ from benchmark import (  # noqa: E402
     process_usage,
 )
 
-
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and CPU seconds (user + system, every thread) of `command`, spawn to exit.
-
-    CPU time is the steadier measure on a shared machine: waiting for a core costs wall time
-    but not CPU time.
-    """
-    wall, cpu, _ = process_usage(command, env)
-    return wall, cpu
-
-
 #: What the bare process runs: the recorded batches, through translate_batch, nothing else.
 BARE = """
 import json, sys
@@ -217,7 +206,9 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         for n in range(args.repeat):
             for side, command in (("digest", make), ("bare", bare)):
-                seconds, used = timed(command, env)
+                # Wall and CPU time (user + system, every thread), spawn to exit. CPU time is
+                # the steadier measure on a shared machine: waiting for a core costs wall time.
+                seconds, used, _ = process_usage(command, env)
                 times[side].append(seconds)
                 cpu[side].append(used)
                 print(f"run {n + 1}: {side} {seconds:.2f} s, CPU {used:.2f} s", file=sys.stderr)

@@ -343,12 +343,6 @@ def process_usage(command: list[str], env: dict[str, str]) -> tuple[float, float
     return float(wall), float(cpu), int(peak) / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of `command` as a whole process, startup included."""
-    wall, _, peak = process_usage(command, env)
-    return wall, peak
-
-
 def whole_process(args: argparse.Namespace, folder: Path, settings: dict[str, Any]) -> list[str]:
     """`digest make` (ctranslate2 converting, then cached) vs the baseline, as whole processes."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
@@ -382,7 +376,7 @@ def whole_process(args: argparse.Namespace, folder: Path, settings: dict[str, An
         if command[0] == digest:
             command = [*command, "-o", str(folder / f"out-{n}")]
         print(f"whole process: {label}...", file=sys.stderr)
-        seconds, peak = timed(command, env)
+        seconds, _, peak = process_usage(command, env)
         base = base or seconds
         rows.append(f"| {label} | {seconds:.1f} | {base / seconds:.2f}x | {peak:.0f} |")
     settings_text = " ".join(

@@ -30,6 +30,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchmark import machine  # noqa: E402  (one description of the machine for every report)
+
 ROOT = Path(__file__).resolve().parent.parent
 PAIRS = ROOT.parent / "shared" / "data" / "bbc-news-summary" / "pairs.jsonl"
 DAY = 86400.0
@@ -48,18 +52,6 @@ def write_documents(folder: Path, count: int) -> str:
 
     write_articles(folder, count)
     return f"{count} generated articles (../shared absent)"
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}, {cores} usable cores ({os.cpu_count()} online), {platform.system()}"
 
 
 def main() -> int:
