@@ -420,7 +420,6 @@ def make_command(
     from digest.publishing import PublishOptions, parse_formats, publish
     from digest.sources.web import WebOptions
     from digest.state import parse_since
-    from digest.urls import is_url
 
     configure_logging(-1 if quiet else verbose)
     try:
@@ -431,6 +430,7 @@ def make_command(
         fmts = parse_formats(formats)
         if email_to and "eml" not in fmts:
             fmts = (*fmts, "eml")  # a failed delivery keeps the .eml on disk
+        chosen_executor = check_executor(executor)
         options = Options(
             engine=engine,
             model=model,
@@ -440,19 +440,20 @@ def make_command(
             date=parse_date(date),
             max_bytes=parse_size(max_size),
             cache=None if no_cache else _cache_file(cache_dir),
-            executor=check_executor(executor),
+            executor=chosen_executor,
             ray=RaySettings(
                 address=ray_address,
                 workers=workers,
                 cpus_per_worker=cpus_per_worker,
                 gpus_per_worker=gpus_per_worker,
             )
-            if executor.strip().lower() == "ray"
+            if chosen_executor == "ray"
             else None,
             web=WebOptions(
                 max_entries=max_entries,
                 include_updated=include_updated,
-                http=FetchPolicy(timeout=timeout, max_bytes=parse_size(max_size)),
+                # Its max_bytes comes from Options.max_bytes (--max-size) when the run reads.
+                http=FetchPolicy(timeout=timeout),
             ),
             cache_max_age=parse_max_age(cache_max_age),
         )
@@ -472,7 +473,7 @@ def make_command(
             ),
         )
         result = publish(
-            [s if is_url(s) else Path(s) for s in sources or []],
+            sources or [],
             options,
             publishing,
             progress=ProgressReporter(enabled=not quiet),

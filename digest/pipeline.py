@@ -208,7 +208,7 @@ def read_sources(
 
         web = web or WebOptions()
         web = replace(web, http=replace(web.http, max_bytes=max_bytes))
-        reader = WebReader(web, memory or Everything(), max_bytes=max_bytes, progress=progress)
+        reader = WebReader(web, memory or Everything(), progress=progress)
         more, also_skipped = reader.read(remote)
         documents += more
         skipped += also_skipped

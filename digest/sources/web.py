@@ -17,6 +17,7 @@ from digest.defaults import DEFAULT_MAX_ENTRIES
 from digest.errors import SkipDocument
 from digest.http import Fetched, Fetcher, FetchPolicy, Validators, is_private
 from digest.model import Document, Skipped
+from digest.sources import read_bytes
 from digest.sources.feeds import (
     FEED_SUFFIXES,
     Entry,
@@ -107,12 +108,10 @@ class WebReader:
         options: WebOptions,
         memory: Memory,
         *,
-        max_bytes: int,
         progress: Progress | None = None,
     ) -> None:
         self.options = options
         self.memory = memory
-        self.max_bytes = max_bytes
         self.progress = progress
         self.documents: list[Document] = []
         self.skipped: list[Skipped] = []
@@ -167,13 +166,10 @@ class WebReader:
     def _read_local(self, source: _Source) -> _Result:
         assert source.local is not None
         try:
-            size = source.local.stat().st_size
-            if size > self.max_bytes:
-                reason = f"too large ({size:,} bytes; the limit is {self.max_bytes:,})"
-                return _Result(source, error=reason)
-            return _Result(source, data=source.local.read_bytes())
-        except OSError as exc:
-            return _Result(source, error=f"unreadable ({exc.strerror or exc})")
+            data = read_bytes(source.local, max_bytes=self.options.http.max_bytes)
+        except SkipDocument as exc:  # as for any file: too large, unreadable, a folder...
+            return _Result(source, error=str(exc))
+        return _Result(source, data=data)
 
     # -- what came back ---------------------------------------------------------------------
 
