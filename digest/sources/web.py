@@ -285,13 +285,17 @@ class WebReader:
         if not self.options.fetch_articles:
             note = "Summarised from the feed's teaser (fetching articles is switched off)."
             return {e.key: (None, note) for e in teasers}
+        # A link in feed text may point anywhere; into the user's own network only when the
+        # feed itself lives there (an intranet feed linking to intranet pages). Resolved once
+        # per feed, not once per entry.
+        public_only = not is_private(feed_url)
         done = 0
         counting = threading.Lock()
 
         def one(entry: Entry) -> tuple[Document | None, str | None]:
             nonlocal done
             try:
-                return self._article(entry, feed_url), None
+                return self._article(entry, public_only), None
             except SkipDocument as exc:
                 where = entry.link or "no link"
                 log.info("article of %r not fetched (%s): %s", entry.title, where, exc)
@@ -309,12 +313,9 @@ class WebReader:
             found = list(pool.map(one, teasers))
         return {entry.key: result for entry, result in zip(teasers, found, strict=True)}
 
-    def _article(self, entry: Entry, feed_url: str) -> Document:
+    def _article(self, entry: Entry, public_only: bool) -> Document:
         if entry.link is None:
             raise SkipDocument("the entry has no http(s) link")
-        # A link in feed text may point anywhere; into the user's own network only when the
-        # feed itself lives there (an intranet feed linking to intranet pages).
-        public_only = not is_private(feed_url)
         answer = self._fetcher.get(entry.link, public_only=public_only)
         if not looks_like_html(answer.content) and "html" not in answer.content_type:
             raise SkipDocument(f"not an HTML page ({answer.content_type or 'unknown type'})")
