@@ -31,6 +31,7 @@ from digest.sources import (
     FORMATS,
     TooLarge,
     check_reader,
+    display_path,
     find_inputs,
     is_feed_file,
     parse_bytes,
@@ -73,14 +74,6 @@ class Options:
     ray: RaySettings | None = None
     #: Feeds and web pages: entries per feed, updated entries, HTTP limits (see sources.web).
     web: WebOptions | None = None
-
-
-def display_path(path: Path) -> str:
-    """Paths relative to the working folder where possible: shorter, and stable across machines."""
-    try:
-        return str(path.absolute().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path.absolute())
 
 
 class Selection(Protocol):

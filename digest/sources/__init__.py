@@ -185,6 +185,14 @@ def _walk(folder: Path, walked: set[str]) -> list[Path]:
     return candidates
 
 
+def display_path(path: Path) -> str:
+    """Paths relative to the working folder where possible: shorter, and stable across machines."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.absolute())
+
+
 def read_bytes(path: Path, *, max_bytes: int) -> bytes:
     """A file's bytes, its size checked (with stat) before a byte of it is read."""
     if path.is_symlink() and not path.exists():

@@ -17,7 +17,7 @@ from digest.defaults import DEFAULT_MAX_ENTRIES
 from digest.errors import SkipDocument
 from digest.http import Fetched, Fetcher, FetchPolicy, Validators, is_private
 from digest.model import Document, Skipped
-from digest.sources import read_bytes
+from digest.sources import display_path, read_bytes
 from digest.sources.feeds import (
     FEED_SUFFIXES,
     Entry,
@@ -133,7 +133,7 @@ class WebReader:
             suffix = Path(urlsplit(text).path).suffix.lower()
             return _Source(text, text, expect_feed=suffix in FEED_SUFFIXES)
         path = Path(source)
-        return _Source(str(path.absolute()), _display(path), expect_feed=True, local=path)
+        return _Source(str(path.absolute()), display_path(path), expect_feed=True, local=path)
 
     def _load(self, sources: Iterable[_Source]) -> list[_Result]:
         """Fetch URLs in parallel (within the fetcher's caps) and read local files; keep order."""
@@ -397,10 +397,3 @@ def _page_date(page: Document) -> _dt.datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.absolute().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path.absolute())
