@@ -161,9 +161,11 @@ class RaySession:
         blocks = math.ceil(len(rows) / per_block)
         dataset = ray.data.from_items(rows, override_num_blocks=blocks)
         threads = max(1, math.floor(settings.cpus_per_worker))
-        worker_spec = spec.with_prompts()
-        if "threads" not in dict(spec.options) and spec.engine != "extractive":
-            worker_spec = worker_spec.with_options(threads=threads)
+        worker_spec = spec
+        if spec.engine != "extractive":  # it reads no prompts and runs on one thread
+            worker_spec = spec.with_prompts()
+            if "threads" not in dict(spec.options):
+                worker_spec = worker_spec.with_options(threads=threads)
         # The specification rides on a subclass (pickled by value with it) rather than as
         # constructor arguments, which Ray Data would park in the object store, where an actor
         # restarted after its worker died might no longer find them.
