@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.engines.base import Kind, Summariser
+from digest.engines.loading import hub_revision
 
 # Re-exported: the summary cache and the CTranslate2 conversions share this folder.
 from digest.locations import default_cache_dir as default_cache_dir
@@ -408,23 +409,6 @@ def _prompts_digest() -> str:
             _file_digest((p for p in folder.rglob("*.j2") if p.is_file()), folder).encode()
         )
     return digest.hexdigest()
-
-
-def hub_revision(model: str, revision: str = "main") -> str | None:
-    """The commit of the snapshot from_pretrained loads for hub id `model`: the hub cache's
-    refs/<revision> file (what try_to_load_from_cache follows). None when not downloaded.
-
-    Read directly: importing huggingface_hub's download code costs a cached run half a second.
-    """
-    try:
-        from huggingface_hub import constants
-    except ImportError:
-        return None
-    ref = Path(constants.HF_HUB_CACHE) / f"models--{model.replace('/', '--')}" / "refs" / revision
-    try:
-        return ref.read_text(encoding="utf-8").strip() or None
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def _model_identity(model: str) -> Any:

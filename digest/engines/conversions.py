@@ -48,11 +48,10 @@ def checkpoint_identity(checkpoint: Located) -> dict[str, Any]:
         files = sorted(p for p in folder.iterdir() if p.is_file())
         identity["files"] = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
     else:
-        from huggingface_hub import try_to_load_from_cache
+        from digest.engines.loading import hub_revision
 
         # The hub cache keeps each revision in snapshots/<commit>/: that commit names it.
-        found = try_to_load_from_cache(checkpoint.source, "config.json")
-        identity["revision"] = Path(found).parent.name if isinstance(found, str) else None
+        identity["revision"] = hub_revision(checkpoint.source, holding="config.json")
     return identity
 
 
