@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.cache import CACHE_FILENAME, SummaryCache
+from digest.engines.conversions import CONVERSIONS
 from digest.errors import UsageError
 
 log = logging.getLogger(__name__)
 
-#: Converted CTranslate2 models live in this subfolder of the cache folder.
-CONVERSIONS = "ct2"
 #: Leftovers of a killed conversion or an interrupted removal (".name.xxxx", ".trash-…") older
 #: than this are removed by pruning; younger ones may belong to a conversion in progress.
 LEFTOVER_AGE_S = 86400.0

@@ -15,15 +15,18 @@ from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
+#: Converted models live in this subfolder of the cache folder (beside the summaries).
+CONVERSIONS = "ct2"
+
 
 def cache_root() -> Path:
     """Where converted models live: DIGEST_CACHE_DIR (as the summary cache), else the user cache."""
     configured = os.environ.get("DIGEST_CACHE_DIR")
     if configured:
-        return Path(configured).expanduser() / "ct2"
+        return Path(configured).expanduser() / CONVERSIONS
     from digest.locations import default_cache_dir
 
-    return default_cache_dir() / "ct2"
+    return default_cache_dir() / CONVERSIONS
 
 
 class Located(Protocol):
