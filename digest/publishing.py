@@ -37,10 +37,15 @@ EXIT_OK, EXIT_SKIPPED = 0, 3
 def parse_formats(value: str) -> tuple[str, ...]:
     """'md, JSON,md' → ('md', 'json'); an unknown or empty list is a UsageError."""
     formats = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
+    return _known_formats(formats, given=repr(value))
+
+
+def _known_formats(formats: tuple[str, ...], *, given: str) -> tuple[str, ...]:
+    """`formats`, or a UsageError when one is unknown or there are none (`given` shown then)."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise UsageError(
-            f"unknown format {', '.join(unknown) or repr(value)}; choose from {', '.join(FORMATS)}"
+            f"unknown format {', '.join(unknown) or given}; choose from {', '.join(FORMATS)}"
         )
     return formats
 
@@ -111,9 +116,7 @@ def check(sources: Sequence[Path | str], options: Options, publishing: PublishOp
     require_backend(str(options.engine_options.get("backend", "auto")))
     if check_executor(options.executor) == "ray":
         require_ray()  # one line naming the install command, before anything is created
-    unknown = [f for f in publishing.formats if f not in FORMATS]
-    if unknown or not publishing.formats:
-        raise UsageError(f"unknown format {', '.join(unknown) or '(none)'}")
+    _known_formats(publishing.formats, given="(none)")
     if publishing.templates is not None and not publishing.templates.is_dir():
         raise UsageError(f"--templates: no such folder: {publishing.templates}")
     if publishing.mail is not None and publishing.mail.settings and "eml" not in publishing.formats:
