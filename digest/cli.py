@@ -420,6 +420,7 @@ def make_command(
     from digest.publishing import PublishOptions, parse_formats, publish
     from digest.sources.web import WebOptions
     from digest.state import parse_since
+    from digest.urls import is_url
 
     configure_logging(-1 if quiet else verbose)
     try:
@@ -473,7 +474,7 @@ def make_command(
             ),
         )
         result = publish(
-            sources or [],
+            [s if is_url(s) else Path(s) for s in sources or []],
             options,
             publishing,
             progress=ProgressReporter(enabled=not quiet),
