@@ -57,15 +57,6 @@ def is_source_param(param: Any) -> bool:
     return getattr(param, "name", None) == "sources"
 
 
-def spell_source(value: str, base: Path) -> str:
-    """A source as an absolute path against `base`; URLs stay as they are."""
-    from digest.urls import is_url
-
-    if is_url(value):
-        return value
-    return str(base / Path(value).expanduser())
-
-
 def _mentions_path(annotation: Any) -> bool:
     if isinstance(annotation, type) and issubclass(annotation, PurePath):
         return True
@@ -100,13 +91,16 @@ def _convert(param: Any, value: Any, base: Path, where: str) -> Any:
 def _convert_one(param: Any, value: Any, base: Path) -> Any:
     if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
         return value.isoformat()
-    if is_source_param(param) and isinstance(value, str):
-        return spell_source(value, base)
-    if is_path_param(param) and isinstance(value, str):
-        # Paths in the file are relative to the file, so cron (which starts in $HOME) and a
-        # shell in another folder read the same folders.
-        return str(base / Path(value).expanduser())
-    return value
+    if not isinstance(value, str) or not (is_path_param(param) or is_source_param(param)):
+        return value
+    if is_source_param(param):
+        from digest.urls import is_url
+
+        if is_url(value):
+            return value  # a feed or page URL is not a path
+    # Paths in the file are relative to the file, so cron (which starts in $HOME) and a
+    # shell in another folder read the same folders.
+    return str(base / Path(value).expanduser())
 
 
 def _leaves(
