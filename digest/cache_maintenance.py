@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -13,24 +12,13 @@ from pathlib import Path
 
 from digest.cache import CACHE_FILENAME, SummaryCache
 from digest.engines.conversions import CONVERSIONS
-from digest.errors import UsageError
+from digest.sizes import parse_age
 
 log = logging.getLogger(__name__)
 
 #: Leftovers of a killed conversion or an interrupted removal (".name.xxxx", ".trash-…") older
 #: than this are removed by pruning; younger ones may belong to a conversion in progress.
 LEFTOVER_AGE_S = 86400.0
-
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_age(value: str, option: str = "--older-than") -> float:
-    """'30d', '12h', '2w', '90m' → seconds."""
-    match = _AGE.match(value or "")
-    if not match:
-        raise UsageError(f"{option} must be an age such as 30d, 12h or 2w, not {value!r}")
-    return float(match.group(1)) * _SECONDS[match.group(2).lower()]
 
 
 def parse_max_age(value: str) -> float | None:

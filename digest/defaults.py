@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from digest.engines.settings import PRESETS
-from digest.sizes import parse_size
+from digest.sizes import parse_age, parse_size
 
 #: The seq2seq model when none is named (--model, DIGEST_MODEL, digest.toml).
 DEFAULT_MODEL = PRESETS["balanced"]
@@ -30,4 +30,4 @@ DEFAULT_MAX_ENTRIES = 100
 DEFAULT_TIMEOUT_S = 30.0
 #: Cached summaries and converted models unused this long are pruned (--cache-max-age).
 DEFAULT_CACHE_MAX_AGE = "90d"
-DEFAULT_CACHE_MAX_AGE_S = 90 * 86400.0
+DEFAULT_CACHE_MAX_AGE_S = parse_age(DEFAULT_CACHE_MAX_AGE)

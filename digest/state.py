@@ -6,13 +6,13 @@ import datetime as _dt
 import json
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.errors import UsageError
 from digest.files import write_atomic
 from digest.http import Validators
+from digest.sizes import age_seconds
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +20,6 @@ STATE_FILENAME = ".digest-state.json"
 STATE_VERSION = 1
 #: An entry no feed has shown for this long is forgotten (it keeps the state file small).
 FORGET_ENTRIES_AFTER = _dt.timedelta(days=90)
-
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.IGNORECASE)
-_AGE_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 @dataclass(frozen=True)
@@ -50,10 +47,9 @@ def parse_since(value: str | None, *, now: _dt.datetime | None = None) -> Since 
     if text.lower() == "last":
         return Since(last=True)
     now = now or _dt.datetime.now().astimezone()
-    match = _AGE.match(text)
-    if match:
-        amount, unit = float(match.group(1)), _AGE_UNITS[match.group(2).lower()]
-        return Since(cutoff=now - _dt.timedelta(**{unit: amount}))
+    seconds = age_seconds(text, units="mhdw")
+    if seconds is not None:
+        return Since(cutoff=now - _dt.timedelta(seconds=seconds))
     try:
         when = _dt.datetime.fromisoformat(text)
     except ValueError:
