@@ -70,7 +70,7 @@ def _key(path: Path) -> str:
 class Selector:
     """Applies a --since rule in two steps: by time from the file's stat, before it is read,
     then by content from the fingerprint of the bytes the pipeline read (see
-    pipeline.read_documents), recording each file it lets through for RunState.save()."""
+    pipeline.read_sources), recording each file it lets through for RunState.save()."""
 
     def __init__(self, state: RunState, since: Since | None) -> None:
         self.state, self.since = state, since
