@@ -328,10 +328,8 @@ def _lookup_backends(options: Options) -> list[str | None]:
     Under `auto` a model that does not convert runs on transformers every time, and its
     summaries are stored under that name: a re-run must find them without loading it again.
     """
-    from digest.engines.ctranslate2_backend import expected_backend
-
-    choice = str(options.engine_options.get("backend", "auto"))
-    if choice == "auto" and expected_backend(choice) == "ctranslate2":
+    auto = str(options.engine_options.get("backend", "auto")) == "auto"
+    if auto and _expected_backend(options) == "ctranslate2":
         return ["ctranslate2", "transformers"]
     return [None]
 
