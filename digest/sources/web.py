@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from digest.defaults import DEFAULT_MAX_ENTRIES
@@ -33,6 +33,8 @@ from digest.urls import is_url, safe_url
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -137,22 +139,25 @@ class WebReader:
 
     def _load(self, sources: Iterable[_Source]) -> list[_Result]:
         """Fetch URLs in parallel (within the fetcher's caps) and read local files; keep order."""
-        items = list(sources)
+        return self._in_parallel(list(sources), self._load_one, "feeds")
+
+    def _in_parallel(self, items: list[_T], work: Callable[[_T], _R], stage: str) -> list[_R]:
+        """work(item) for every item on the fetcher's threads, in order, counting progress."""
         done = 0
         counting = threading.Lock()
 
-        def load(source: _Source) -> _Result:
+        def one(item: _T) -> _R:
             nonlocal done
             try:
-                return self._load_one(source)
+                return work(item)
             finally:
                 with counting:
                     done += 1
                     if self.progress:
-                        self.progress("feeds", done, len(items))
+                        self.progress(stage, done, len(items))
 
         with ThreadPoolExecutor(max_workers=max(1, self.options.http.concurrency)) as pool:
-            return list(pool.map(load, items))
+            return list(pool.map(one, items))
 
     def _load_one(self, source: _Source) -> _Result:
         if source.local is not None:
@@ -289,11 +294,8 @@ class WebReader:
         # feed itself lives there (an intranet feed linking to intranet pages). Resolved once
         # per feed, not once per entry.
         public_only = not is_private(feed_url)
-        done = 0
-        counting = threading.Lock()
 
         def one(entry: Entry) -> tuple[Document | None, str | None]:
-            nonlocal done
             try:
                 return self._article(entry, public_only), None
             except SkipDocument as exc:
@@ -303,14 +305,8 @@ class WebReader:
                     None,
                     f"Summarised from the feed's teaser: the article could not be had ({exc}).",
                 )
-            finally:
-                with counting:
-                    done += 1
-                    if self.progress:
-                        self.progress("fetch", done, len(teasers))
 
-        with ThreadPoolExecutor(max_workers=max(1, self.options.http.concurrency)) as pool:
-            found = list(pool.map(one, teasers))
+        found = self._in_parallel(teasers, one, "fetch")
         return {entry.key: result for entry, result in zip(teasers, found, strict=True)}
 
     def _article(self, entry: Entry, public_only: bool) -> Document:
