@@ -311,10 +311,11 @@ def _sections(entry: Entry) -> tuple[Section, ...]:
             document = parse_html(wrapped, Path("entry.html"))
         except SkipDocument:
             document = None
+        plain = text_of(entry.body)
         # Extraction drops what it takes for boilerplate; short teasers can vanish entirely.
-        if document is not None and document.words >= 0.5 * len(text_of(entry.body).split()):
+        if document is not None and document.words >= 0.5 * len(plain.split()):
             return document.sections
-        paragraphs = [text_of(entry.body)]
+        paragraphs = [plain]
     else:
         paragraphs = [normalise_space(p) for p in re.split(r"\n\s*\n", entry.body)]
     kept = tuple(p for p in paragraphs if p)
