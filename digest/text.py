@@ -177,12 +177,7 @@ def bound_text(text: str, max_words: int, max_chars: int) -> str:
     head = joined[:room]
     # Where the last whole word ends: the end of `head` unless the cut fell inside a word.
     space = len(head) if len(joined) <= room or joined[room] == " " else head.rfind(" ")
-    padded = head + " "
-    ends = [
-        m.end()
-        for m in _LIKELY_END.finditer(padded)
-        if _starts_sentence(padded[m.end() : m.end() + 3])
-    ]
+    ends = _sentence_ends(head + " ", 0, len(head) + 1)
     half = len(head) // 2
     # Best a sentence end past halfway, then a word boundary past halfway, then any sentence
     # end or word boundary at all, and only then a cut inside a (very long) word.
@@ -226,14 +221,19 @@ def _starts_sentence(rest: str) -> bool:
     return not rest.lstrip("\"'“‘([")[:1].islower()
 
 
+def _sentence_ends(text: str, start: int, end: int) -> list[int]:
+    """Where the probable sentence ends between `start` and `end` fall (each just past it)."""
+    return [
+        m.end()
+        for m in _LIKELY_END.finditer(text, start, end)
+        if _starts_sentence(text[m.end() : m.end() + 3])
+    ]
+
+
 def _cut_point(paragraph: str, limit: int) -> int:
     # The last probable sentence end in the first `limit` characters, past the halfway mark so
     # pieces stay long; failing that the last space; failing that a hard cut.
-    ends = [
-        m.end()
-        for m in _LIKELY_END.finditer(paragraph, limit // 2, limit)
-        if _starts_sentence(paragraph[m.end() : m.end() + 3])
-    ]
+    ends = _sentence_ends(paragraph, limit // 2, limit)
     if ends:
         return ends[-1]
     space = paragraph.rfind(" ", limit // 2, limit)
