@@ -40,10 +40,14 @@ def search_path() -> list[Path]:
 
 @lru_cache(maxsize=8)
 def _environment(folders: tuple[Path, ...]) -> jinja2.Environment:
+    return _prompt_environment(jinja2.FileSystemLoader([str(f) for f in folders]))
+
+
+def _prompt_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     # StrictUndefined: a misspelt variable in a user's template fails instead of vanishing.
     # No autoescape: the output is model input, not HTML.
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,
@@ -82,12 +86,7 @@ def read_templates() -> dict[str, str]:
 
 @lru_cache(maxsize=8)
 def _carried_environment(sources: tuple[tuple[str, str], ...]) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.DictLoader(dict(sources)),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=False,
-    )
+    return _prompt_environment(jinja2.DictLoader(dict(sources)))
 
 
 def load_prompt(family: str, sources: Mapping[str, str] | None = None) -> Prompt:
