@@ -162,7 +162,8 @@ def read_pair(pair: Pair) -> Document:
 # ------------------------------------------------------------------------- scoring
 
 
-def _scorer() -> Any:
+def make_scorer() -> Any:
+    """The ROUGE scorer every score here comes from (stemmed, the metrics above)."""
     try:
         from rouge_score import rouge_scorer
     except ImportError:
@@ -254,6 +255,39 @@ def entry_text(article: ArticleSummary, kind: str) -> str:
     return " ".join(t for t in (article.tldr, article.summary) if t)
 
 
+def usable_pairs(
+    data: Path, *, limit: int | None = None
+) -> tuple[list[Pair], list[Document], list[BadLine]]:
+    """The pairs of `data` whose article reads and has prose, their documents, and the lines
+    left out (with why); EvalError when none is usable."""
+    pairs, bad = load_pairs(data, limit=limit)
+    documents: list[Document] = []
+    usable: list[Pair] = []
+    for pair in pairs:
+        try:
+            document = read_pair(pair)
+        except DigestError as exc:
+            bad.append(BadLine(pair.line, str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not cost the other pairs
+            bad.append(BadLine(pair.line, f"could not be parsed ({type(exc).__name__}: {exc})"))
+            continue
+        if document.words == 0:
+            bad.append(BadLine(pair.line, "no prose in the article"))
+            continue
+        documents.append(document)
+        usable.append(pair)
+    if not usable:
+        raise EvalError(f"no usable pairs in {data} ({len(bad)} line(s) skipped)")
+    return usable, documents, bad
+
+
+def reference_words(pairs: Sequence[Pair]) -> float:
+    """The mean length of the pairs' reference summaries, in words."""
+    counts = [word_count(r) for p in pairs for r in p.references]
+    return sum(counts) / len(counts)
+
+
 def evaluate(
     data: Path,
     options: Any = None,
@@ -274,26 +308,8 @@ def evaluate(
         raise UsageError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     if not data.is_file():
         raise EvalError(f"no such file: {data}")
-    scorer = _scorer()
-    pairs, bad = load_pairs(data, limit=limit)
-    documents: list[Document] = []
-    usable: list[Pair] = []
-    for pair in pairs:
-        try:
-            document = read_pair(pair)
-        except DigestError as exc:
-            bad.append(BadLine(pair.line, str(exc)))
-            continue
-        except Exception as exc:  # noqa: BLE001 - a reader bug must not cost the other pairs
-            bad.append(BadLine(pair.line, f"could not be parsed ({type(exc).__name__}: {exc})"))
-            continue
-        if document.words == 0:
-            bad.append(BadLine(pair.line, "no prose in the article"))
-            continue
-        documents.append(document)
-        usable.append(pair)
-    if not usable:
-        raise EvalError(f"no usable pairs in {data} ({len(bad)} line(s) skipped)")
+    scorer = make_scorer()
+    usable, documents, bad = usable_pairs(data, limit=limit)
     run = summarise_read_documents(documents, options or Options(), progress=progress)
     outputs = [entry_text(a, kind) for a in run.articles]
     notices = list(run.notices)
@@ -314,7 +330,6 @@ def evaluate(
     for k in baselines:
         leads = [lead(d, k) for d in documents]
         systems.append(score_system(f"LEAD-{k}", leads, usable, scorer))
-    references = [word_count(r) for p in usable for r in p.references]
     return Report(
         data=str(data),
         kind=kind,
@@ -323,7 +338,7 @@ def evaluate(
         engine=run.engine,
         model=run.model,
         backend=run.backend,
-        reference_words=sum(references) / len(references),
+        reference_words=reference_words(usable),
         systems=tuple(systems),
         notices=tuple(notices),
     )

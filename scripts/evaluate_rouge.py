@@ -30,10 +30,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT))
 
 from digest.evaluate import (  # noqa: E402
-    Pair,
     SystemResult,
-    load_pairs,
-    read_pair,
     report_markdown,
     score_system,
 )
@@ -145,13 +142,12 @@ def score_peers(pairs_file: Path, kind: str, limit: int | None) -> str | None:
         import sumy  # noqa: F401
     except ImportError:
         return None
-    from rouge_score import rouge_scorer
+    from digest.evaluate import Report, make_scorer, reference_words, usable_pairs
 
-    from digest.evaluate import METRICS, Report
-
-    pairs: list[Pair] = load_pairs(pairs_file, limit=limit)[0]
-    texts = [read_pair(p).text for p in pairs]
-    scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
+    # The same pairs digest eval scores (unreadable ones and ones without prose left out).
+    pairs, documents, _ = usable_pairs(pairs_file, limit=limit)
+    texts = [d.text for d in documents]
+    scorer = make_scorer()
     count = 1 if kind == "tldr" else 3
     systems: list[SystemResult] = [
         score_system(
@@ -159,7 +155,6 @@ def score_peers(pairs_file: Path, kind: str, limit: int | None) -> str | None:
         )
         for peer in PEERS
     ]
-    references = [len(r.split()) for p in pairs for r in p.references]
     report = Report(
         data=str(pairs_file),
         kind=kind,
@@ -168,7 +163,7 @@ def score_peers(pairs_file: Path, kind: str, limit: int | None) -> str | None:
         engine="sumy 0.13 (offline tokenizer: digest's sentences, regex words)",
         model=None,
         backend=None,
-        reference_words=sum(references) / len(references),
+        reference_words=reference_words(pairs),
         systems=tuple(systems),
     )
     return report_markdown(report)
