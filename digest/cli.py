@@ -424,23 +424,17 @@ def make_command(
 
     configure_logging(-1 if quiet else verbose)
     try:
-        if cache_dir is not None:
-            # Converted CTranslate2 models live beside the summaries (DIGEST_CACHE_DIR/ct2):
-            # --cache-dir, or digest.toml's cache_dir, must move them too, as cron lines do.
-            os.environ["DIGEST_CACHE_DIR"] = str(cache_dir.expanduser())
         fmts = parse_formats(formats)
-        if email_to and "eml" not in fmts:
-            fmts = (*fmts, "eml")  # a failed delivery keeps the .eml on disk
         chosen_executor = check_executor(executor)
         options = Options(
             engine=engine,
             model=model,
+            backend=backend,
             generate=parse_generate(generate or []),
-            # Only a named backend is an engine option; auto is the engine's own default.
-            engine_options={} if backend == "auto" else {"backend": backend},
             date=parse_date(date),
             max_bytes=parse_size(max_size),
             cache=None if no_cache else _cache_file(cache_dir),
+            conversions=_conversions(cache_dir),
             executor=chosen_executor,
             ray=RaySettings(
                 address=ray_address,
@@ -453,8 +447,7 @@ def make_command(
             web=WebOptions(
                 max_entries=max_entries,
                 include_updated=include_updated,
-                # Its max_bytes comes from Options.max_bytes (--max-size) when the run reads.
-                http=FetchPolicy(timeout=timeout),
+                http=FetchPolicy(timeout=timeout, max_bytes=parse_size(max_size)),
             ),
             cache_max_age=parse_max_age(cache_max_age),
         )
@@ -489,10 +482,25 @@ def make_command(
         raise typer.Exit(result.exit_code)
 
 
-def _cache_file(cache_dir: Path | None) -> Path:
-    from digest.cache import CACHE_FILENAME, default_cache_dir
+def _cache_folder(cache_dir: Path | None) -> Path:
+    """--cache-dir (DIGEST_CACHE_DIR, digest.toml) or the user cache, `~` expanded: cron
+    passes the variable as written."""
+    from digest.locations import default_cache_dir
 
-    return (cache_dir or default_cache_dir()) / CACHE_FILENAME
+    return cache_dir.expanduser() if cache_dir is not None else default_cache_dir()
+
+
+def _cache_file(cache_dir: Path | None) -> Path:
+    from digest.cache import CACHE_FILENAME
+
+    return _cache_folder(cache_dir) / CACHE_FILENAME
+
+
+def _conversions(cache_dir: Path | None) -> Path:
+    """Converted models live beside the summaries, even when the summary cache is off."""
+    from digest.engines.conversions import conversions_folder
+
+    return conversions_folder(_cache_folder(cache_dir))
 
 
 @app.command("eval")
@@ -555,6 +563,7 @@ def eval_command(
             generate=parse_generate(generate or []),
             backend=backend,
             cache=None if no_cache else _cache_file(cache_dir),
+            conversions=_conversions(cache_dir),
             progress=ProgressReporter(enabled=not quiet),
         )
         if out is not None:
@@ -578,6 +587,7 @@ def _eval(
     generate: dict[str, Any],
     backend: str,
     cache: Path | None,
+    conversions: Path,
     progress: Any,
 ) -> str:
     from digest.engines import check_engine_name
@@ -591,8 +601,9 @@ def _eval(
         engine=engine,
         model=model,
         generate=generate,
-        engine_options={} if backend == "auto" else {"backend": backend},
+        backend=backend,
         cache=cache,
+        conversions=conversions,
     )
     with progress:
         report = evaluate(
@@ -771,10 +782,6 @@ CacheDir = Annotated[
         help="The cache folder [default: your user cache folder, e.g. ~/.cache/digest].",
     ),
 ]
-
-
-def _cache_folder(cache_dir: Path | None) -> Path:
-    return _cache_file(cache_dir.expanduser() if cache_dir else None).parent
 
 
 def _when(stamp: float | None) -> str:

@@ -1,8 +1,9 @@
-"""Ray mechanics for `--executor ray`: a session, reading as Ray tasks, engines in an actor pool.
+"""The Ray executor (`--executor ray`): a session, reading as Ray tasks, engines in actors.
 
-The pipeline decides what runs (digest.pipeline); this module only knows how to run it on
-Ray. It imports nothing of the pipeline: functions and the engine specification arrive as
-arguments, pickled by reference, so a worker imports the same code the driver runs.
+The run plan decides what runs and the summarising stage which batches (digest.executing's
+plan_batches, the same as a local run's); this module only knows how to run them on Ray.
+Actors and reading functions are pickled by reference, so a worker imports the same code the
+driver runs.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from digest.engines.base import Summariser
+from digest.engines.base import Kind, Summariser
 from digest.engines.spec import EngineSpec
 from digest.errors import DigestError, ModelUnavailable, UsageError
+from digest.executing import Identity, build_engine
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +27,8 @@ EXECUTORS = ("local", "ray")
 INSTALL = "pip install 'digest[ray]'"
 #: Files per reading task: enough to pay for a task's overhead, few enough to spread out.
 FILES_PER_TASK = 8
-#: Most texts in one block (one actor call): the engine sorts and batches within it, and a
-#: dying worker costs at most one block's work, which Ray runs again.
-MOST_PER_BLOCK = 64
+#: How often Ray restarts a worker whose process died, and runs its batch again.
+RETRIES = 3
 
 
 def check_executor(name: str) -> str:
@@ -39,7 +41,7 @@ def check_executor(name: str) -> str:
 
 def require_ray() -> None:
     """A one-line UsageError when the `ray` extra is not installed (before any work)."""
-    if importlib.util.find_spec("ray") is None or importlib.util.find_spec("ray.data") is None:
+    if importlib.util.find_spec("ray") is None:
         raise UsageError(f"--executor ray needs the ray extra: {INSTALL}")
 
 
@@ -61,28 +63,6 @@ class RaySettings:
             raise UsageError(f"--cpus-per-worker must be above 0, not {self.cpus_per_worker:g}")
         if self.gpus_per_worker < 0:
             raise UsageError(f"--gpus-per-worker must not be negative: {self.gpus_per_worker:g}")
-
-
-@dataclass(frozen=True)
-class Request:
-    """One text for the engine. An article's TL;DR (the summary of its summary) comes back
-    with it, made by the same worker, so no second pass over the cluster is needed."""
-
-    kind: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What a worker sends back for one request, and which engine wrote it."""
-
-    index: int
-    summary: str
-    tldr: str
-    engine: str
-    model: str | None
-    backend: str | None
-    notices: tuple[str, ...]
 
 
 class RaySession:
@@ -110,13 +90,6 @@ class RaySession:
                 reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise DigestError(f"could not start or join Ray ({where}): {reason}") from None
             self._started = True
-        from ray.data import DataContext
-
-        # After the import, which sets up Ray Data's loggers: only its errors reach stderr.
-        logging.getLogger("ray.data").setLevel(logging.ERROR)
-        context = DataContext.get_current()
-        context.enable_progress_bars = False  # digest draws its own, on a terminal only
-        context.print_on_execution_start = False
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -138,122 +111,127 @@ class RaySession:
         refs = [task.remote(list(group), reader) for group in groups]
         return [result for group in ray.get(refs) for result in group]
 
-    def summarise(
-        self,
-        spec: EngineSpec,
-        builder: Callable[[EngineSpec], tuple[Summariser, list[str]]],
-        requests: Sequence[Request],
-    ) -> Iterator[list[Answer]]:
-        """Every request through engines built once per worker from `spec`, as Ray Data
-        map_batches over an actor pool. Yields answers batch by batch as they arrive (so the
-        caller can store them at once), each request exactly once, in no particular order."""
-        import ray.data
-
-        settings = self.settings
-        if not requests:
-            return
-        # Texts of one kind and similar length share a block, as the local run sorts them.
-        order = sorted(
-            range(len(requests)), key=lambda i: (requests[i].kind, len(requests[i].text))
-        )
-        per_block = max(1, min(MOST_PER_BLOCK, math.ceil(len(order) / (settings.workers * 4))))
-        rows = [{"index": i, "kind": requests[i].kind, "text": requests[i].text} for i in order]
-        blocks = math.ceil(len(rows) / per_block)
-        dataset = ray.data.from_items(rows, override_num_blocks=blocks)
-        threads = max(1, math.floor(settings.cpus_per_worker))
-        worker_spec = spec
-        if spec.engine != "extractive":  # it reads no prompts and runs on one thread
-            worker_spec = spec.with_prompts()
-            if "threads" not in dict(spec.options):
-                worker_spec = worker_spec.with_options(threads=threads)
-        # The specification rides on a subclass (pickled by value with it) rather than as
-        # constructor arguments, which Ray Data would park in the object store, where an actor
-        # restarted after its worker died might no longer find them.
-        worker = type("EngineWorker", (EngineWorker,), {"spec": worker_spec, "builder": builder})
-        answered = dataset.map_batches(
-            worker,
-            batch_size=per_block,
-            batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=min(settings.workers, blocks)),
-            num_cpus=settings.cpus_per_worker,
-            num_gpus=settings.gpus_per_worker or None,
-        )
-        seen: set[int] = set()
-        for batch in answered.iter_batches(batch_format="numpy", batch_size=None):
-            answers = []
-            for i, index in enumerate(batch["index"].tolist()):
-                error = str(batch["error"][i])
-                if error:
-                    raise ModelUnavailable(error)
-                if index in seen:
-                    continue  # a retried block whose first run did get through: once only
-                seen.add(index)
-                answers.append(
-                    Answer(
-                        index=index,
-                        summary=str(batch["summary"][i]),
-                        tldr=str(batch["tldr"][i]),
-                        engine=str(batch["engine"][i]),
-                        model=str(batch["model"][i]) or None,
-                        backend=str(batch["backend"][i]) or None,
-                        notices=tuple(n for n in str(batch["notices"][i]).split("\n") if n),
-                    )
-                )
-            yield answers
-        if len(seen) != len(requests):
-            raise DigestError(
-                f"the Ray cluster returned {len(seen)} of {len(requests)} summaries; run again"
-            )
-
 
 def _read_many(paths: list[Any], reader: Callable[[Any], Any]) -> list[Any]:
     return [reader(path) for path in paths]
 
 
-class EngineWorker:
-    """A Ray Data actor: builds the engine once from the specification, then summarises
-    block after block with it (the model stays loaded between blocks)."""
+class EngineActor:
+    """A Ray actor: builds the engine once from the specification, then summarises batch after
+    batch with it (the model stays loaded between batches and between a run's passes)."""
 
-    spec: EngineSpec
-    builder: Callable[[EngineSpec], tuple[Summariser, list[str]]]
-
-    def __init__(self) -> None:
+    def __init__(self, spec: EngineSpec) -> None:
         self.error = ""
-        self.notices: list[str] = []
+        self.identity: tuple[str, str | None, str | None, tuple[str, ...]] = ("", None, None, ())
         self.engine: Summariser | None = None
         try:
-            self.engine, self.notices = type(self).builder(self.spec)
+            self.engine, notices = build_engine(spec)
         except ModelUnavailable as exc:
-            # Reported with the block's rows, so the driver fails with the same one line a
-            # local run prints (a constructor's exception would be retried, then wrapped).
+            # Returned with the answers, so the driver fails with the same one line a local
+            # run prints (a constructor's exception would be retried, then wrapped).
             self.error = str(exc)
+        else:
+            engine = self.engine
+            self.identity = (engine.name, engine.model, engine.backend, tuple(notices))
 
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        indices = batch["index"].tolist()
-        kinds = [str(k) for k in batch["kind"].tolist()]
-        texts = [str(t) for t in batch["text"].tolist()]
-        summaries = [""] * len(texts)
-        tldrs = [""] * len(texts)
-        engine = self.engine
-        if engine is not None:
-            for kind in ("section", "article", "tldr"):
-                slots = [i for i, k in enumerate(kinds) if k == kind]
-                if not slots:
-                    continue
-                done = engine.summarise([texts[i] for i in slots], kind=kind)
-                for i, summary in zip(slots, done, strict=True):
-                    summaries[i] = summary
-                if kind == "article":
-                    for i, tldr in zip(slots, engine.summarise(done, kind="tldr"), strict=True):
-                        tldrs[i] = tldr
-        n = len(texts)
-        return {
-            "index": indices,
-            "summary": summaries,
-            "tldr": tldrs,
-            "engine": [engine.name if engine else ""] * n,
-            "model": [(engine.model or "") if engine else ""] * n,
-            "backend": [(engine.backend or "") if engine else ""] * n,
-            "notices": ["\n".join(self.notices)] * n,
-            "error": [self.error] * n,
-        }
+    def describe(self) -> tuple[str, tuple[str, str | None, str | None, tuple[str, ...]]]:
+        return self.error, self.identity
+
+    def summarise(self, kind: Kind, texts: list[str]) -> tuple[str, list[str], int]:
+        """(error, summaries, the process that made them: tests check it is a worker)."""
+        if self.engine is None:
+            return self.error, [], os.getpid()
+        return "", self.engine.summarise(texts, kind=kind), os.getpid()
+
+
+class RayExecutor:
+    """Batches on Ray: up to `workers` actors (started as batches need them, each loading the
+    engine once), every batch given to the next free actor. An actor whose process dies is
+    restarted and its batch run again; each batch's answer is taken once."""
+
+    name = "ray"
+
+    def __init__(self, session: RaySession, spec: EngineSpec) -> None:
+        self.settings = session.settings
+        threads = max(1, math.floor(self.settings.cpus_per_worker))
+        worker_spec = spec
+        if spec.engine != "extractive":  # it reads no prompts and runs on one thread
+            # The driver's prompt templates travel with the specification: a worker on another
+            # machine may not have the driver's prompt folders.
+            worker_spec = spec.with_prompts()
+            if "threads" not in dict(spec.options):
+                worker_spec = worker_spec.with_options(threads=threads)
+        self.spec = worker_spec
+        self.actors: list[Any] = []
+        self.identity: Identity | None = None
+        #: Which process made each batch's summaries (pid → batches), for tests and logs.
+        self.processes: dict[int, int] = {}
+
+    def _actor(self) -> Any:
+        import ray
+
+        actor_class = ray.remote(EngineActor).options(
+            num_cpus=self.settings.cpus_per_worker,
+            num_gpus=self.settings.gpus_per_worker or None,
+            max_restarts=RETRIES,
+            max_task_retries=RETRIES,
+        )
+        actor = actor_class.remote(self.spec)
+        self.actors.append(actor)
+        return actor
+
+    def start(self) -> Identity:
+        if self.identity is None:
+            import ray
+
+            actor = self.actors[0] if self.actors else self._actor()
+            error, (engine, model, backend, notices) = _get(ray, actor.describe.remote())
+            if error:
+                raise ModelUnavailable(error)
+            self.identity = Identity(engine, model, backend, notices)
+        return self.identity
+
+    def run(
+        self, kind: Kind, batches: Sequence[Sequence[str]], progress: Callable[[int], None] | None
+    ) -> Iterator[tuple[int, list[str]]]:
+        import ray
+
+        self.start()
+        waiting = list(range(len(batches)))
+        waiting.reverse()  # popped from the end: batch 0 goes first
+        idle = list(self.actors)
+        running: dict[Any, tuple[int, Any]] = {}  # answer → (batch, the actor making it)
+        while waiting or running:
+            while waiting and (idle or len(self.actors) < self.settings.workers):
+                actor = idle.pop() if idle else self._actor()
+                index = waiting.pop()
+                running[actor.summarise.remote(kind, list(batches[index]))] = (index, actor)
+            done, _ = ray.wait(list(running), num_returns=1)
+            for ref in done:
+                index, actor = running.pop(ref)
+                idle.append(actor)
+                error, summaries, pid = _get(ray, ref)
+                if error:
+                    raise ModelUnavailable(error)
+                self.processes[pid] = self.processes.get(pid, 0) + 1
+                if progress:
+                    progress(len(summaries))
+                yield index, summaries
+
+    def close(self) -> None:
+        if not self.actors:
+            return
+        import ray
+
+        for actor in self.actors:
+            ray.kill(actor)
+        self.actors = []
+
+
+def _get(ray: Any, ref: Any) -> Any:
+    """ray.get, with a worker that died more often than Ray retries as one line."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayActorError as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DigestError(f"a Ray worker died {RETRIES + 1} times ({reason}); run again") from None

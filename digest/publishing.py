@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from digest.defaults import DEFAULT_FORMATS, DEFAULT_MAX_HTML_BYTES, DEFAULT_OUT, DEFAULT_WAIT_S
 from digest.errors import DeliveryError, UsageError
-from digest.pipeline import Options, Progress
+from digest.options import Options
+from digest.reading import Progress, as_sources
 
 if TYPE_CHECKING:
     from email.headerregistry import Address
@@ -75,8 +76,15 @@ class PublishOptions:
     skip_empty: bool = False
     #: Seconds to wait for another run on the same output folder.
     wait: float = DEFAULT_WAIT_S
-    #: Required for the eml format; with settings, the message is also sent.
+    #: Required for the eml format; with settings, the message is also sent (and the eml
+    #: format is written whether listed or not: a failed delivery keeps the .eml on disk).
     mail: MailPlan | None = None
+
+    @property
+    def written_formats(self) -> tuple[str, ...]:
+        """`formats`, with eml added when the digest is to be sent."""
+        sending = self.mail is not None and self.mail.settings is not None
+        return (*self.formats, "eml") if sending and "eml" not in self.formats else self.formats
 
 
 @dataclass(frozen=True)
@@ -113,14 +121,12 @@ def check(sources: Sequence[Path | str], options: Options, publishing: PublishOp
     if not sources:
         raise UsageError("give at least one folder or file to summarise, e.g. digest make seeds/")
     check_engine_name(options.engine)
-    require_backend(str(options.engine_options.get("backend", "auto")))
+    require_backend(options.backend)
     if check_executor(options.executor) == "ray":
         require_ray()  # one line naming the install command, before anything is created
     _known_formats(publishing.formats, given="(none)")
     if publishing.templates is not None and not publishing.templates.is_dir():
         raise UsageError(f"--templates: no such folder: {publishing.templates}")
-    if publishing.mail is not None and publishing.mail.settings and "eml" not in publishing.formats:
-        raise UsageError("sending the email digest needs the eml format")
     # URLs are checked when fetched: one that fails is a Skipped line, not a usage error.
     check_sources([s for s in sources if isinstance(s, Path)])
 
@@ -141,11 +147,10 @@ def publish(
     from digest.locking import output_lock
     from digest.pipeline import make_digest
     from digest.state import RunState
-    from digest.urls import is_url
 
     options = options or Options()
     publishing = publishing or PublishOptions()
-    paths = [s if is_url(s) else Path(s) for s in sources]
+    paths = as_sources(sources)
     check(paths, options, publishing)
     out, since = publishing.out, publishing.since
     # One run per output folder; everything from reading the state to saving it is inside.
@@ -165,7 +170,7 @@ def publish(
             )
         nothing = not digest.articles and not digest.skipped and not digest.unreadable
         stem = out / f"digest-{digest.date.isoformat()}"
-        earlier = _exists(stem, publishing.formats)
+        earlier = _exists(stem, publishing.written_formats)
         if nothing and (publishing.skip_empty or (since and earlier)):
             # A second --since run on the same day must not replace the morning's digest
             # with one that says "nothing new".
@@ -179,7 +184,9 @@ def publish(
             stem = next(
                 candidate
                 for n in range(2, 10_000)
-                if not _exists(candidate := stem.with_name(f"{stem.name}-{n}"), publishing.formats)
+                if not _exists(
+                    candidate := stem.with_name(f"{stem.name}-{n}"), publishing.written_formats
+                )
             )
         written = write_outputs(digest, stem, publishing)
         mail = publishing.mail
@@ -229,7 +236,7 @@ def render_outputs(digest: Digest, publishing: PublishOptions) -> dict[str, byte
         "eml": eml,
     }
     rendered = {}
-    for fmt in publishing.formats:
+    for fmt in publishing.written_formats:
         data = renderers[fmt]()
         rendered[fmt] = data.encode("utf-8") if isinstance(data, str) else data
     return rendered

@@ -81,7 +81,7 @@ def generate(self, inputs, settings):
 ctranslate2_backend.CTranslate2Backend.generate = generate
 settings = json.loads(sys.argv[3])
 options = Options(engine="seq2seq", model=sys.argv[2], generate=settings,
-                  engine_options={"backend": "ctranslate2"})
+                  backend="ctranslate2")
 digest = make_digest([sys.argv[1]], options)
 import ctranslate2
 from digest.engines.loading import Loader
@@ -112,7 +112,7 @@ from digest.cluster import RaySettings
 from digest.pipeline import Options, make_digest
 settings = json.loads({json.dumps(json.dumps(settings))})
 base = Options(engine="seq2seq", model={str(model)!r}, generate=settings,
-               engine_options={{"backend": "ctranslate2"}}, executor="ray")
+               backend="ctranslate2", executor="ray")
 from dataclasses import replace
 for workers in (1, 2):
     for label, source in (("one", {str(folder / "one")!r}), ("all", {str(folder / "articles")!r})):
@@ -124,7 +124,7 @@ for workers in (1, 2):
         out[f"{{workers}}-{{label}}"] = min(runs)
 # One core, no Ray: the per-core rate a cluster estimate starts from.
 runs, cpu = [], []
-local = replace(base, executor="local", engine_options={{"backend": "ctranslate2", "threads": 1}})
+local = replace(base, executor="local", backend="ctranslate2", engine_options={{"threads": 1}})
 for _ in range(3):
     t, c = time.perf_counter(), time.process_time()
     make_digest([{str(folder / "articles")!r}], local)

@@ -110,15 +110,24 @@ def run_pipeline(
     model: Path, files: list[Path], settings: dict[str, Any], engine_options: dict[str, Any]
 ) -> dict[str, Any]:
     """The library's own path: read the files, resolve the engine, summarise every document."""
-    from digest.pipeline import Options, read_documents, resolve_engine, summarise_documents
+    from digest.executing import build_engine
+    from digest.options import Options
+    from digest.reading import read_sources
+    from digest.run_plan import plan_run
+    from digest.summary_tree import summarise_documents
 
     started = time.perf_counter()
+    extra = dict(engine_options)
     options = Options(
-        engine="seq2seq", model=str(model), generate=settings, engine_options=engine_options
+        engine="seq2seq",
+        model=str(model),
+        backend=extra.pop("backend", "auto"),
+        generate=settings,
+        engine_options=extra,
     )
-    engine, _ = resolve_engine(options)  # loads the model
+    engine, _ = build_engine(plan_run(options).spec)  # loads the model
     loaded = time.perf_counter()
-    documents, skipped = read_documents(files)
+    documents, skipped, _ = read_sources(files)
     articles = summarise_documents(documents, engine)
     done = time.perf_counter()
     import datetime

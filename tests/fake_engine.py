@@ -113,9 +113,9 @@ _built = 0
 
 
 def _install() -> None:
-    import digest.pipeline
+    import digest.executing
 
-    real = digest.pipeline.get_engine
+    real = digest.executing.get_engine
     mode = os.environ.get("FAKE_ENGINE", "fake")
 
     def get_engine(name: str, *, model: str | None = None, **kwargs: Any) -> Any:
@@ -128,7 +128,7 @@ def _install() -> None:
         delay = float(os.environ.get("FAKE_ENGINE_DELAY", "0"))
         return FakeSummariser(name, model if name != "extractive" else None, delay=delay)
 
-    digest.pipeline.get_engine = get_engine
+    digest.executing.get_engine = get_engine
 
 
 def _report() -> None:

@@ -44,13 +44,13 @@ class GatedSummariser:
 
 
 def install() -> None:
-    import digest.pipeline
+    import digest.executing
 
-    real = digest.pipeline.get_engine
+    real = digest.executing.get_engine
 
     def get_engine(name: str, *, model: str | None = None, **options: Any) -> Any:
         if model and model.startswith("gated:"):
             return GatedSummariser(Path(model.removeprefix("gated:")))
         return real(name, model=model, **options)
 
-    digest.pipeline.get_engine = get_engine  # type: ignore[assignment]
+    digest.executing.get_engine = get_engine  # type: ignore[assignment]

@@ -16,7 +16,7 @@ from conftest import shared_path
 from fake_engine import RUNNER, FakeSummariser, runner_env, write_articles
 
 import digest.cache
-import digest.pipeline
+import digest.executing
 from digest.cache import (
     CACHE_FILENAME,
     Cached,
@@ -50,7 +50,7 @@ def engines(monkeypatch: pytest.MonkeyPatch) -> list[FakeSummariser]:
         built.append(engine)
         return engine
 
-    monkeypatch.setattr(digest.pipeline, "get_engine", get_engine)
+    monkeypatch.setattr(digest.executing, "get_engine", get_engine)
     return built
 
 
@@ -212,7 +212,7 @@ def test_a_cached_header_comes_from_the_runs_own_options(
     options = Options(
         engine="seq2seq",
         model="m",
-        engine_options={"backend": "transformers"},
+        backend="transformers",
         cache=cache,
     )
     make_digest([tmp_path / "in"], options)
@@ -261,7 +261,7 @@ def test_auto_uses_cached_seq2seq_and_falls_back_on_a_miss(
         built.append(engine)
         return engine
 
-    monkeypatch.setattr(digest.pipeline, "get_engine", get_engine)
+    monkeypatch.setattr(digest.executing, "get_engine", get_engine)
     write_articles(tmp_path / "in", 2)
     options = Options(engine="auto", cache=tmp_path / CACHE_FILENAME)
     assert make_digest([tmp_path / "in"], options).engine == "seq2seq"

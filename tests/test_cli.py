@@ -12,7 +12,7 @@ import pytest
 from fake_engine import FakeSummariser
 from typer.testing import CliRunner
 
-from digest import cli, pipeline
+from digest import cli, executing
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "afghanistan-taliban-captures-kandahar.txt"
@@ -30,7 +30,7 @@ ARTICLE = (
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeSummariser:
     engine = FakeSummariser("fake", "fake-model")
-    monkeypatch.setattr(pipeline, "get_engine", lambda name, **kw: engine)
+    monkeypatch.setattr(executing, "get_engine", lambda name, **kw: engine)
     return engine
 
 

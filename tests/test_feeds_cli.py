@@ -18,7 +18,7 @@ from feed_fixtures import Item, Outline, article_page, full_article, json_feed, 
 from typer.testing import CliRunner
 from werkzeug import Request, Response
 
-from digest import cli, pipeline
+from digest import cli, executing
 from digest.state import STATE_FILENAME
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
@@ -29,7 +29,7 @@ DATE = "2026-11-24"
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> FakeSummariser:
     engine = FakeSummariser("fake", "fake-model")
-    monkeypatch.setattr(pipeline, "get_engine", lambda name, **kw: engine)
+    monkeypatch.setattr(executing, "get_engine", lambda name, **kw: engine)
     return engine
 
 

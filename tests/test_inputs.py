@@ -106,7 +106,7 @@ class LocalSession:
 
 
 def test_since_last_under_a_cluster_session_reads_only_what_is_new(tmp_path: Path) -> None:
-    from digest.pipeline import read_sources
+    from digest.reading import read_sources
 
     src = tmp_path / "src"
     first, second = write_articles(src, 2)

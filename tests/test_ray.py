@@ -30,9 +30,6 @@ def ray_session() -> Iterator[Any]:
     ray = pytest.importorskip(
         "ray", reason="the ray extra is not installed (pip install 'digest[ray]')"
     )
-    pytest.importorskip(
-        "ray.data", reason="ray is installed without ray.data: pip install 'digest[ray]'"
-    )
     path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
     ray.init(
         num_cpus=2,
@@ -111,7 +108,7 @@ def test_tiny_t5_with_transformers_on_ray(ray_session: Any, tiny_t5: Path, tmp_p
     options = Options(
         engine="seq2seq",
         model=str(tiny_t5),
-        engine_options={"backend": "transformers"},
+        backend="transformers",
         generate={"num_beams": 2, "max_new_tokens": 24},
         cache=None,
     )
@@ -124,7 +121,7 @@ def test_tiny_t5_with_ctranslate2_on_ray(ray_session: Any, tiny_t5: Path, tmp_pa
     options = Options(
         engine="seq2seq",
         model=str(tiny_t5),
-        engine_options={"backend": "ctranslate2"},
+        backend="ctranslate2",
         generate={"num_beams": 2, "max_new_tokens": 24},
         cache=None,
     )

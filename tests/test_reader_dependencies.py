@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import digest.reading
 import digest.sources
 from digest import cli
 from digest.errors import ReaderUnavailable
-from digest.pipeline import read_sources
+from digest.reading import read_sources
 from digest.sources import check_reader
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "every-format"
@@ -39,13 +40,13 @@ def no_trafilatura(monkeypatch: pytest.MonkeyPatch) -> None:
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every file the pipeline reads, in order."""
     seen: list[Path] = []
-    original = digest.pipeline.read_bytes
+    original = digest.reading.read_bytes
 
     def counting(path: Path, **kwargs: int) -> object:
         seen.append(path)
         return original(path, **kwargs)
 
-    monkeypatch.setattr(digest.pipeline, "read_bytes", counting)
+    monkeypatch.setattr(digest.reading, "read_bytes", counting)
     return seen
 
 

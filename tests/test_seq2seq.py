@@ -150,7 +150,8 @@ def test_make_digest_loads_the_model_once(
         engine="seq2seq",
         model=str(tiny_bart),
         generate={"num_beams": 1},
-        engine_options={"threads": 1, "backend": "transformers"},
+        backend="transformers",
+        engine_options={"threads": 1},
     )
     digest = make_digest([tmp_path], options)
     assert load_counter == [str(tiny_bart)]

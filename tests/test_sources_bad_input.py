@@ -6,13 +6,20 @@ import codecs
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from digest.errors import SkipDocument
 from digest.model import Skipped
-from digest.pipeline import read_documents
+from digest.reading import read_sources
 from digest.sources import read_document
+
+
+def read_documents(*args: Any, **kwargs: Any) -> tuple[list[Any], list[Any]]:
+    documents, skipped, _ = read_sources(*args, **kwargs)
+    return documents, skipped
+
 
 GOOD_TEXT = (
     "Library opens late on Thursdays\n\n"

@@ -14,12 +14,13 @@ from test_render import HOSTILE
 
 from digest.folding import MAX_BULLETS, MAX_SECTIONS, fold, top_level
 from digest.model import ArticleSummary, Digest, Section, SectionSummary
-from digest.pipeline import SUMMARY_BOUNDS, TITLE_BOUND, Options, make_digest
+from digest.pipeline import Options, make_digest
 from digest.render import render_json, render_markdown
 from digest.sources import read_document
 from digest.sources.html import parse_html
 from digest.sources.markdown import parse_markdown
 from digest.sources.text import parse_text
+from digest.summary_tree import SUMMARY_BOUNDS, TITLE_BOUND
 
 PROSE = "The council met on Tuesday and agreed the plan after a long debate about costs."
 
@@ -398,10 +399,10 @@ def test_a_top_level_summary_covers_its_subtree(tmp_path: Path) -> None:
             seen.extend(texts if kind == "section" else [])
             return [t.split(".")[0] + "." for t in texts]
 
-    from digest import pipeline
+    from digest import reading, summary_tree
 
-    documents, _ = pipeline.read_documents([tmp_path])
-    (article,) = pipeline.summarise_documents(documents, Engine())  # type: ignore[arg-type]
+    documents, _, _ = reading.read_sources([tmp_path])
+    (article,) = summary_tree.summarise_documents(documents, Engine())  # type: ignore[arg-type]
     works = article.sections[0]
     assert works.title == "Works" and [c.title for c in works.sections] == ["Dredging"]
     # Sentence 0 is the TL;DR (the spy's article summary), so the bullet's input leaves it out.

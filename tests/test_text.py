@@ -137,7 +137,7 @@ def test_extractive_summary_keeps_an_unpunctuated_lead_apart() -> None:
 
 
 def test_pipeline_summaries_keep_unpunctuated_paragraphs_apart() -> None:
-    from digest.pipeline import _clean
+    from digest.summary_tree import _clean
 
     quoted = "Ad sales boost Time Warner profit\n\nQuarterly profits jumped 76%."
     cleaned = _clean(quoted, "article")

@@ -1,0 +1,195 @@
+"""The summary tree: each document's TL;DR, summary and section bullets, in three passes
+over the engine (articles, TL;DRs, sections), nothing said twice, every text within bounds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from digest.engines.base import Summariser
+from digest.folding import capped, fold
+from digest.model import ArticleSummary, Document, Section, SectionSummary
+from digest.reading import Progress
+from digest.repeats import Said
+from digest.sources import display_path
+from digest.text import bound_text, join_sentences, normalise_space, strip_invisible
+
+
+def _counted(stage: str, total: int, progress: Progress | None) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(stage, done, total)
+
+    return advance
+
+
+#: Hard bounds (words, characters) on what the digest shows, whatever the engine or the input
+#: gives: a digest's size depends on how many documents it holds, not on what is in them.
+SUMMARY_BOUNDS = {"section": (150, 1100), "article": (300, 2200), "tldr": (60, 420)}
+TITLE_BOUND = (25, 200)
+
+
+def _clean(text: str, kind: str) -> str:
+    """A summary as shown: no invisible characters, within its bounds, and an unpunctuated
+    paragraph (such as a quoted lead line) ending with a full stop, so it does not run into
+    the next where the summary is shown on one line (a Markdown bullet)."""
+    max_words, max_chars = SUMMARY_BOUNDS.get(kind, TITLE_BOUND)
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", strip_invisible(text))]
+    joined = join_sentences([p for p in paragraphs if p], separator="\n\n")
+    return bound_text(joined, max_words, max_chars)
+
+
+def _title(text: str | None) -> str | None:
+    return (
+        None if text is None else bound_text(normalise_space(strip_invisible(text)), *TITLE_BOUND)
+    )
+
+
+@dataclass(frozen=True)
+class _SummaryTree:
+    """Turns one document's section tree into SectionSummary objects, in reading order, each
+    saying only what the entry has not said yet (digest.repeats)."""
+
+    summaries: Mapping[int, str]  # id(section) → engine summary
+    texts: Mapping[int, str]  # id(section) → its text less what the TL;DR and summary said
+    kept: set[int]  # id(section) of the sections in the (capped) summary tree
+    said: Said
+
+    def summarise(self, section: Section, *, folded: bool = False) -> SectionSummary | None:
+        """The section's summary and its children's, or None when none has anything new."""
+        if id(section) in self.summaries:
+            summary, quoted = _clean(self.summaries[id(section)], "section"), False
+        else:
+            text = self.texts.get(id(section), "")
+            summary, quoted = (_clean(text, "section") if text else ""), True
+        # A model's bullet may still restate what was said: filtered as the input was.
+        summary = self.said.say(summary) if summary else ""
+        children = tuple(
+            child
+            for c in section.sections
+            if id(c) in self.kept and (child := self.summarise(c)) is not None
+        )
+        if not summary and not children:
+            return None
+        return SectionSummary(
+            _title(section.kicker),
+            _title(section.title),
+            summary,
+            section.all_words,
+            quoted,
+            level=section.level,
+            sections=children,
+            folded=folded,
+        )
+
+
+def summarise_documents(
+    documents: Sequence[Document],
+    engine: Summariser,
+    *,
+    quote_under_words: int = 60,
+    progress: Progress | None = None,
+) -> list[ArticleSummary]:
+    """Summarise every article, then every section of every document, in batched passes.
+
+    One article's entry never says a sentence twice: the TL;DR comes first, the summary
+    paragraph leaves out what the TL;DR said, and each section bullet (over its whole subtree,
+    see docs/structure.md) is made from what neither said, then loses what an earlier bullet
+    said; a section with nothing new left gets no bullet. A document with fewer than two
+    top-level sections has no bullets (its summary covers it), and a lone bullet continues
+    the summary paragraph.
+    """
+    article_texts = [d.text for d in documents if d.words >= quote_under_words]
+    generated = iter(
+        engine.summarise(
+            article_texts,
+            kind="article",
+            progress=_counted("articles", len(article_texts), progress),
+        )
+    )
+    article_summaries = [
+        _clean(next(generated) if d.words >= quote_under_words else d.text, "article")
+        for d in documents
+    ]
+    tldrs = [_clean(t, "tldr") for t in engine.summarise(article_summaries, kind="tldr")]
+    said = [Said() for _ in documents]
+    paragraphs = []
+    for d, tldr in enumerate(tldrs):
+        said[d].add(tldr)
+        paragraphs.append(said[d].say(article_summaries[d]))
+    # Gathered across documents, so the engine sees every section in one batch and can sort
+    # by length; each section loses the sentences the TL;DR and summary said before it is
+    # summarised, so its bullet tells the reader something new.
+    folds = [fold(d.sections) for d in documents]
+    kept: list[set[int]] = []
+    texts: list[dict[int, str]] = []
+    section_texts: list[str] = []
+    section_slots: list[int] = []
+    for d, folded in enumerate(folds):
+        order = sorted(folded.shown)
+        kept.append(capped(folded.sections, order))
+        texts.append({})
+        if len(folded.sections) < 2:
+            continue  # a lone top-level section is the whole article: the summary serves
+        for top in folded.sections:
+            for section in top.walk():
+                if id(section) not in kept[-1]:
+                    continue
+                text = said[d].unsaid(section.all_text)
+                texts[-1][id(section)] = text
+                if len(text.split()) >= quote_under_words:
+                    section_texts.append(text)
+                    section_slots.append(id(section))
+    section_summaries = dict(
+        zip(
+            section_slots,
+            engine.summarise(
+                section_texts,
+                kind="section",
+                progress=_counted("sections", len(section_texts), progress),
+            ),
+            strict=True,
+        )
+    )
+
+    results = []
+    for d, document in enumerate(documents):
+        folded = folds[d]
+        sections: tuple[SectionSummary, ...] = ()
+        if len(folded.sections) > 1:
+            tree = _SummaryTree(section_summaries, texts[d], kept[d], said[d])
+            sections = tuple(
+                summary
+                for i, section in enumerate(folded.sections)
+                if id(section) in kept[d]
+                and (summary := tree.summarise(section, folded=i not in folded.shown)) is not None
+            )
+        if len(sections) == 1 and not sections[0].sections:
+            # A list of one is not a list (the templates show bullets from two up): the one
+            # section with something new to say continues the summary paragraph instead.
+            paragraphs[d] = " ".join(p for p in (paragraphs[d], sections[0].summary) if p)
+            sections = ()
+        results.append(
+            ArticleSummary(
+                path=document.origin or display_path(document.path),
+                title=_title(document.title) or "",
+                summary=paragraphs[d],
+                tldr=tldrs[d],
+                words=document.words,
+                sections=sections,
+                date=document.date,
+                format=document.format,
+                link=document.link,
+                feed=_title(document.feed),
+                author=_title(document.author),
+                note=document.note,
+                omitted_sections=sum(1 for _ in document.all_sections()) - len(kept[d]),
+            )
+        )
+    return results
