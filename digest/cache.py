@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import ast
 import datetime as _dt
-import hashlib
-import json
 import logging
 import math
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from digest.engines.base import Kind, Summariser
-from digest.engines.loading import hub_revision
+from digest.cache_keys import summary_key
+from digest.engines.base import Kind
 
 # Re-exported: the summary cache and the CTranslate2 conversions share this folder.
 from digest.locations import default_cache_dir as default_cache_dir
-from digest.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +30,8 @@ SCHEMA_VERSION = 2
 TOUCH_EVERY_S = 3600.0
 #: Automatic pruning (a run's cache_max_age) happens at most this often.
 PRUNE_EVERY_S = 86400.0
-#: Texts per engine call when filling misses (at least: an engine's larger batch size wins):
-#: each call's results are committed at once, so a killed run loses at most one chunk of work,
-#: and length-sorted chunks still batch well.
-CHUNK = 32
 #: How long a writer waits for another process's transaction before giving up on one write.
 BUSY_TIMEOUT_S = 30.0
-
-_PACKAGE = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -375,141 +364,6 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
     return not isinstance(exc, sqlite3.OperationalError) or "malformed" in str(exc)
 
 
-# --- keys ----------------------------------------------------------------------------------
-
-
-def _file_digest(paths: Iterable[Path], base: Path) -> str:
-    """A hash of the names and contents of `paths` (missing ones count as absent)."""
-    digest = hashlib.sha256()
-    for path in sorted(paths):
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        digest.update(str(path.relative_to(base) if path.is_relative_to(base) else path).encode())
-        digest.update(b"\0")
-        digest.update(hashlib.sha256(data).digest())
-    return digest.hexdigest()
-
-
-def _prompts_digest() -> str:
-    """A hash of every prompt template the seq2seq engine could pick, in search order.
-
-    Which family (t5, flan-t5, plain) a model uses is only known once its config is read,
-    so all of them count: editing any template starts fresh summaries, never stale ones.
-    """
-    try:
-        from digest.prompts import search_path
-    except ImportError:  # a build without the seq2seq engine's prompts
-        return ""
-    digest = hashlib.sha256()
-    for folder in search_path():
-        digest.update(str(folder).encode() + b"\0")
-        digest.update(
-            _file_digest((p for p in folder.rglob("*.j2") if p.is_file()), folder).encode()
-        )
-    return digest.hexdigest()
-
-
-def _model_identity(model: str) -> Any:
-    """A local model folder is identified by its files' sizes and times, a hub model by the
-    commit of its downloaded snapshot: a new revision on the hub means new summaries."""
-    folder = Path(model).expanduser()
-    if not folder.is_dir():
-        return {"hub": model, "revision": hub_revision(model)}
-    files = sorted(p for p in folder.iterdir() if p.is_file())
-    return {
-        "path": str(folder.resolve()),
-        "files": [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files],
-    }
-
-
-def code_files(engine: str) -> list[Path]:
-    """The engine's module and every digest module it imports, directly or not, anywhere in
-    its code (imports inside functions too): each of them can change what it writes.
-
-    The package's own __init__ is left out: it only re-exports, and imports everything. A
-    subpackage's __init__ counts, but its imports are not followed: a registry such as
-    digest.engines imports every engine, and one engine's summaries do not depend on another.
-    """
-    return list(_code_files(engine, _PACKAGE))
-
-
-@cache
-def _code_files(engine: str, package: Path) -> tuple[Path, ...]:
-    # Parsing about 17 modules takes some 25 ms, and a run takes up to three fingerprints:
-    # the import graph is found once per process (the files' contents are read every time).
-    start = package / "engines" / f"{engine}.py"
-    found: set[Path] = set()
-    todo = [start] if start.is_file() else []
-    while todo:
-        path = todo.pop()
-        if path in found:
-            continue
-        found.add(path)
-        if path.name == "__init__.py":
-            continue
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (OSError, SyntaxError, UnicodeDecodeError):
-            continue
-        for node in ast.walk(tree):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                # `from digest.engines import light` names a module as well as a package.
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            for name in names:
-                module = _module_file(name, package)
-                if module is not None and module not in found:
-                    todo.append(module)
-    return tuple(sorted(found))
-
-
-def _module_file(name: str, package: Path) -> Path | None:
-    parts = name.split(".")
-    if parts[0] != "digest" or len(parts) < 2:
-        return None
-    base = package.joinpath(*parts[1:])
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def engine_fingerprint(
-    engine: str,
-    *,
-    model: str | None = None,
-    generate: Mapping[str, Any] | None = None,
-    options: Mapping[str, Any] | None = None,
-) -> str:
-    """Everything besides the input text that decides what `engine` writes, as one hash.
-
-    The engine's own source and every digest module it uses are part of it, so a new
-    release, or an edited checkout, never serves summaries an older engine wrote.
-    """
-    settings: dict[str, Any] = {"digest": __version__, "engine": engine}
-    if engine != "extractive":
-        settings.update(
-            model=_model_identity(model) if model else None,
-            generate=dict(generate or {}),
-            options=dict(options or {}),
-            prompts=_prompts_digest(),
-        )
-    settings["code"] = _file_digest(code_files(engine), _PACKAGE)
-    blob = json.dumps(settings, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()
-
-
-def summary_key(fingerprint: str, kind: str, text: str) -> str:
-    return hashlib.sha256(f"{fingerprint}\0{kind}\0{text}".encode()).hexdigest()
-
-
-# --- summarisers that use the cache -------------------------------------------------------------
-
-
 class CacheMiss(Exception):
     """Raised by CacheOnlySummariser: at least one text has no stored summary."""
 
@@ -555,50 +409,3 @@ class CacheOnlySummariser:
         if progress:
             progress(len(keys))
         return [found[k].summary for k in keys]
-
-
-class CachingSummariser:
-    """Wraps a prepared engine: cached texts are answered from the cache, the rest summarised
-    in length-sorted chunks whose results are committed as soon as each chunk is done."""
-
-    def __init__(self, engine: Summariser, cache: SummaryCache, fingerprint: str) -> None:
-        self.engine = engine
-        self.cache = cache
-        self.fingerprint = fingerprint
-        # Copied, not looked up: the engine is prepared, so these are final.
-        self.name, self.model, self.backend = engine.name, engine.model, engine.backend
-        self.hits = 0
-        self.misses = 0
-
-    def prepare(self) -> None:
-        self.engine.prepare()
-
-    def summarise(
-        self,
-        texts: Sequence[str],
-        *,
-        kind: Kind,
-        progress: Callable[[int], None] | None = None,
-    ) -> list[str]:
-        keys = [summary_key(self.fingerprint, kind, t) for t in texts]
-        found = {k: c.summary for k, c in self.cache.get_many(keys).items()}
-        answered = sum(1 for k in keys if k in found)
-        self.hits += answered
-        # One engine call per distinct text: a text that occurs twice is summarised once.
-        todo = list({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
-        todo.sort(key=lambda item: len(item[1]))
-        self.misses += len(todo)
-        if progress and len(keys) - len(todo) > 0:
-            progress(len(keys) - len(todo))  # the cached texts, and repeats of uncached ones
-        # Never smaller than the engine's own batches (64 with CTranslate2 or on a GPU), or
-        # the cached path would decode in smaller batches than an uncached run.
-        size = max(CHUNK, getattr(self.engine, "batch_size", None) or 0)
-        for start in range(0, len(todo), size):
-            chunk = todo[start : start + size]
-            summaries = self.engine.summarise([t for _, t in chunk], kind=kind, progress=progress)
-            produced = list(zip((k for k, _ in chunk), summaries, strict=True))
-            self.cache.put_many(
-                (k, Cached(s, self.name, self.model, self.backend)) for k, s in produced
-            )
-            found.update(produced)
-        return [found[k] for k in keys]

@@ -11,14 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.cache import CACHE_FILENAME, SummaryCache
-from digest.engines.conversions import CONVERSIONS
+from digest.engines.conversions import conversions_folder, remove_leftovers
 from digest.sizes import parse_age
 
 log = logging.getLogger(__name__)
-
-#: Leftovers of a killed conversion or an interrupted removal (".name.xxxx", ".trash-…") older
-#: than this are removed by pruning; younger ones may belong to a conversion in progress.
-LEFTOVER_AGE_S = 86400.0
 
 
 def parse_max_age(value: str) -> float | None:
@@ -81,8 +77,9 @@ def _size(path: Path) -> int:
 
 
 def conversions(folder: Path) -> list[Conversion]:
-    """The converted models in `folder`, oldest use first (leftovers are not listed)."""
-    root = folder / CONVERSIONS
+    """The converted models beside the summaries in `folder`, oldest use first (leftovers are
+    not listed)."""
+    root = conversions_folder(folder)
     found = []
     try:
         entries = sorted(root.iterdir())
@@ -130,21 +127,6 @@ def _remove(path: Path) -> bool:
     return True
 
 
-def _remove_leftovers(folder: Path, now: float) -> None:
-    root = folder / CONVERSIONS
-    try:
-        entries = list(root.iterdir())
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            stale = entry.name.startswith(".") and entry.stat().st_mtime < now - LEFTOVER_AGE_S
-        except OSError:
-            continue
-        if stale:
-            shutil.rmtree(entry, ignore_errors=True)
-
-
 def clear_cache(folder: Path, *, include_conversions: bool = False) -> Removed:
     """Delete every summary (and, with `include_conversions`, every converted model)."""
     deleted = 0
@@ -155,7 +137,7 @@ def clear_cache(folder: Path, *, include_conversions: bool = False) -> Removed:
     removed: tuple[Conversion, ...] = ()
     if include_conversions:
         removed = tuple(c for c in conversions(folder) if _remove(c.path))
-        _remove_leftovers(folder, time.time())
+        remove_leftovers(conversions_folder(folder))
     return Removed(deleted, removed)
 
 
@@ -174,11 +156,12 @@ def prune_cache(folder: Path, older_than: float, *, now: float | None = None) ->
 def prune_conversions(
     folder: Path, older_than: float, *, now: float | None = None
 ) -> tuple[Conversion, ...]:
-    """Remove the converted models unused for `older_than` seconds, and old leftovers."""
+    """Remove the converted models unused for `older_than` seconds, and the leftovers of
+    killed conversions and removals (conversions.remove_leftovers())."""
     now = time.time() if now is None else now
     old = [c for c in conversions(folder) if c.last_used < now - older_than]
     removed = tuple(c for c in old if _remove(c.path))
-    _remove_leftovers(folder, now)
+    remove_leftovers(conversions_folder(folder), now=now)
     return removed
 
 

@@ -93,7 +93,7 @@ class RunPlan:
         """The cache's name for `engine` on `backend` (None: the expected one), made once."""
         key = (engine, None if engine == "extractive" else backend or self.backend)
         if key not in self._fingerprints:
-            from digest.cache import engine_fingerprint
+            from digest.cache_keys import engine_fingerprint
 
             if engine == "extractive":
                 made = engine_fingerprint("extractive")

@@ -61,7 +61,8 @@ class Executed:
     def summarise(
         self, texts: Sequence[str], *, kind: Kind, progress: Callable[[int], None] | None = None
     ) -> list[str]:
-        from digest.cache import Cached, summary_key
+        from digest.cache import Cached
+        from digest.cache_keys import summary_key
 
         known: dict[str, str] = {}
         keys: dict[str, str] = {}
@@ -76,7 +77,8 @@ class Executed:
         if progress and len(texts) > len(todo):
             progress(len(texts) - len(todo))  # the cached texts, and repeats of uncached ones
         batches = [[todo[i] for i in batch] for batch in plan_batches(todo, self.batch_size)]
-        for index, summaries in self.executor.run(kind, batches, progress):
+        done = self.executor.run(kind, batches, progress) if batches else iter(())
+        for index, summaries in done:
             made = dict(zip(batches[index], summaries, strict=True))
             known.update(made)
             if self.cache is not None:

@@ -56,7 +56,7 @@ for batch in plan["batches"]:
 
 #: Runs digest's pipeline in-process once, recording what reaches translate_batch.
 RECORD = """
-import json, sys
+import json, os, sys
 from pathlib import Path
 from digest.engines import ctranslate2_backend
 from digest.engines.loading import usable_cores
@@ -80,12 +80,16 @@ def generate(self, inputs, settings):
 
 ctranslate2_backend.CTranslate2Backend.generate = generate
 settings = json.loads(sys.argv[3])
+# The library takes its folders as arguments: this script's parent names the cache folder.
+conversions = Path(os.environ["DIGEST_CACHE_DIR"]) / "ct2"
 options = Options(engine="seq2seq", model=sys.argv[2], generate=settings,
-                  backend="ctranslate2")
+                  backend="ctranslate2", conversions=conversions)
 digest = make_digest([sys.argv[1]], options)
 import ctranslate2
 from digest.engines.loading import Loader
-folder = ctranslate2_backend.converted_folder(Loader(sys.argv[2]), "int8", ctranslate2.__version__)
+folder = ctranslate2_backend.converted_folder(
+    Loader(sys.argv[2]), "int8", ctranslate2.__version__, conversions
+)
 json.dump({"folder": str(folder), "compute_type": "int8", "threads": usable_cores(),
            "batches": batches, "documents": len(digest.articles)}, open(sys.argv[4], "w"))
 """
@@ -103,7 +107,8 @@ def ray_rows(folder: Path, model: Path, settings: dict[str, Any], env: dict[str,
     """`--executor ray` in local mode, in one process: Ray's start, then per run the fixed
     cost (one article: planning, actors starting, engines loading) and the full run."""
     code = f"""
-import json, sys, time
+import json, os, sys, time
+from pathlib import Path
 t = time.perf_counter()
 import ray
 ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
@@ -112,7 +117,8 @@ from digest.cluster import RaySettings
 from digest.pipeline import Options, make_digest
 settings = json.loads({json.dumps(json.dumps(settings))})
 base = Options(engine="seq2seq", model={str(model)!r}, generate=settings,
-               backend="ctranslate2", executor="ray")
+               backend="ctranslate2", executor="ray",
+               conversions=Path(os.environ["DIGEST_CACHE_DIR"]) / "ct2")
 from dataclasses import replace
 for workers in (1, 2):
     for label, source in (("one", {str(folder / "one")!r}), ("all", {str(folder / "articles")!r})):

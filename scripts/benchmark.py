@@ -118,12 +118,16 @@ def run_pipeline(
 
     started = time.perf_counter()
     extra = dict(engine_options)
+    # The library takes the conversions folder as an argument; this script's parent process
+    # names a scratch cache folder in DIGEST_CACHE_DIR, as it does for `digest make`.
+    cache_dir = os.environ.get("DIGEST_CACHE_DIR")
     options = Options(
         engine="seq2seq",
         model=str(model),
         backend=extra.pop("backend", "auto"),
         generate=settings,
         engine_options=extra,
+        conversions=Path(cache_dir) / "ct2" if cache_dir else None,
     )
     engine, _ = build_engine(plan_run(options).spec)  # loads the model
     loaded = time.perf_counter()

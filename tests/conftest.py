@@ -19,6 +19,15 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # folder: tests must neither read nor fill the user's real ~/.cache/digest.
 _CACHE = tempfile.mkdtemp(prefix="digest-test-cache-")
 os.environ["DIGEST_CACHE_DIR"] = _CACHE
+# An engine told no conversions folder converts into the user cache's ct2/ (platformdirs:
+# $XDG_CACHE_HOME/digest on Linux), whatever DIGEST_CACHE_DIR says: that default points into
+# the throwaway folder too. Hugging Face's cache, whose default also follows XDG_CACHE_HOME,
+# stays where it was.
+os.environ.setdefault(
+    "HF_HOME",
+    os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface"),
+)
+os.environ["XDG_CACHE_HOME"] = os.path.join(_CACHE, "user-cache")
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 from collections.abc import Callable, Iterator  # noqa: E402
@@ -33,8 +42,8 @@ SHARED = ROOT.parent / "shared"
 
 @pytest.fixture(autouse=True)
 def _restore_cache_dir(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`digest make --cache-dir` points DIGEST_CACHE_DIR at its folder for the process; an
-    in-process CLI test must not leave that behind for the tests after it."""
+    """The CLI's --cache-dir defaults to DIGEST_CACHE_DIR: in-process CLI runs use the
+    session's scratch folder (never the user's cache) unless a test names its own."""
     monkeypatch.setenv("DIGEST_CACHE_DIR", os.environ.get("DIGEST_CACHE_DIR", _CACHE))
 
 
@@ -85,6 +94,15 @@ def tiny_t5(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     tokenizer = shared_path("models", "t5-small-architecture")
     return build_tiny_t5(tmp_path_factory.mktemp("tiny-t5"), tokenizer)
+
+
+@pytest.fixture(scope="session")
+def t5_small_random(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real-size t5-small, random weights; skipped without ../shared."""
+    from tiny_models import build_random_t5_small
+
+    architecture = shared_path("models", "t5-small-architecture")
+    return build_random_t5_small(tmp_path_factory.mktemp("t5-small-random"), architecture)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,11 @@
-"""Run in every Ray worker of the test session (worker_process_setup_hook): a gated engine.
+"""Run in every Ray worker of the test session (worker_process_setup_hook): test engines.
 
 `--model gated:DIR` builds the extractive engine behind a gate: its first summarise() in a
 worker process writes the process id to DIR/pids and waits until DIR/open exists, so a test
-can kill a worker while it holds a block, then let the run go on. Every other model builds
-the real engines.
+can kill a worker while it holds a batch, then let the run go on. `--model pids:DIR` builds
+the extractive engine, writing "PID KIND" to DIR/batches for every batch it summarises. A
+model folder whose name starts "unconvertible" fails CTranslate2's conversion (so auto runs
+it on transformers). Every other model builds the real engines.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ class GatedSummariser:
         return self.inner.summarise(texts, kind=kind, progress=progress)
 
 
+class RecordingSummariser(GatedSummariser):
+    def summarise(
+        self, texts: Sequence[str], *, kind: Any, progress: Callable[[int], None] | None = None
+    ) -> list[str]:
+        with open(self.folder / "batches", "a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()} {kind}\n")
+        return self.inner.summarise(texts, kind=kind, progress=progress)
+
+
 def install() -> None:
     import digest.executing
 
@@ -51,6 +62,22 @@ def install() -> None:
     def get_engine(name: str, *, model: str | None = None, **options: Any) -> Any:
         if model and model.startswith("gated:"):
             return GatedSummariser(Path(model.removeprefix("gated:")))
+        if model and model.startswith("pids:"):
+            return RecordingSummariser(Path(model.removeprefix("pids:")))
         return real(name, model=model, **options)
 
     digest.executing.get_engine = get_engine  # type: ignore[assignment]
+    try:
+        from digest.engines import ctranslate2_backend
+    except ImportError:
+        return
+    from digest.errors import ModelUnavailable
+
+    load = ctranslate2_backend.load
+
+    def refusing(checkpoint: Any, **kwargs: Any) -> Any:
+        if Path(checkpoint.source).name.startswith("unconvertible"):
+            raise ModelUnavailable(f"model {checkpoint.source} could not be converted")
+        return load(checkpoint, **kwargs)
+
+    ctranslate2_backend.load = refusing  # type: ignore[assignment]

@@ -16,15 +16,11 @@ from conftest import shared_path
 from fake_engine import RUNNER, FakeSummariser, runner_env, write_articles
 
 import digest.cache
+import digest.cache_keys
 import digest.executing
-from digest.cache import (
-    CACHE_FILENAME,
-    Cached,
-    CachingSummariser,
-    SummaryCache,
-    engine_fingerprint,
-    summary_key,
-)
+from digest.cache import CACHE_FILENAME, Cached, SummaryCache
+from digest.cache_keys import engine_fingerprint, summary_key
+from digest.engines.spec import EngineSpec
 from digest.pipeline import Options, make_digest
 
 
@@ -112,7 +108,7 @@ def package_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(
         Path(digest.cache.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__")
     )
-    monkeypatch.setattr(digest.cache, "_PACKAGE", copy)
+    monkeypatch.setattr(digest.cache_keys, "_PACKAGE", copy)
     return copy
 
 
@@ -225,13 +221,21 @@ def test_a_cached_header_comes_from_the_runs_own_options(
     assert (second.engine, second.model, second.backend) == ("seq2seq", "m", "transformers")
 
 
-def test_the_cached_path_batches_as_large_as_the_engine(tmp_path: Path) -> None:
-    engine = FakeSummariser("seq2seq", "m")
-    engine.batch_size = 64  # type: ignore[attr-defined]  # as Seq2SeqSummariser on CTranslate2
-    with SummaryCache(tmp_path / CACHE_FILENAME) as cache:
-        caching = CachingSummariser(engine, cache, "fp")
-        caching.summarise([f"text number {n}" for n in range(100)], kind="article")
-    assert engine.calls == [("article", 64), ("article", 36)]
+def test_the_cached_path_batches_as_the_plan_says(tmp_path: Path) -> None:
+    """Misses go to the engine in the run plan's batches (64 where CTranslate2 runs), with or
+    without a cache: the cache never makes the engine decode in smaller batches."""
+    from digest.executing import Identity, LocalExecutor
+    from digest.summarising import Executed
+
+    texts = [f"text number {n}" for n in range(100)]
+    for cache in (SummaryCache(tmp_path / CACHE_FILENAME), None):
+        engine = FakeSummariser("seq2seq", "m")
+        executor = LocalExecutor(EngineSpec("seq2seq"))
+        executor.engine, executor.identity = engine, Identity("seq2seq", "m", "ctranslate2")
+        Executed(executor, executor.identity, 64, cache, "fp").summarise(texts, kind="article")
+        assert engine.calls == [("article", 64), ("article", 36)]
+        if cache is not None:
+            cache.close()
 
 
 def test_only_changed_documents_reach_the_engine(

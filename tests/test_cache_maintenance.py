@@ -22,6 +22,7 @@ from digest.cache_maintenance import (
     parse_max_age,
     prune_cache,
 )
+from digest.engines.conversions import LEFTOVER_AGE_S, conversions_folder, remove_leftovers
 from digest.errors import UsageError
 from digest.pipeline import Options, make_digest
 
@@ -48,13 +49,15 @@ def age_rows(path: Path, keys: list[str], days: float) -> None:
 
 
 def conversion(folder: Path, name: str, *, days: float, size: int = 1000) -> Path:
-    """A converted model folder last used `days` ago (its mtime, as the backend records it)."""
+    """A converted model folder last used `days` ago (its mtime, as the backend records it),
+    its files written then too."""
     path = folder / "ct2" / name
     path.mkdir(parents=True)
     (path / "model.bin").write_bytes(b"\0" * size)
     (path / "config.json").write_text("{}", encoding="utf-8")
     stamp = time.time() - days * DAY
-    os.utime(path, (stamp, stamp))
+    for written in (path / "model.bin", path / "config.json", path):
+        os.utime(written, (stamp, stamp))
     return path
 
 
@@ -173,7 +176,8 @@ def test_info_clear_and_prune_of_a_folder(tmp_path: Path) -> None:
     age_rows(folder / CACHE_FILENAME, ["a"], days=10)
     conversion(folder, "t5-small-abc-int8", days=10, size=5000)
     conversion(folder, "bart-def-int8", days=1, size=7000)
-    leftover = conversion(folder, ".t5-small-abc-int8.tmp1234", days=3)  # a killed conversion
+    leftover = conversion(folder, ".t5-small-abc-int8.k2j_4x9q", days=3)  # a killed conversion
+    trash = conversion(folder, ".trash-bart-old-int8.q1w2e3r4", days=2)  # an interrupted removal
 
     info = cache_info(folder)
     assert (info.exists, info.entries) == (True, 3)
@@ -187,7 +191,7 @@ def test_info_clear_and_prune_of_a_folder(tmp_path: Path) -> None:
 
     removed = prune_cache(folder, 5 * DAY)
     assert removed.summaries == 1 and [c.name for c in removed.conversions] == ["t5-small-abc-int8"]
-    assert not leftover.exists()
+    assert not leftover.exists() and not trash.exists()
     assert sorted(p.name for p in (folder / "ct2").iterdir()) == ["bart-def-int8"]
 
     assert clear_cache(folder).summaries == 2
@@ -196,6 +200,59 @@ def test_info_clear_and_prune_of_a_folder(tmp_path: Path) -> None:
         "bart-def-int8"
     ]
     assert list((folder / "ct2").iterdir()) == []  # nothing half-removed left behind
+
+
+def test_the_conversions_folder_is_the_one_given_never_the_environments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digest.locations import default_cache_dir
+
+    monkeypatch.setenv("DIGEST_CACHE_DIR", str(tmp_path / "from-the-environment"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert conversions_folder(tmp_path / "cache") == tmp_path / "cache" / "ct2"
+    assert conversions_folder(Path("~/c")) == tmp_path / "home" / "c" / "ct2"
+    assert conversions_folder(None) == default_cache_dir() / "ct2"
+    assert "from-the-environment" not in str(conversions_folder(None))
+
+
+def test_leftovers_are_removed_by_one_rule(tmp_path: Path) -> None:
+    """What killed conversions (`.NAME.xxxxxxxx`) and removals (`.trash-NAME.xxxxxxxx`) leave
+    goes once nothing in it changed for an hour: the rule conversions and pruning share."""
+    root = tmp_path / "ct2"
+    now = time.time()
+
+    def leftover(name: str, *, hours: float, fresh: str | None = None) -> Path:
+        path = root / name
+        (path / "t5-abc-int8" / "light").mkdir(parents=True)
+        (path / "t5-abc-int8" / "model.bin").write_bytes(b"weights")
+        stamp = now - hours * 3600
+        for written in sorted(path.rglob("*"), reverse=True) + [path]:
+            os.utime(written, (stamp, stamp))
+        if fresh:  # written just now, deep inside: a conversion still at work
+            os.utime(path / fresh, (now, now))
+        return path
+
+    stale = leftover(".t5-abc-int8.k2j_4x9q", hours=1.1)
+    trash = leftover(".trash-t5-abc-int8.a8b7c6d5", hours=1.1)
+    recent = leftover(".t5-abc-int8.zz11yy22", hours=0.9)
+    live = leftover(".t5-abc-int8.q1w2e3r4", hours=30, fresh="t5-abc-int8/light")
+    kept = [
+        recent,
+        live,
+        leftover(".keep-me", hours=30),  # not a name conversions or removals make
+        leftover(".t5-abc-int8.tmp1234", hours=30),  # seven characters: not mkdtemp's
+        conversion(tmp_path, "t5-abc-int8", days=30),  # a conversion, pruned by its last use
+    ]
+    assert LEFTOVER_AGE_S == 3600
+    assert sorted(remove_leftovers(root, now=now)) == sorted([stale, trash])
+    assert sorted(root.iterdir()) == sorted(kept)
+    # An hour later the recent one is stale too; the live one is not, while it is written to.
+    assert remove_leftovers(root, now=now + 0.2 * 3600) == [recent]
+    # Pruning and clearing remove them by the same rule.
+    prune_cache(tmp_path, 90 * DAY, now=now + 2 * 3600)
+    assert not live.exists() and (root / ".keep-me").is_dir()
+    clear_cache(tmp_path, include_conversions=True)
+    assert sorted(p.name for p in root.iterdir()) == [".keep-me", ".t5-abc-int8.tmp1234"]
 
 
 def test_cli_commands(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ from digest.engines.ctranslate2_backend import INSTALL, decoding_options, expect
 from digest.engines.light import FastTokenizer
 from digest.engines.seq2seq import Seq2SeqSummariser
 from digest.errors import UsageError
-from digest.pipeline import Options, engine_fingerprint
+from digest.pipeline import Options
+from digest.run_plan import plan_run
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 runner = CliRunner()
@@ -37,10 +38,10 @@ def engine(model: Path, backend: str, **options: Any) -> Seq2SeqSummariser:
 
 
 @pytest.fixture
-def ct2_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A converted-model cache of this test's own, so conversions can be counted."""
+def ct2_cache(tmp_path: Path) -> Path:
+    """A conversions folder of this test's own (given to each engine), so conversions can be
+    counted."""
     pytest.importorskip("ctranslate2")
-    monkeypatch.setenv("DIGEST_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache" / "ct2"
 
 
@@ -117,7 +118,7 @@ def test_backend_names() -> None:
 
 def test_fingerprint_separates_backends() -> None:
     prints = {
-        engine_fingerprint(Options(model="m", engine_options={"backend": b}), "seq2seq")
+        plan_run(Options(model="m", backend=b)).fingerprint("seq2seq")
         for b in ("transformers", "ctranslate2")
     }
     assert len(prints) == 2
@@ -167,7 +168,7 @@ def test_greedy_output_matches_transformers(
     generate = {"num_beams": 1, "no_repeat_ngram_size": 2}
     texts = [make_text(n, seed) for seed, n in enumerate((70, 15, 200, 40))]  # 200: map-reduce
     reference = engine(model, "transformers", generate=generate)
-    fast = engine(model, "ctranslate2", generate=generate)
+    fast = engine(model, "ctranslate2", conversions=ct2_cache, generate=generate)
     expected = reference.summarise(texts, kind="section")
     assert fast.summarise(texts, kind="section") == expected
     assert fast.backend == "ctranslate2" and reference.backend == "transformers"
@@ -179,7 +180,10 @@ def test_token_ids_match_and_lengths_are_new_tokens(
     name: str, request: pytest.FixtureRequest, ct2_cache: Path
 ) -> None:
     model = request.getfixturevalue(name)
-    reference, fast = engine(model, "transformers"), engine(model, "ctranslate2")
+    reference, fast = (
+        engine(model, "transformers"),
+        engine(model, "ctranslate2", conversions=ct2_cache),
+    )
     reference.prepare()
     fast.prepare()
     assert reference._loaded is not None and fast._loaded is not None
@@ -200,7 +204,9 @@ def test_token_ids_match_and_lengths_are_new_tokens(
 
 def test_beam_search_runs_and_follows_forced_lengths(eager_bart: Path, ct2_cache: Path) -> None:
     fixed = {"num_beams": 4, "min_new_tokens": 9, "max_new_tokens": 9}
-    summariser = engine(eager_bart, "ctranslate2", generate=fixed, compute_type="int8")
+    summariser = engine(
+        eager_bart, "ctranslate2", conversions=ct2_cache, generate=fixed, compute_type="int8"
+    )
     [summary] = summariser.summarise([make_text(40, 3)], kind="section")
     assert summary
     assert summariser._loaded is not None
@@ -213,41 +219,82 @@ def test_beam_search_runs_and_follows_forced_lengths(eager_bart: Path, ct2_cache
 def test_conversion_is_cached_and_reused(
     tiny_t5: Path, ct2_cache: Path, conversions: list[Path]
 ) -> None:
-    first = engine(tiny_t5, "ctranslate2", generate={"num_beams": 1, "max_new_tokens": 6})
+    first = engine(
+        tiny_t5,
+        "ctranslate2",
+        conversions=ct2_cache,
+        generate={"num_beams": 1, "max_new_tokens": 6},
+    )
     first.prepare()
     assert len(conversions) == 1 and conversions[0].parent == ct2_cache
     assert conversions[0].name.endswith("-float32") and (conversions[0] / "model.bin").is_file()
-    second = engine(tiny_t5, "ctranslate2", generate={"num_beams": 1, "max_new_tokens": 6})
+    second = engine(
+        tiny_t5,
+        "ctranslate2",
+        conversions=ct2_cache,
+        generate={"num_beams": 1, "max_new_tokens": 6},
+    )
     second.prepare()
     assert len(conversions) == 1, "the second run converted again"
     # No half-written temporaries are left beside the converted folder.
     assert [p.name for p in ct2_cache.iterdir()] == [conversions[0].name]
     # Another quantization is another folder.
-    engine(tiny_t5, "ctranslate2", compute_type="int8").prepare()
+    engine(tiny_t5, "ctranslate2", conversions=ct2_cache, compute_type="int8").prepare()
     assert len(conversions) == 2 and conversions[1].name.endswith("-int8")
 
 
-def test_a_killed_conversions_scratch_folder_is_removed_by_the_next_conversion(
+def test_what_killed_conversions_and_removals_left_is_removed_by_the_next_conversion(
     tiny_t5: Path, ct2_cache: Path, conversions: list[Path]
 ) -> None:
-    hour_ago = time.time() - 2 * 3600
-    stale = ct2_cache / ".t5-0123456789abcdef-float32.k2j_4x9q"
+    hours_ago = time.time() - 2 * 3600
+    stale = ct2_cache / ".t5-0123456789abcdef-float32.k2j_4x9q"  # a killed conversion's
     (stale / "light").mkdir(parents=True)
     (stale / "model.bin").write_bytes(b"half a model")
-    for path in (stale / "model.bin", stale / "light", stale):
-        os.utime(path, (hour_ago, hour_ago))
+    trash = ct2_cache / ".trash-t5-0123456789abcdef-int8.q1w2e3r4"  # an interrupted removal's
+    (trash / "t5-0123456789abcdef-int8").mkdir(parents=True)
+    (trash / "t5-0123456789abcdef-int8" / "model.bin").write_bytes(b"an old model")
+    for leftover in (stale, trash):
+        for path in [*leftover.rglob("*"), leftover]:
+            os.utime(path, (hours_ago, hours_ago))
     live = ct2_cache / ".t5-0123456789abcdef-int8.a8b7c6d5"  # another run converting now
     live.mkdir()
     (live / "model.bin").write_bytes(b"being written")
-    os.utime(live, (hour_ago, hour_ago))
+    os.utime(live, (hours_ago, hours_ago))
     unrelated = ct2_cache / ".keep-me"
     unrelated.mkdir()
-    os.utime(unrelated, (hour_ago, hour_ago))
+    os.utime(unrelated, (hours_ago, hours_ago))
 
-    engine(tiny_t5, "ctranslate2", generate={"num_beams": 1, "max_new_tokens": 6}).prepare()
+    generate = {"num_beams": 1, "max_new_tokens": 6}
+    engine(tiny_t5, "ctranslate2", conversions=ct2_cache, generate=generate).prepare()
     assert len(conversions) == 1
     names = sorted(p.name for p in ct2_cache.iterdir())
     assert names == sorted([conversions[0].name, live.name, unrelated.name])
+
+
+def test_conversions_go_where_the_engine_is_told_whatever_the_environment_says(
+    tiny_t5: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, conversions: list[Path]
+) -> None:
+    from digest.engines.conversions import conversions_folder
+
+    pytest.importorskip("ctranslate2")
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("DIGEST_CACHE_DIR", str(elsewhere))
+    told = tmp_path / "told"
+    user = conversions_folder(None)  # the default: the user cache's (a test folder here)
+    already = set(user.iterdir()) if user.is_dir() else set()
+    generate = {"num_beams": 1, "max_new_tokens": 6}
+    first = engine(tiny_t5, "ctranslate2", conversions=told, generate=generate)
+    first.prepare()
+    assert first.backend == "ctranslate2"
+    assert [folder.parent for folder in conversions] == [told]
+    assert (conversions[0] / "model.bin").is_file()
+    assert not elsewhere.exists()
+    assert (set(user.iterdir()) if user.is_dir() else set()) == already
+    # A later engine told the same folder finds that conversion (the torch-free path).
+    again = engine(tiny_t5, "ctranslate2", conversions=told, generate=generate)
+    again.prepare()
+    assert len(conversions) == 1 and again._loaded is not None
+    assert isinstance(again._loaded.tokenizer, FastTokenizer)
 
 
 def test_a_cached_conversion_opens_once_on_a_second_thread_while_the_tokenizer_loads(
@@ -258,7 +305,7 @@ def test_a_cached_conversion_opens_once_on_a_second_thread_while_the_tokenizer_l
     import ctranslate2
 
     generate = {"num_beams": 1, "max_new_tokens": 6}
-    expected = engine(tiny_t5, "ctranslate2", generate=generate).summarise(
+    expected = engine(tiny_t5, "ctranslate2", conversions=ct2_cache, generate=generate).summarise(
         [make_text(30, 4)], kind="section"
     )  # converts, and saves the tokenizer beside the weights
     opened: list[tuple[str, Any]] = []
@@ -270,7 +317,7 @@ def test_a_cached_conversion_opens_once_on_a_second_thread_while_the_tokenizer_l
         return made
 
     monkeypatch.setattr(ctranslate2, "Translator", translator)
-    cached = engine(tiny_t5, "ctranslate2", generate=generate)
+    cached = engine(tiny_t5, "ctranslate2", conversions=ct2_cache, generate=generate)
     assert cached.summarise([make_text(30, 4)], kind="section") == expected
     assert len(opened) == 1, "the converted model was opened more than once"
     ((thread, made),) = opened
@@ -300,11 +347,11 @@ def test_corrupt_conversion_is_rebuilt(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     generate = {"num_beams": 1, "max_new_tokens": 6}
-    expected = engine(tiny_t5, "ctranslate2", generate=generate).summarise(
+    expected = engine(tiny_t5, "ctranslate2", conversions=ct2_cache, generate=generate).summarise(
         [make_text(30, 4)], kind="section"
     )
     (conversions[0] / "model.bin").write_bytes(b"\x00 not a model \xff" * 64)
-    again = engine(tiny_t5, "ctranslate2", generate=generate)
+    again = engine(tiny_t5, "ctranslate2", conversions=ct2_cache, generate=generate)
     assert again.summarise([make_text(30, 4)], kind="section") == expected
     assert len(conversions) == 2 and conversions[1] == conversions[0]
     assert "unreadable" in caplog.text
@@ -313,8 +360,8 @@ def test_corrupt_conversion_is_rebuilt(
 def test_unsupported_settings(tiny_bart: Path, ct2_cache: Path) -> None:
     settings = {"num_beams": 2, "num_beam_groups": 2, "diversity_penalty": 0.5}
     with pytest.raises(UsageError, match="does not support num_beam_groups"):
-        engine(tiny_bart, "ctranslate2", generate=settings).prepare()
-    auto = engine(tiny_bart, "auto", generate=settings)
+        engine(tiny_bart, "ctranslate2", conversions=ct2_cache, generate=settings).prepare()
+    auto = engine(tiny_bart, "auto", conversions=ct2_cache, generate=settings)
     auto.prepare()
     assert auto.backend == "transformers"
 
@@ -377,10 +424,12 @@ def test_torch_free_path_gives_the_same_summaries(
     texts = [make_text(n, seed) for seed, n in enumerate((70, 15, 200, 40))]  # 200: map-reduce
     with monkeypatch.context() as patched:
         without_light_path(patched)
-        reference = engine(model, "ctranslate2")  # converts, saving the torch-free files
+        reference = engine(
+            model, "ctranslate2", conversions=ct2_cache
+        )  # converts, saving the torch-free files
         expected = reference.summarise(texts, kind="section")
         expected += reference.summarise(texts[:2], kind="article")
-    fast = engine(model, "ctranslate2")
+    fast = engine(model, "ctranslate2", conversions=ct2_cache)
     summaries = fast.summarise(texts, kind="section") + fast.summarise(texts[:2], kind="article")
     assert fast._loaded is not None and reference._loaded is not None
     assert isinstance(fast._loaded.tokenizer, FastTokenizer), "the cached run used transformers"
@@ -408,12 +457,12 @@ def test_conversion_without_torch_free_files_still_runs(
     tiny_bart: Path, ct2_cache: Path, conversions: list[Path]
 ) -> None:
     generate = {"num_beams": 1, "max_new_tokens": 6}
-    expected = engine(tiny_bart, "ctranslate2", generate=generate).summarise(
+    expected = engine(tiny_bart, "ctranslate2", conversions=ct2_cache, generate=generate).summarise(
         [make_text(30, 4)], kind="section"
     )
     # As a conversion made before these files existed (or of a sentencepiece-only tokenizer).
     shutil.rmtree(conversions[0] / light.FOLDER)
-    again = engine(tiny_bart, "ctranslate2", generate=generate)
+    again = engine(tiny_bart, "ctranslate2", conversions=ct2_cache, generate=generate)
     assert again.summarise([make_text(30, 4)], kind="section") == expected
     assert again._loaded is not None and not isinstance(again._loaded.tokenizer, FastTokenizer)
     assert len(conversions) == 1  # the weights are still reused
@@ -426,15 +475,17 @@ def test_cached_run_imports_neither_torch_nor_transformers(
     articles.mkdir()
     for seed in range(2):
         (articles / f"a{seed}.txt").write_text(make_text(90, seed), encoding="utf-8")
-    options = {"backend": "ctranslate2", "compute_type": "float32", "threads": 1}
+    options = {"compute_type": "float32", "threads": 1}
     generate = {"num_beams": 2, "max_new_tokens": 8}
-    engine(tiny_t5, "ctranslate2", generate=generate).prepare()  # converts: the cache is filled
+    engine(
+        tiny_t5, "ctranslate2", conversions=ct2_cache, generate=generate
+    ).prepare()  # converts: the cache is filled
     code = (
         "import json, sys\n"
         "from digest import make_digest\n"
         "from digest.pipeline import Options\n"
         f"options = Options(engine='seq2seq', model={str(tiny_t5)!r}, generate={generate!r}, "
-        f"engine_options={options!r})\n"
+        f"backend='ctranslate2', engine_options={options!r}, conversions={str(ct2_cache)!r})\n"
         f"digest = make_digest([{str(articles)!r}], options)\n"
         "print(json.dumps({'backend': digest.backend, 'summaries': len(digest.articles), "
         "'torch': 'torch' in sys.modules, 'transformers': 'transformers' in sys.modules}))\n"
@@ -466,7 +517,8 @@ def test_hub_ids_take_the_torch_free_path_too(
         "from digest.engines.seq2seq import Seq2SeqSummariser\n"
         "def run():\n"
         "    engine = Seq2SeqSummariser('tiny-org/tiny-t5', {'num_beams': 2, 'max_new_tokens': 8},"
-        " backend='ctranslate2', compute_type='float32', threads=1)\n"
+        " backend='ctranslate2', compute_type='float32', threads=1,"
+        f" conversions={str(ct2_cache)!r})\n"
         f"    summary = engine.summarise([{make_text(60, 7)!r}], kind='section')\n"
         "    return summary, type(engine._loaded.tokenizer).__name__\n"
         "print(json.dumps([run(), run()]))\n"  # the first converts, the second reuses it
@@ -508,8 +560,10 @@ def test_a_relative_model_path_names_one_conversion_whatever_the_working_folder(
     for cwd in (tiny_t5.parent, tiny_t5.parent.parent):
         monkeypatch.chdir(cwd)
         relative = os.path.relpath(tiny_t5, cwd)
-        folders.append(ctranslate2_backend.converted_folder(Loader(relative), "int8", "4"))
-    assert folders[0] == folders[1]
+        folders.append(
+            ctranslate2_backend.converted_folder(Loader(relative), "int8", "4", tmp_path / "ct2")
+        )
+    assert folders[0] == folders[1] and folders[0].parent == tmp_path / "ct2"
 
 
 def test_cache_dir_option_moves_the_conversions_too(
@@ -550,7 +604,7 @@ def test_auto_fallback_summaries_are_keyed_by_the_backend_that_ran(
     must be found by a transformers run, and never served to a CTranslate2 one."""
     from dataclasses import replace
 
-    import digest.pipeline
+    import digest.executing
     from digest.errors import ModelUnavailable
     from digest.pipeline import make_digest
 
@@ -560,16 +614,16 @@ def test_auto_fallback_summaries_are_keyed_by_the_backend_that_ran(
         engine="seq2seq", model=str(tiny_bart), generate=generate, cache=tmp_path / "s.sqlite3"
     )
     resolved: list[str] = []
-    real_resolve = digest.pipeline.resolve_engine
+    real_build = digest.executing.build_engine
 
-    def resolve(options: Options) -> Any:
-        resolved.append(str(options.engine_options.get("backend", "auto")))
-        return real_resolve(options)
+    def build(spec: Any) -> Any:
+        resolved.append(str(dict(spec.options).get("backend", "auto")))
+        return real_build(spec)
 
     def refuse(checkpoint: Any, **_: Any) -> Any:
         raise ModelUnavailable(f"model {checkpoint.model} could not be converted for CTranslate2")
 
-    monkeypatch.setattr(digest.pipeline, "resolve_engine", resolve)
+    monkeypatch.setattr(digest.executing, "build_engine", build)
     with monkeypatch.context() as failing:
         failing.setattr(ctranslate2_backend, "load", refuse)
         first = make_digest([inputs], auto)
@@ -578,12 +632,12 @@ def test_auto_fallback_summaries_are_keyed_by_the_backend_that_ran(
         assert make_digest([inputs], auto).articles == first.articles
         assert resolved == ["auto"]
 
-    as_transformers = replace(auto, engine_options={"backend": "transformers"})
+    as_transformers = replace(auto, backend="transformers")
     again = make_digest([inputs], as_transformers)
     assert resolved == ["auto"], "transformers' own run did not find the fallback's summaries"
     assert (again.backend, again.articles) == ("transformers", first.articles)
 
-    as_ct2 = replace(auto, engine_options={"backend": "ctranslate2"})
+    as_ct2 = replace(auto, backend="ctranslate2")
     converted = make_digest([inputs], as_ct2)
     assert resolved == ["auto", "ctranslate2"], "transformers summaries passed for CTranslate2's"
     assert converted.backend == "ctranslate2"

@@ -11,7 +11,9 @@ from tiny_models import make_text
 
 from digest.engines import get_engine
 from digest.engines.spec import EngineSpec
-from digest.pipeline import Options, build_engine, engine_spec
+from digest.executing import build_engine
+from digest.pipeline import Options
+from digest.run_plan import plan_run
 
 
 def test_a_spec_survives_pickling_and_builds_the_same_engine() -> None:
@@ -28,13 +30,33 @@ def test_a_spec_survives_pickling_and_builds_the_same_engine() -> None:
 
 def test_options_become_the_spec_the_pipeline_builds() -> None:
     options = Options(engine="seq2seq", model="fast", generate={"num_beams": 3})
-    spec = engine_spec(options)
+    spec = plan_run(options).spec
     assert (spec.engine, spec.model, dict(spec.generate)) == (
         "seq2seq",
         "t5-small",
         {"num_beams": 3},
     )
-    assert engine_spec(Options(engine="extractive")) == EngineSpec("extractive")
+    assert plan_run(Options(engine="extractive")).spec == EngineSpec("extractive")
+
+
+def test_the_conversions_folder_travels_beside_the_options_not_in_them(tmp_path: Path) -> None:
+    folder = tmp_path / "ct2"
+    plain = EngineSpec.create("seq2seq", model="t5-small", options={"threads": 1})
+    spec = EngineSpec.create(
+        "seq2seq", model="t5-small", options={"threads": 1}, conversions=folder
+    )
+    assert spec.conversions == str(folder)
+    # The summary cache fingerprints the options: where conversions live changes no key.
+    assert spec.options == plain.options == (("threads", 1),)
+    assert spec.arguments() == {**plain.arguments(), "conversions": str(folder)}
+    assert "conversions" not in plain.arguments()
+    again = pickle.loads(pickle.dumps(spec))
+    assert again == spec
+    assert again.build().conversions == folder  # type: ignore[attr-defined]
+    # auto's seq2seq engine is told it too; the extractive engine takes nothing.
+    assert spec.named("auto").named("seq2seq").arguments()["conversions"] == str(folder)
+    extractive = EngineSpec.create("extractive", conversions=folder)
+    assert extractive.arguments() == {} and extractive.build().name == "extractive"
 
 
 def test_extractive_from_a_spec_summarises_like_the_registry() -> None:

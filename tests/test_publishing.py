@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fake_engine import write_articles
@@ -104,13 +105,25 @@ def test_unknown_engine_and_no_sources(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
-def test_sending_needs_the_eml_format(tmp_path: Path) -> None:
-    from digest.delivery import SmtpSettings
-    from digest.email import resolve_sender
+def test_sending_implies_the_eml_format(tmp_path: Path, smtp_server: Any) -> None:
+    """The library, not only the command, writes the .eml a delivery needs (it stays on disk
+    if sending fails)."""
+    from loopback_smtp import HOST
 
-    mail = MailPlan(resolve_sender("a@example.org"), (), SmtpSettings.from_env(host="localhost"))
-    with pytest.raises(UsageError, match="eml"):
-        publish([tmp_path], EXTRACTIVE, PublishOptions(out=tmp_path / "o", mail=mail))
+    from digest.delivery import SmtpSettings
+    from digest.email import parse_addresses, resolve_sender
+
+    handler, port = smtp_server()
+    write_articles(tmp_path / "in", 1)
+    settings = SmtpSettings.from_env(host=HOST, port=port, security="none")
+    mail = MailPlan(resolve_sender("a@example.org"), parse_addresses("b@example.org"), settings)
+    result = publish(
+        [tmp_path / "in"],
+        EXTRACTIVE,
+        PublishOptions(out=tmp_path / "o", formats=("md",), mail=mail),
+    )
+    assert [p.suffix for p in result.written] == [".md", ".eml"]
+    assert len(handler.received) == 1 and result.undelivered is None
 
 
 def test_exit_code_counts_skipped_inputs(tmp_path: Path) -> None:

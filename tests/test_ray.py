@@ -17,8 +17,9 @@ import pytest
 from fake_engine import write_articles
 from tiny_models import make_text
 
-from digest.pipeline import Options, display_path, make_digest
+from digest.pipeline import Options, make_digest
 from digest.render import render_json
+from digest.sources import display_path
 
 TESTS = Path(__file__).resolve().parent
 
@@ -129,8 +130,23 @@ def test_tiny_t5_with_ctranslate2_on_ray(ray_session: Any, tiny_t5: Path, tmp_pa
     assert (local["engine"], local["backend"]) == ("seq2seq", "ctranslate2")
 
 
+def sent_to_ray(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Texts handed to Ray workers, by kind, from here on (counted on the driver)."""
+    from digest.cluster import RayExecutor
+
+    sent: dict[str, int] = {}
+    real = RayExecutor.run
+
+    def counting(self: Any, kind: str, batches: Any, progress: Any) -> Any:
+        sent[kind] = sent.get(kind, 0) + sum(len(b) for b in batches)
+        return real(self, kind, batches, progress)
+
+    monkeypatch.setattr(RayExecutor, "run", counting)
+    return sent
+
+
 def test_only_cache_misses_go_to_ray_and_answers_are_stored(
-    ray_session: Any, tmp_path: Path
+    ray_session: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = corpus(tmp_path / "in")
     options = Options(engine="extractive", cache=tmp_path / "cache.sqlite3")
@@ -138,28 +154,109 @@ def test_only_cache_misses_go_to_ray_and_answers_are_stored(
     # Every summary is now cached: the local run loads no engine, and agrees.
     assert as_json(options, folder, "local") == first
     write_articles(folder, 1, start=50)
-    from digest import pipeline
-
-    sent: list[int] = []
-    real = pipeline._summarise_on_ray
-
-    def counting(documents: Any, options: Any, session: Any, progress: Any) -> Any:
-        original = session.summarise
-
-        def summarise(spec: Any, builder: Any, requests: Any) -> Any:
-            sent.append(len(requests))
-            return original(spec, builder, requests)
-
-        session.summarise = summarise
-        return real(documents, options, session, progress)
-
-    pipeline._summarise_on_ray = counting  # type: ignore[assignment]
-    try:
-        again = as_json(options, folder, "ray", workers=2)
-    finally:
-        pipeline._summarise_on_ray = real  # type: ignore[assignment]
-    assert sent == [1]  # the new article (its TL;DR comes back with it)
+    sent = sent_to_ray(monkeypatch)
+    again = as_json(options, folder, "ray", workers=2)
+    assert sent == {"article": 1, "tldr": 1}  # the new article (one section: no bullets)
     assert as_json(replace(options, cache=None), folder, "local") == again
+
+
+def test_the_summaries_are_made_in_ray_worker_processes(ray_session: Any, tmp_path: Path) -> None:
+    """The engine records the process of every batch it summarises (tests/ray_hooks.py):
+    all of them are Ray workers, none is this process."""
+    folder = corpus(tmp_path / "in")
+    log = tmp_path / "pids"
+    log.mkdir()
+    options = Options(engine="seq2seq", model=f"pids:{log}", cache=None)
+    as_json(options, folder, "ray", workers=2)
+    batches = [line.split() for line in (log / "batches").read_text().splitlines()]
+    assert {kind for _, kind in batches} == {"article", "tldr", "section"}
+    pids = {int(pid) for pid, _ in batches}
+    assert os.getpid() not in pids
+    assert len(pids) <= 2  # two workers at most, each with its engine loaded once
+
+
+def test_a_second_ray_run_answers_a_transformers_fallback_from_the_cache(
+    ray_session: Any, tiny_t5: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under auto, a model that does not convert runs on transformers (in the workers) and
+    its summaries are stored under that name; a second Ray run must find them there."""
+    pytest.importorskip("ctranslate2")
+    import shutil
+
+    from digest.cache import SummaryCache
+
+    model = tmp_path / "unconvertible-t5"  # tests/ray_hooks.py refuses to convert it
+    shutil.copytree(tiny_t5, model)
+    folder = corpus(tmp_path / "in")
+    cache = tmp_path / "cache.sqlite3"
+    options = Options(
+        engine="seq2seq",
+        model=str(model),
+        generate={"num_beams": 1, "max_new_tokens": 8},
+        engine_options={"threads": 1},
+        cache=cache,
+    )
+    first = as_json(options, folder, "ray", workers=2)
+    assert first["backend"] == "transformers"
+    with SummaryCache(cache) as stored:
+        rows = len(stored)
+    sent = sent_to_ray(monkeypatch)
+    assert as_json(options, folder, "ray", workers=2) == first
+    assert sent == {}  # no worker was asked for anything
+    with SummaryCache(cache) as stored:
+        assert len(stored) == rows  # 0 newly written
+
+
+def real_size_options(model: Path, backend: str) -> Options:
+    return Options(
+        engine="seq2seq",
+        model=str(model),
+        backend=backend,
+        generate={"max_new_tokens": 12},
+        cache=None,
+    )
+
+
+def bbc_corpus(folder: Path, count: int) -> Path:
+    """`count` BBC articles from ../shared (read there, copied to a temporary folder only)."""
+    from conftest import shared_path
+
+    folder.mkdir()
+    pairs = shared_path("data", "bbc-news-summary", "pairs.jsonl")
+    with pairs.open(encoding="utf-8") as lines:
+        for n, line in zip(range(count), lines, strict=False):
+            pair = json.loads(line)
+            (folder / f"bbc-{n:03d}.txt").write_text(
+                f"{pair['title']}\n\n{pair['article']}\n", encoding="utf-8"
+            )
+    return folder
+
+
+@pytest.mark.parametrize("backend", ["ctranslate2", "transformers"])
+def test_a_real_size_t5_on_ray_writes_the_local_digest_byte_for_byte(
+    ray_session: Any, t5_small_random: Path, tmp_path: Path, backend: str
+) -> None:
+    """Real-size t5-small (random weights): batch composition moves its int8 and padded
+    outputs, which a tiny model's do not; the same planned batches keep them equal."""
+    if backend == "ctranslate2":
+        pytest.importorskip("ctranslate2")
+    folder = bbc_corpus(tmp_path / "in", 24)
+    shutil_copy_seed(folder)
+    options = real_size_options(t5_small_random, backend)
+    chosen = replace(options, executor="ray", ray=None)
+    from digest.cluster import RaySettings
+
+    local = render_json(make_digest([folder], options))
+    on_ray = render_json(make_digest([folder], replace(chosen, ray=RaySettings(workers=2))))
+    assert json.loads(local)["backend"] == backend
+    assert on_ray.replace('"executor": "ray"', '"executor": "local"') == local
+
+
+def shutil_copy_seed(folder: Path) -> None:
+    seed = TESTS.parent / "seeds"
+    for path in seed.iterdir():
+        if path.is_file() and not path.name.startswith("."):
+            (folder / path.name).write_bytes(path.read_bytes())
 
 
 def test_a_worker_killed_mid_run_loses_and_repeats_nothing(

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from tiny_models import make_text
 
+from digest.defaults import DEFAULT_MODEL
 from digest.engines import get_engine
 from digest.engines.loading import input_limit, usable_cores
 from digest.engines.planning import first_sentence, target_lengths
 from digest.engines.seq2seq import Seq2SeqSummariser
 from digest.engines.settings import PRESETS, parse_generate, resolve_model
 from digest.errors import ModelUnavailable, UsageError
-from digest.pipeline import DEFAULT_MODEL, Options, make_digest
+from digest.pipeline import Options, make_digest
 
 OFFLINE_FIX = (
     "set HF_HUB_OFFLINE=0 / connect once to download it, or pass --model with a local folder"

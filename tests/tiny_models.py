@@ -50,6 +50,19 @@ def build_tiny_t5(folder: Path, tokenizer_source: Path) -> Path:
     return folder
 
 
+def build_random_t5_small(folder: Path, architecture: Path) -> Path:
+    """The real-size t5-small (60M parameters, its own config and tokenizer) with random
+    weights: outputs move with batch composition as a trained model's do."""
+    import torch
+    from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration
+
+    torch.manual_seed(0)
+    model = T5ForConditionalGeneration(T5Config.from_pretrained(str(architecture)))
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(str(architecture)).save_pretrained(folder)
+    return folder
+
+
 def build_tiny_bart(folder: Path, *, eos_bias: float = 0.0, positions: int = 128) -> Path:
     """A 2-layer random BART with a small byte-level BPE tokenizer trained here.
 

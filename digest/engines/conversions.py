@@ -1,5 +1,5 @@
-"""Where CTranslate2 conversions live in the cache: their folder names, use marks, and the
-scratch folders of conversions killed midway."""
+"""Where CTranslate2 conversions live in the cache: their folder, its subfolders' names, use
+marks, and what conversions and removals killed midway leave behind."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ log = logging.getLogger(__name__)
 CONVERSIONS = "ct2"
 
 
-def cache_root() -> Path:
-    """Where converted models live: DIGEST_CACHE_DIR (as the summary cache), else the user cache."""
-    configured = os.environ.get("DIGEST_CACHE_DIR")
-    if configured:
-        return Path(configured).expanduser() / CONVERSIONS
+def conversions_folder(cache_dir: Path | None) -> Path:
+    """Where converted models live: `cache_dir`/ct2 (beside the summaries), else the user
+    cache's. Nothing is read from the environment: callers pass the folder they mean."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser() / CONVERSIONS
     from digest.locations import default_cache_dir
 
     return default_cache_dir() / CONVERSIONS
@@ -58,48 +58,55 @@ def checkpoint_identity(checkpoint: Located) -> dict[str, Any]:
     return identity
 
 
-def converted_folder(checkpoint: Located, quantization: str, version: str) -> Path:
-    """cache_root()/<name>-<hash of files or revision and converter version>-<quantization>."""
+def converted_folder(checkpoint: Located, quantization: str, version: str, root: Path) -> Path:
+    """`root` (a conversions_folder()) / <name>-<hash of files or revision and converter
+    version>-<quantization>."""
     identity = {**checkpoint_identity(checkpoint), "ctranslate2": version}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
     name = Path(checkpoint.source).name if checkpoint.local else checkpoint.source
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[-64:] or "model"
-    return cache_root() / f"{safe}-{digest}-{quantization}"
+    return root / f"{safe}-{digest}-{quantization}"
 
 
-#: A conversion's scratch folder untouched for this long was left by a killed run: a live
-#: conversion writes into it all the time (bart-large converts in about a minute on 2 cores).
-STALE_SCRATCH_S = 3600.0
+#: A leftover folder (below) in which nothing changed for this long belongs to no live run:
+#: a live conversion writes into its scratch folder all the time (bart-large converts in about
+#: a minute on 2 cores) and a removal deletes its trash folder at once.
+LEFTOVER_AGE_S = 3600.0
 
-# What tempfile.mkdtemp(prefix=".NAME.") makes: eight random characters after the name.
-_SCRATCH = re.compile(r"^\..+\.[a-z0-9_]{8}$")
+# The folders runs leave in a conversions folder when killed midway, both made by
+# tempfile.mkdtemp() (eight random characters after the prefix): a conversion's scratch
+# folder `.NAME.xxxxxxxx` and an interrupted removal's `.trash-NAME.xxxxxxxx` (the same shape,
+# its NAME starting with "trash-").
+_LEFTOVER = re.compile(r"^\..+\.[a-z0-9_]{8}$")
 
 
-def remove_stale_scratch(root: Path, *, older_than: float = STALE_SCRATCH_S) -> list[Path]:
-    """Delete the `.NAME.xxxxxxxx` folders that conversions killed midway left in `root`.
+def remove_leftovers(
+    root: Path, *, older_than: float = LEFTOVER_AGE_S, now: float | None = None
+) -> list[Path]:
+    """Delete the folders killed conversions and interrupted removals left in `root` (a
+    conversions folder), where nothing in them changed for `older_than` seconds.
 
-    Conversions take no lock, so a folder counts as stale only when nothing in it changed for
-    `older_than` seconds; the newest time of the folder and its files decides.
+    Conversions take no lock, so a leftover counts as stale only when the newest modification
+    time of the folder and everything in it is that old. Other names are never touched.
     """
     removed: list[Path] = []
-    cutoff = time.time() - older_than
+    cutoff = (time.time() if now is None else now) - older_than
     try:
-        candidates = [p for p in root.iterdir() if _SCRATCH.match(p.name) and p.is_dir()]
+        candidates = [p for p in root.iterdir() if _LEFTOVER.match(p.name) and p.is_dir()]
     except OSError:
         return removed
-    for scratch in candidates:
+    for leftover in candidates:
         try:
             newest = max(
-                [scratch.stat().st_mtime]
-                + [p.stat().st_mtime for p in scratch.rglob("*") if not p.is_symlink()]
+                [leftover.stat().st_mtime] + [p.lstat().st_mtime for p in leftover.rglob("*")]
             )
         except OSError:
             continue  # removed meanwhile by another run: nothing to do
         if newest <= cutoff:
-            shutil.rmtree(scratch, ignore_errors=True)
-            removed.append(scratch)
+            shutil.rmtree(leftover, ignore_errors=True)
+            removed.append(leftover)
     if removed:
-        log.info("removed %d folder(s) left by interrupted conversions", len(removed))
+        log.info("removed %d folder(s) left by interrupted conversions or removals", len(removed))
     return removed
 
 

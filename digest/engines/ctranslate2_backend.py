@@ -17,7 +17,7 @@ from digest.engines.conversions import (
     checkpoint_identity,
     converted_folder,
     mark_used,
-    remove_stale_scratch,
+    remove_leftovers,
 )
 from digest.errors import ModelUnavailable, UsageError
 
@@ -129,13 +129,16 @@ def decoding_options(settings: Mapping[str, Any], *, forced_eos: bool = False) -
 
 
 def convert(
-    checkpoint: Checkpoint, folder: Path, quantization: str, *, replace: bool = False
+    checkpoint: Checkpoint, folder: Path, quantization: str, *, root: Path, replace: bool = False
 ) -> None:
     """Convert into a temporary sibling, then rename it into place: never a half-written folder.
 
+    `folder` is the conversion's place in `root`, the conversions folder (converted_folder()).
     `replace` removes a damaged copy first; otherwise a copy another run renamed into place
     meanwhile wins and ours is dropped.
     """
+    if folder.parent != root:
+        raise ValueError(f"{folder} is not a conversion in {root}")
     ct2 = _import()
     from ctranslate2.converters import TransformersConverter
 
@@ -152,9 +155,9 @@ def convert(
                 model.config.normalize_before = False
             return model
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_scratch(folder.parent)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    root.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(root)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=root))
     started = time.perf_counter()
     log.info(
         "converting %s for CTranslate2 (%s), once; later runs reuse %s",
@@ -177,7 +180,7 @@ def convert(
         if replace and folder.exists():
             # Swapped, not deleted then written: a concurrent run finds the old copy or the
             # new one (or, for a moment, none, and converts its own), never half of either.
-            old = Path(tempfile.mkdtemp(prefix=f".trash-{folder.name}.", dir=folder.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".trash-{folder.name}.", dir=root))
             os.replace(folder, old / folder.name)
             os.replace(scratch, folder)
             shutil.rmtree(old, ignore_errors=True)
@@ -208,14 +211,16 @@ def _placement(ct2: Any, device: str | None, compute_type: str | None) -> tuple[
 def cached_checkpoint(
     model: str,
     *,
+    root: Path,
     device: str | None = None,
     compute_type: str | None = None,
     threads: int | None = None,
 ) -> Checkpoint | None:
-    """`model` as its cached conversion saved it, read without importing torch or transformers
-    (about 1.5 s a run); None where there is no such conversion yet, or it lacks those files
-    (a tokenizer without tokenizer.json, or a conversion older than them). With `threads`,
-    the converted model starts opening on another thread while the tokenizer is read.
+    """`model` as its conversion in `root` (the conversions folder) saved it, read without
+    importing torch or transformers (about 1.5 s a run); None where there is no such
+    conversion yet, or it lacks those files (a tokenizer without tokenizer.json, or a
+    conversion older than them). With `threads`, the converted model starts opening on
+    another thread while the tokenizer is read.
 
     Raises ModelUnavailable for a path that is no model folder, as read_checkpoint() does.
     """
@@ -227,7 +232,7 @@ def cached_checkpoint(
     kind, index, quantization = _placement(ct2, device, compute_type)
     if not loader.local and checkpoint_identity(loader).get("revision") is None:
         return None  # not in the hub cache: nothing converted can be known to match it
-    folder = converted_folder(loader, quantization, ct2.__version__)
+    folder = converted_folder(loader, quantization, ct2.__version__, root)
     if not (folder / "model.bin").is_file():
         return None
     ahead = None
@@ -258,24 +263,26 @@ def _open(ct2: Any, folder: Path, kind: str, index: str, quantization: str, thre
 def load(
     checkpoint: Checkpoint,
     *,
+    root: Path,
     device: str | None = None,
     threads: int = 1,
     compute_type: str | None = None,
     batch_tokens: int | None = None,
 ) -> tuple[CTranslate2Backend, str]:
-    """The converted checkpoint as a backend (converting it first if needed), and its device."""
+    """The checkpoint converted in `root` (the conversions folder; converted there first if
+    needed) as a backend, and its device."""
     ct2 = _import()
     kind, index, quantization = _placement(ct2, device, compute_type)
-    folder = converted_folder(checkpoint, quantization, ct2.__version__)
+    folder = converted_folder(checkpoint, quantization, ct2.__version__, root)
     opening = (folder, kind, index, quantization, threads)
     ahead = checkpoint.ahead if checkpoint.ahead and checkpoint.ahead.key == opening else None
     if not folder.is_dir():
-        convert(checkpoint, folder, quantization)
+        convert(checkpoint, folder, quantization, root=root)
     try:
         translator = ahead.result() if ahead else _open(ct2, *opening)
     except Exception as exc:  # noqa: BLE001 - a damaged copy fails in many ways; rebuild it
         log.warning("converted model %s is unreadable (%s); converting again", folder, exc)
-        convert(checkpoint, folder, quantization, replace=True)
+        convert(checkpoint, folder, quantization, root=root, replace=True)
         try:
             translator = _open(ct2, *opening)
         except Exception as again:  # noqa: BLE001

@@ -8,11 +8,13 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from digest.chunking import chunk_text
 from digest.defaults import DEFAULT_MODEL
 from digest.engines import ctranslate2_backend
+from digest.engines.conversions import conversions_folder
 from digest.engines.loading import (
     FALLBACK_INPUT_TOKENS,
     Checkpoint,
@@ -59,7 +61,9 @@ class Seq2SeqSummariser:
     (a smaller window than the model's own, e.g. for tests), `threads` (CPU threads; default:
     the cores this process may use), `compute_type` (CTranslate2's weights and arithmetic:
     default int8 on CPU, int8_float16 on GPU; float32 reproduces transformers exactly),
-    `prompts` (template file name → text, as an EngineSpec carries them; default: prompts/).
+    `prompts` (template file name → text, as an EngineSpec carries them; default: prompts/),
+    `conversions` (the folder of CTranslate2 conversions, made there once and reused; default:
+    `ct2/` in the user cache, conversions_folder(None)).
     """
 
     name: str = "seq2seq"
@@ -77,6 +81,7 @@ class Seq2SeqSummariser:
         threads: int | None = None,
         compute_type: str | None = None,
         prompts: Mapping[str, str] | None = None,
+        conversions: str | Path | None = None,
     ) -> None:
         self.model: str | None = resolve_model(model or DEFAULT_MODEL)
         self.generate = dict(generate or {})
@@ -91,6 +96,8 @@ class Seq2SeqSummariser:
         self.compute_type = compute_type
         #: Prompt templates carried by an EngineSpec (file name → text); None: read prompts/.
         self.prompts = dict(prompts) if prompts else None
+        #: The folder of CTranslate2 conversions; None: the user cache's (conversions_folder()).
+        self.conversions = Path(conversions).expanduser() if conversions else None
         self._loaded: Loaded | None = None
         self._prompt: Prompt | None = None
         self._limit = FALLBACK_INPUT_TOKENS
@@ -160,8 +167,16 @@ class Seq2SeqSummariser:
             return None
         assert self.model is not None
         return ctranslate2_backend.cached_checkpoint(
-            self.model, device=self.device, compute_type=self.compute_type, threads=threads
+            self.model,
+            root=self._conversions(),
+            device=self.device,
+            compute_type=self.compute_type,
+            threads=threads,
         )
+
+    def _conversions(self) -> Path:
+        """The folder CTranslate2 conversions are looked for and made in."""
+        return self.conversions or conversions_folder(None)
 
     def _load_backend(self, checkpoint: Checkpoint, threads: int) -> Loaded:
         """CTranslate2 where asked (or, for auto, where it can); transformers otherwise."""
@@ -174,6 +189,7 @@ class Seq2SeqSummariser:
                 try:
                     backend, device = ctranslate2_backend.load(
                         checkpoint,
+                        root=self._conversions(),
                         device=self.device,
                         threads=threads,
                         compute_type=self.compute_type,

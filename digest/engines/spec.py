@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from digest.engines.base import Summariser
@@ -17,6 +18,9 @@ class EngineSpec:
     this process, or in a Ray worker on another machine. `prompts` carries the prompt
     templates' sources (file name → text) when the engine runs where the driver's prompt
     folders may not exist; empty, the engine reads them from its own search path.
+    `conversions` is the folder of CTranslate2 conversions the seq2seq engine uses (None: the
+    user cache's); it is kept out of `options`, which the summary cache fingerprints, since
+    where converted models live changes no summary.
     """
 
     engine: str
@@ -24,6 +28,7 @@ class EngineSpec:
     generate: tuple[tuple[str, Any], ...] = ()
     options: tuple[tuple[str, Any], ...] = ()
     prompts: tuple[tuple[str, str], ...] = ()
+    conversions: str | None = None
 
     @classmethod
     def create(
@@ -33,12 +38,14 @@ class EngineSpec:
         model: str | None = None,
         generate: Mapping[str, Any] | None = None,
         options: Mapping[str, Any] | None = None,
+        conversions: str | Path | None = None,
     ) -> EngineSpec:
         return cls(
             engine,
             model,
             tuple(sorted((generate or {}).items())),
             tuple(sorted((options or {}).items())),
+            conversions=None if conversions is None else str(conversions),
         )
 
     def named(self, engine: str) -> EngineSpec:
@@ -66,6 +73,8 @@ class EngineSpec:
         }
         if self.prompts:
             arguments["prompts"] = dict(self.prompts)
+        if self.conversions is not None:
+            arguments["conversions"] = self.conversions
         return arguments
 
     def build(self) -> Summariser:
