@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import logging
 import os
-import sys
-import traceback
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import typer.core
-from typer import _click as click
 
 from digest import __version__
+from digest.cli_errors import OneLineErrors, fail
 from digest.defaults import (
     DEFAULT_CACHE_MAX_AGE,
     DEFAULT_EMAIL_MAX_SIZE,
@@ -37,77 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("digest.cli")
 
 
-EXIT_FATAL = 1
-
-
-def _line(text: object) -> str:
-    """Any message as one line: cron mails stderr, and a line is what a log search finds."""
-    return " ".join(str(text).split())
-
-
-def _debug() -> bool:
-    return os.environ.get("DIGEST_DEBUG") == "1"
-
-
-class _OneLineErrors(typer.core.TyperGroup):
-    """click's own errors (a bad option value, a missing argument, a wrongly typed digest.toml
-    value) as `digest: error: …` lines with exit 2, like the command's own usage errors."""
-
-    def main(
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        windows_expand_args: bool = True,
-        **extra: Any,
-    ) -> Any:
-        run = functools.partial(
-            super().main, args, prog_name, complete_var, windows_expand_args=windows_expand_args
-        )
-        if not standalone_mode:
-            return run(standalone_mode=False, **extra)
-        try:
-            code = run(standalone_mode=False, **extra)
-        except click.exceptions.NoArgsIsHelpError as exc:
-            exc.show()  # `digest` alone: the help is what was asked for
-            sys.exit(exc.exit_code)
-        except click.exceptions.ClickException as exc:
-            if _debug():
-                traceback.print_exc()
-            typer.echo(f"digest: error: {_line(_click_message(exc))}", err=True)
-            sys.exit(exc.exit_code)
-        except typer.Abort:
-            typer.echo("digest: error: interrupted", err=True)
-            sys.exit(EXIT_FATAL)
-        if code == _INTERRUPTED:
-            # typer turns Ctrl-C into exit 130; the documented code for an interrupted run is 1.
-            typer.echo("digest: error: interrupted", err=True)
-            sys.exit(EXIT_FATAL)
-        sys.exit(code if isinstance(code, int) else 0)
-
-
-#: What typer exits with on Ctrl-C (128 + SIGINT).
-_INTERRUPTED = 130
-
-
-def _click_message(exc: click.exceptions.ClickException) -> str:
-    """click's message, saying where a bad value came from when it was digest.toml."""
-    message = exc.format_message()
-    ctx = getattr(exc, "ctx", None)
-    param = getattr(exc, "param", None)
-    if ctx is not None and param is not None and param.name:
-        source = ctx.get_parameter_source(param.name)
-        config = ctx.find_root().meta.get("digest.config")
-        if source is not None and source.name == "DEFAULT_MAP" and config is not None:
-            return f"{config}: {message}"
-    if ctx is not None:
-        return f"{message} (see {ctx.command_path} --help)"
-    return message
-
-
 app = typer.Typer(
-    cls=_OneLineErrors,
+    cls=OneLineErrors,
     help="Turn a folder of articles into a digest people actually read.",
     add_completion=False,
     no_args_is_help=True,
@@ -152,7 +79,7 @@ def main_options(
             ctx.default_map.get("eval", {}).pop("out", None)
             ctx.meta["digest.config"] = found.absolute()
     except DigestError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 def parse_date(value: str | None) -> _dt.date:
@@ -235,15 +162,6 @@ def _mail_plan(
     # email_from already holds --email-from, else DIGEST_EMAIL_FROM, else digest.toml (click).
     sender = resolve_sender(email_from or DEFAULT_SENDER)
     return MailPlan(sender, recipients, settings, parse_size(email_max_size, "--email-max-size"))
-
-
-def _fail(exc: DigestError) -> typer.Exit:
-    """One line on stderr and the error's documented exit code; DIGEST_DEBUG=1 prints the
-    traceback before that line, and changes nothing else."""
-    if _debug():
-        traceback.print_exception(exc)
-    typer.echo(f"digest: error: {_line(exc)}", err=True)
-    return typer.Exit(exc.exit_code)
 
 
 @app.command("make")
@@ -473,11 +391,11 @@ def make_command(
             progress=ProgressReporter(enabled=not quiet),
         )
     except DigestError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     for path in result.written:
         typer.echo(str(path))
     if result.undelivered is not None:
-        raise _fail(result.undelivered)
+        raise fail(result.undelivered)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -571,7 +489,7 @@ def eval_command(
 
             write_atomic(out, text)
     except DigestError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     typer.echo(text, nl=False)
 
 
@@ -648,7 +566,7 @@ def schedule_command(
     try:
         _schedule(ctx, at=at, install=install, remove=remove, log_file=log_file)
     except DigestError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 def _schedule(
@@ -764,7 +682,7 @@ def send_command(
             raise UsageError(f"{file} has no To header: pass --to or set DIGEST_EMAIL_TO")
         send_message(message, settings, recipients=recipients, sender=sender)
     except DigestError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     log.info("sent %s", file)
 
 
@@ -855,13 +773,13 @@ def cache_prune_command(
     try:
         age = parse_age(older_than)
     except DigestError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _report(prune_cache(_cache_folder(cache_dir), age), "pruned")
 
 
 def _report(removed: Any, verb: str) -> None:
     if removed.summaries < 0:
-        raise _fail(DigestError("the summary cache could not be changed (see the warning above)"))
+        raise fail(DigestError("the summary cache could not be changed (see the warning above)"))
     size = sum(c.bytes for c in removed.conversions)
     typer.echo(
         f"digest: {verb} {removed.summaries:,} summaries and {len(removed.conversions)} "

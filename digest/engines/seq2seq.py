@@ -62,8 +62,7 @@ class Seq2SeqSummariser:
     the cores this process may use), `compute_type` (CTranslate2's weights and arithmetic:
     default int8 on CPU, int8_float16 on GPU; float32 reproduces transformers exactly),
     `prompts` (template file name → text, as an EngineSpec carries them; default: prompts/),
-    `conversions` (the folder of CTranslate2 conversions, made there once and reused; default:
-    `ct2/` in the user cache, conversions_folder(None)).
+    `conversions` (where CTranslate2 conversions are made and reused; default: user cache).
     """
 
     name: str = "seq2seq"
@@ -96,8 +95,7 @@ class Seq2SeqSummariser:
         self.compute_type = compute_type
         #: Prompt templates carried by an EngineSpec (file name → text); None: read prompts/.
         self.prompts = dict(prompts) if prompts else None
-        #: The folder of CTranslate2 conversions; None: the user cache's (conversions_folder()).
-        self.conversions = Path(conversions).expanduser() if conversions else None
+        self.conversions = conversions_folder(None) if conversions is None else Path(conversions)
         self._loaded: Loaded | None = None
         self._prompt: Prompt | None = None
         self._limit = FALLBACK_INPUT_TOKENS
@@ -168,15 +166,11 @@ class Seq2SeqSummariser:
         assert self.model is not None
         return ctranslate2_backend.cached_checkpoint(
             self.model,
-            root=self._conversions(),
+            root=self.conversions,
             device=self.device,
             compute_type=self.compute_type,
             threads=threads,
         )
-
-    def _conversions(self) -> Path:
-        """The folder CTranslate2 conversions are looked for and made in."""
-        return self.conversions or conversions_folder(None)
 
     def _load_backend(self, checkpoint: Checkpoint, threads: int) -> Loaded:
         """CTranslate2 where asked (or, for auto, where it can); transformers otherwise."""
@@ -189,7 +183,7 @@ class Seq2SeqSummariser:
                 try:
                     backend, device = ctranslate2_backend.load(
                         checkpoint,
-                        root=self._conversions(),
+                        root=self.conversions,
                         device=self.device,
                         threads=threads,
                         compute_type=self.compute_type,
