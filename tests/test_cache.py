@@ -175,7 +175,7 @@ def test_a_new_hub_revision_gets_new_summaries(
     # The revision the fingerprint sees is the snapshot from_pretrained would load.
     found = try_to_load_from_cache(model, "config.json", cache_dir=hub)
     assert isinstance(found, str) and Path(found).parent.name == "a" * 40
-    assert digest.cache.hub_revision(model) == "a" * 40
+    assert digest.cache_keys.hub_revision(model) == "a" * 40
     assert engine_fingerprint("seq2seq", model=model) == first
 
     fake_hub_snapshot(hub, model, "b" * 40)  # the hub moved on, and it was downloaded
