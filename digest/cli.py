@@ -336,9 +336,9 @@ def make_command(
     from digest.http import FetchPolicy
     from digest.pipeline import Options
     from digest.publishing import PublishOptions, parse_formats, publish
+    from digest.reading import as_sources
     from digest.sources.web import WebOptions
     from digest.state import parse_since
-    from digest.urls import is_url
 
     configure_logging(-1 if quiet else verbose)
     try:
@@ -385,7 +385,7 @@ def make_command(
             ),
         )
         result = publish(
-            [s if is_url(s) else Path(s) for s in sources or []],
+            as_sources(sources or []),
             options,
             publishing,
             progress=ProgressReporter(enabled=not quiet),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -137,11 +136,11 @@ class EngineActor:
     def describe(self) -> tuple[str, tuple[str, str | None, str | None, tuple[str, ...]]]:
         return self.error, self.identity
 
-    def summarise(self, kind: Kind, texts: list[str]) -> tuple[str, list[str], int]:
-        """(error, summaries, the process that made them: tests check it is a worker)."""
+    def summarise(self, kind: Kind, texts: list[str]) -> tuple[str, list[str]]:
+        """(error, summaries): the error of an engine that could not be built, else ""."""
         if self.engine is None:
-            return self.error, [], os.getpid()
-        return "", self.engine.summarise(texts, kind=kind), os.getpid()
+            return self.error, []
+        return "", self.engine.summarise(texts, kind=kind)
 
 
 class RayExecutor:
@@ -164,8 +163,6 @@ class RayExecutor:
         self.spec = worker_spec
         self.actors: list[Any] = []
         self.identity: Identity | None = None
-        #: Which process made each batch's summaries (pid → batches), for tests and logs.
-        self.processes: dict[int, int] = {}
 
     def _actor(self) -> Any:
         import ray
@@ -210,10 +207,9 @@ class RayExecutor:
             for ref in done:
                 index, actor = running.pop(ref)
                 idle.append(actor)
-                error, summaries, pid = _get(ray, ref)
+                error, summaries = _get(ray, ref)
                 if error:
                     raise ModelUnavailable(error)
-                self.processes[pid] = self.processes.get(pid, 0) + 1
                 if progress:
                     progress(len(summaries))
                 yield index, summaries
