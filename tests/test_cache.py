@@ -183,6 +183,97 @@ def test_a_new_hub_revision_gets_new_summaries(
     assert engine_fingerprint("seq2seq", model="someone/other") != first
 
 
+#: (engine, options): the libraries whose version its fingerprint follows, and some it does not.
+LIBRARY_CASES = [
+    ("extractive", {}, ["pysbd", "numpy"], ["torch", "transformers", "ctranslate2"]),
+    (
+        "seq2seq",
+        {"backend": "transformers"},
+        ["transformers", "torch", "tokenizers", "sentencepiece", "pysbd"],
+        ["ctranslate2"],
+    ),
+    (
+        "seq2seq",
+        {"backend": "ctranslate2"},
+        ["ctranslate2", "transformers", "tokenizers", "sentencepiece", "pysbd"],
+        ["torch"],
+    ),
+    ("seq2seq", {"backend": None}, ["torch", "ctranslate2", "transformers"], ["jinja2"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("engine", "options", "follows", "ignores"),
+    LIBRARY_CASES,
+    ids=["extractive", "transformers", "ctranslate2", "either-backend"],
+)
+def test_fingerprint_follows_the_libraries_that_write_the_summaries(
+    monkeypatch: pytest.MonkeyPatch,
+    engine: str,
+    options: dict[str, object],
+    follows: list[str],
+    ignores: list[str],
+) -> None:
+    """Upgrading a library that splits sentences, tokenises or runs the model starts fresh
+    summaries; upgrading one the engine does not use keeps them."""
+    installed: dict[str, str | None] = {}
+    monkeypatch.setattr(
+        digest.cache_keys, "library_version", lambda name: installed.get(name, "1.0")
+    )
+
+    def fingerprint() -> str:
+        model = None if engine == "extractive" else "m"
+        return engine_fingerprint(engine, model=model, options=options)
+
+    before = fingerprint()
+    for library in follows:
+        installed[library] = "2.0"
+        assert fingerprint() != before, f"{library} was upgraded, the summaries kept"
+        installed[library] = None  # uninstalled is a version too
+        assert fingerprint() != before, f"{library} was removed, the summaries kept"
+        del installed[library]
+    for library in ignores:
+        installed[library] = "2.0"
+    assert fingerprint() == before, "an unrelated library's upgrade dropped the summaries"
+
+
+def test_library_versions_are_read_without_importing_the_libraries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib.metadata import version
+
+    for name in ("numpy", "pysbd", "transformers", "tokenizers", "sentencepiece"):
+        assert digest.cache_keys.library_version(name) == version(name), name
+    assert digest.cache_keys.library_version("surely_not_installed_here") is None
+    # A library never imported here, upgraded in place by pip (a new dist-info folder).
+    site = tmp_path / "site"
+    (site / "sumlib").mkdir(parents=True)
+    (site / "sumlib" / "__init__.py").write_text("raise ImportError('never imported')\n")
+    (site / "sumlib-1.2.3.dist-info").mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    assert digest.cache_keys.library_version("sumlib") == "1.2.3"
+    (site / "sumlib-1.2.3.dist-info").rename(site / "sumlib-1.3.0.dist-info")
+    assert digest.cache_keys.library_version("sumlib") == "1.3.0"
+    assert "sumlib" not in sys.modules
+
+    # And a fresh process fingerprints both engines without importing any of them.
+    code = (
+        "import sys\n"
+        "from digest.cache_keys import engine_fingerprint, library_versions\n"
+        "engine_fingerprint('extractive')\n"
+        "engine_fingerprint('seq2seq', model='m', options={'backend': None})\n"
+        "assert library_versions('seq2seq')['torch'], 'torch is not in the fingerprint'\n"
+        "heavy = ('torch', 'transformers', 'ctranslate2', 'tokenizers', 'sentencepiece',"
+        " 'importlib.metadata')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_key_separates_kind_and_text() -> None:
     keys = {summary_key("f", k, t) for k in ("section", "article") for t in ("a", "b")}
     assert len(keys) == 4
