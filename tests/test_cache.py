@@ -405,6 +405,58 @@ def test_damaged_pages_are_detected_too(tmp_path: Path) -> None:
     assert list(tmp_path.glob(f"{CACHE_FILENAME}.corrupt-*"))
 
 
+def newer_cache(path: Path, version: int = 99) -> bytes:
+    """A cache file as a newer digest leaves it: rows this version could read, a table it
+    does not know, and a schema number past its own. Its bytes, to compare."""
+    with SummaryCache(path) as cache:
+        cache.put_many(
+            [("kept", Cached("a summary of the newer version's", "extractive", None, None))]
+        )
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE feeds (url TEXT PRIMARY KEY)")
+    db.execute(f"PRAGMA user_version = {version}")
+    db.close()  # the last connection: its journal is written into the file
+    return path.read_bytes()
+
+
+def test_a_cache_from_a_newer_version_is_left_alone(
+    tmp_path: Path, engines: list[FakeSummariser], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two installations sharing one cache folder (cron's and an interactive one): the older
+    runs without the cache, with one warning, and never moves it aside or rewrites it."""
+    path = tmp_path / CACHE_FILENAME
+    before = newer_cache(path)
+    write_articles(tmp_path / "in", 2)
+    for _ in range(2):
+        with caplog.at_level(logging.WARNING, logger="digest"):
+            result = make_digest([tmp_path / "in"], Options(engine="extractive", cache=path))
+        assert len(result.articles) == 2
+        (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert warning == (
+            f"summary cache {path} was written by a newer version of digest (cache schema 99; "
+            "this version reads up to 2); left as it is, and this run goes without it"
+        )
+        caplog.clear()
+    assert len(engines) == 2, "the second run was answered from a cache it should not use"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", CACHE_FILENAME]
+    assert path.read_bytes() == before
+
+
+def test_migrating_never_writes_an_older_schema_over_a_newer_one(tmp_path: Path) -> None:
+    """A newer digest may create or upgrade the file between this one's first look and its
+    migration (which looks again, under the write lock)."""
+    path = tmp_path / CACHE_FILENAME
+    newer_cache(path, version=3)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        with pytest.raises(digest.cache.NewerCache, match="cache schema 3"):
+            digest.cache._migrate(db)
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert not db.in_transaction
+    finally:
+        db.close()
+
+
 def test_unwritable_cache_folder_only_warns(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
