@@ -793,8 +793,6 @@ def cache_prune_command(
 
 
 def _report(removed: Any, verb: str) -> None:
-    if removed.summaries < 0:
-        raise fail(DigestError("the summary cache could not be changed (see the warning above)"))
     size = sum(c.bytes for c in removed.conversions)
     damaged = ""
     if removed.corrupt:
@@ -802,6 +800,14 @@ def _report(removed: Any, verb: str) -> None:
             f", and {len(removed.corrupt)} damaged cache file(s)"
             f" ({_size(sum(c.bytes for c in removed.corrupt))})"
         )
+    if removed.summaries < 0:
+        if removed.conversions or removed.corrupt:  # what went besides, said before failing
+            typer.echo(
+                f"digest: {verb} {len(removed.conversions)} converted model(s) "
+                f"({_size(size)}){damaged}",
+                err=True,
+            )
+        raise fail(DigestError("the summary cache could not be changed (see the warning above)"))
     typer.echo(
         f"digest: {verb} {removed.summaries:,} summaries and {len(removed.conversions)} "
         f"converted model(s) ({_size(size)}){damaged}",
