@@ -30,6 +30,9 @@ SCHEMA_VERSION = 2
 TOUCH_EVERY_S = 3600.0
 #: Automatic pruning (a run's cache_max_age) happens at most this often.
 PRUNE_EVERY_S = 86400.0
+#: The local time in a damaged file's name once it is moved aside (NAME.corrupt-TIME), which
+#: `digest cache prune` reads to know its age.
+CORRUPT_STAMP = "%Y%m%dT%H%M%S"
 #: How long a writer waits for another process's transaction before giving up on one write.
 BUSY_TIMEOUT_S = 30.0
 
@@ -44,12 +47,22 @@ class Cached:
     backend: str | None
 
 
+class NewerCache(Exception):
+    """The cache file was written by a newer digest (a schema this version does not know):
+    it is not this version's to change, so it is left exactly as it is."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"cache schema {version}; this version reads up to {SCHEMA_VERSION}")
+        self.version = version
+
+
 class SummaryCache:
     """A key → summary store that is safe to share between concurrent runs.
 
     Every failure is reported as a warning and degrades to "no cache": a run never fails
     because its cache is corrupt, locked or unwritable. A corrupt file is moved aside to
-    `NAME.corrupt-TIMESTAMP` and a fresh one started.
+    `NAME.corrupt-TIMESTAMP` and a fresh one started. A file written by a newer version
+    (two installations sharing one cache folder) is left alone, and this run goes without.
     """
 
     def __init__(self, path: Path) -> None:
@@ -57,8 +70,18 @@ class SummaryCache:
         self._db: sqlite3.Connection | None = None
         #: Rows read whose last-use stamp is more than TOUCH_EVERY_S old: key → time read.
         self._used: dict[str, float] = {}
+        #: The schema of a cache written by a newer version (then unused), else None.
+        self.newer: int | None = None
         try:
             self._db = self._open()
+        except NewerCache as exc:
+            self.newer = exc.version
+            log.warning(
+                "summary cache %s was written by a newer version of digest (%s); "
+                "left as it is, and this run goes without it",
+                path,
+                exc,
+            )
         except sqlite3.DatabaseError as exc:
             if _is_corruption(exc):
                 self._db = self._rebuild(exc)
@@ -78,6 +101,8 @@ class SummaryCache:
         try:
             # Garbage bytes fail here ("file is not a database"); damaged pages fail the check.
             version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise NewerCache(version)
             if version not in (0, 1, SCHEMA_VERSION):
                 raise sqlite3.DatabaseError(f"unknown cache schema {version}")
             check = db.execute("PRAGMA quick_check").fetchone()[0]
@@ -97,14 +122,14 @@ class SummaryCache:
         if self._db is not None:
             self._db.close()
             self._db = None
-        stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        stamp = _dt.datetime.now().strftime(CORRUPT_STAMP)
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         try:
             os.replace(self.path, aside)
             for suffix in ("-wal", "-shm"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
             db = self._open()
-        except (OSError, sqlite3.DatabaseError) as again:
+        except (OSError, sqlite3.DatabaseError, NewerCache) as again:
             log.warning(
                 "summary cache %s is unreadable (%s) and could not be replaced (%s); "
                 "running without it",
@@ -339,6 +364,9 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]  # again, under the lock
+        if version > SCHEMA_VERSION:
+            # A newer digest made or upgraded it meanwhile: never write an older schema over it.
+            raise NewerCache(version)
         if version == 0:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS summaries ("

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
 import json
+import os
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -15,6 +17,18 @@ from digest.engines.loading import hub_revision
 from digest.version import __version__
 
 _PACKAGE = Path(__file__).resolve().parent
+
+#: The libraries whose version can change what an engine writes (sentence splitting,
+#: tokenising, the model's arithmetic, decoding), by engine and, for seq2seq, by backend.
+LIBRARIES: dict[str, tuple[str, ...]] = {
+    "extractive": ("numpy", "pysbd"),
+    "seq2seq": ("numpy", "pysbd", "sentencepiece", "tokenizers", "transformers"),
+}
+#: What each seq2seq backend adds (no backend named: both).
+BACKEND_LIBRARIES: dict[str, tuple[str, ...]] = {
+    "transformers": ("torch",),
+    "ctranslate2": ("ctranslate2",),
+}
 
 
 def _file_digest(paths: Iterable[Path], base: Path) -> str:
@@ -117,6 +131,51 @@ def _module_file(name: str, package: Path) -> Path | None:
     return None
 
 
+def library_version(name: str) -> str | None:
+    """The installed version of the library `name` (None when it is not installed), without
+    importing it.
+
+    Read from the name of its `NAME-VERSION.dist-info` folder beside the package, as pip
+    leaves it; importlib.metadata, which knows every other layout, is the fallback, since
+    importing it costs more than a whole cached run's other work (some 30-70 ms).
+    """
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return None
+    places = list(spec.submodule_search_locations or []) or [spec.origin or ""]
+    folder = os.path.dirname(places[0]) if places[0] else ""
+    prefix = name.lower().replace("-", "_") + "-"
+    try:
+        found = [
+            entry[len(prefix) : -len(".dist-info")]
+            for entry in os.listdir(folder)
+            if entry.lower().startswith(prefix) and entry.endswith(".dist-info")
+        ]
+    except OSError:
+        found = []
+    if len(found) == 1:
+        return found[0]
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def library_versions(engine: str, backend: str | None = None) -> dict[str, str | None]:
+    """The versions of the libraries `engine` (on `backend`) writes its summaries with."""
+    names = set(LIBRARIES.get(engine, ()))
+    if engine in LIBRARIES and engine != "extractive":
+        for runner, more in BACKEND_LIBRARIES.items():
+            if backend in (None, runner):
+                names.update(more)
+    return {name: library_version(name) for name in sorted(names)}
+
+
 def engine_fingerprint(
     engine: str,
     *,
@@ -126,10 +185,13 @@ def engine_fingerprint(
 ) -> str:
     """Everything besides the input text that decides what `engine` writes, as one hash.
 
-    The engine's own source and every digest module it uses are part of it, so a new
-    release, or an edited checkout, never serves summaries an older engine wrote.
+    The engine's own source and every digest module it uses are part of it, and so are the
+    versions of the libraries it writes with (library_versions), so a new release, an edited
+    checkout or an upgraded library never serves summaries an older engine wrote.
     """
     settings: dict[str, Any] = {"digest": __version__, "engine": engine}
+    backend = (options or {}).get("backend")
+    settings["libraries"] = library_versions(engine, backend if isinstance(backend, str) else None)
     if engine != "extractive":
         settings.update(
             model=_model_identity(model) if model else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import os
 import shutil
@@ -10,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from digest.cache import CACHE_FILENAME, SummaryCache
+from digest.cache import CACHE_FILENAME, CORRUPT_STAMP, SummaryCache
 from digest.engines.conversions import conversions_folder, remove_leftovers
 from digest.sizes import parse_age
 
@@ -35,6 +36,16 @@ class Conversion:
 
 
 @dataclass(frozen=True)
+class CorruptCopy:
+    """A damaged cache file that was moved aside (`summaries.sqlite3.corrupt-TIME`)."""
+
+    name: str
+    path: Path
+    bytes: int
+    moved_aside: float
+
+
+@dataclass(frozen=True)
 class CacheInfo:
     """What `digest cache info` shows."""
 
@@ -47,10 +58,17 @@ class CacheInfo:
     newest_use: float | None
     last_pruned: float | None
     conversions: tuple[Conversion, ...]
+    corrupt: tuple[CorruptCopy, ...] = ()
+    #: The schema of a database written by a newer version of digest (not read), else None.
+    newer: int | None = None
 
     @property
     def total_bytes(self) -> int:
-        return self.database_bytes + sum(c.bytes for c in self.conversions)
+        return (
+            self.database_bytes
+            + sum(c.bytes for c in self.conversions)
+            + sum(c.bytes for c in self.corrupt)
+        )
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,7 @@ class Removed:
 
     summaries: int
     conversions: tuple[Conversion, ...] = ()
+    corrupt: tuple[CorruptCopy, ...] = ()
 
 
 def database_path(folder: Path) -> Path:
@@ -96,22 +115,78 @@ def conversions(folder: Path) -> list[Conversion]:
     return sorted(found, key=lambda c: c.last_used)
 
 
+def corrupt_copies(database: Path) -> list[CorruptCopy]:
+    """The damaged copies of `database` moved aside beside it, oldest first. Each is dated by
+    the time in its name (when it was moved: a rename keeps the old modification time)."""
+    found = []
+    prefix = f"{database.name}.corrupt-"
+    try:
+        names = [name for name in os.listdir(database.parent) if name.startswith(prefix)]
+    except OSError:
+        return []  # no folder, no copies
+    for path in (database.parent / name for name in names):
+        try:
+            info = path.lstat()
+        except OSError:
+            continue  # removed meanwhile
+        stamp = path.name[len(prefix) :]
+        try:
+            moved = _dt.datetime.strptime(stamp, CORRUPT_STAMP).timestamp()
+        except ValueError:
+            moved = info.st_mtime
+        found.append(CorruptCopy(path.name, path, info.st_size, moved))
+    return sorted(found, key=lambda c: (c.moved_aside, c.name))
+
+
+def _remove_copies(copies: list[CorruptCopy]) -> tuple[CorruptCopy, ...]:
+    removed = []
+    for copy in copies:
+        try:
+            copy.path.unlink()
+        except FileNotFoundError:
+            continue  # another process pruned it
+        except OSError as exc:
+            log.warning("could not remove %s (%s)", copy.path, exc)
+            continue
+        removed.append(copy)
+    return tuple(removed)
+
+
+def prune_corrupt_copies(
+    database: Path, older_than: float, *, now: float | None = None
+) -> tuple[CorruptCopy, ...]:
+    """Delete the damaged copies of `database` moved aside more than `older_than` ago."""
+    now = time.time() if now is None else now
+    return _remove_copies([c for c in corrupt_copies(database) if c.moved_aside < now - older_than])
+
+
 def cache_info(folder: Path) -> CacheInfo:
     """The cache folder's contents; a folder with no cache yet is reported, not created."""
     database = database_path(folder)
     exists = database.is_file()
-    entries, oldest, newest, pruned = 0, None, None, None
+    entries, oldest, newest, pruned, newer = 0, None, None, None, None
     if exists:
         with SummaryCache(database) as cache:
             entries, oldest, newest = cache.usage()
             pruned = cache.last_pruned()
+            newer = cache.newer
     size = sum(
         Path(f"{database}{suffix}").stat().st_size
         for suffix in ("", "-wal", "-shm")
         if Path(f"{database}{suffix}").is_file()
     )
     return CacheInfo(
-        folder, database, exists, entries, size, oldest, newest, pruned, tuple(conversions(folder))
+        folder,
+        database,
+        exists,
+        entries,
+        size,
+        oldest,
+        newest,
+        pruned,
+        tuple(conversions(folder)),
+        tuple(corrupt_copies(database)),
+        newer,
     )
 
 
@@ -128,7 +203,8 @@ def _remove(path: Path) -> bool:
 
 
 def clear_cache(folder: Path, *, include_conversions: bool = False) -> Removed:
-    """Delete every summary (and, with `include_conversions`, every converted model)."""
+    """Delete every summary and every damaged copy of the cache (and, with
+    `include_conversions`, every converted model)."""
     deleted = 0
     if database_path(folder).is_file():
         with SummaryCache(database_path(folder)) as cache:
@@ -138,11 +214,12 @@ def clear_cache(folder: Path, *, include_conversions: bool = False) -> Removed:
     if include_conversions:
         removed = tuple(c for c in conversions(folder) if _remove(c.path))
         remove_leftovers(conversions_folder(folder))
-    return Removed(deleted, removed)
+    return Removed(deleted, removed, _remove_copies(corrupt_copies(database_path(folder))))
 
 
 def prune_cache(folder: Path, older_than: float, *, now: float | None = None) -> Removed:
-    """Delete summaries and converted models unused for `older_than` seconds."""
+    """Delete summaries and converted models unused for `older_than` seconds, and damaged
+    copies of the cache moved aside longer ago than that."""
     now = time.time() if now is None else now
     deleted = 0
     if database_path(folder).is_file():
@@ -150,7 +227,11 @@ def prune_cache(folder: Path, older_than: float, *, now: float | None = None) ->
             deleted = cache.prune(older_than, now=now)
             if deleted > 0:
                 cache.compact()
-    return Removed(deleted, prune_conversions(folder, older_than, now=now))
+    return Removed(
+        deleted,
+        prune_conversions(folder, older_than, now=now),
+        prune_corrupt_copies(database_path(folder), older_than, now=now),
+    )
 
 
 def prune_conversions(
@@ -173,12 +254,14 @@ def prune_if_due(cache: SummaryCache, max_age: float, *, now: float | None = Non
     if deleted is None:
         return
     removed = prune_conversions(cache.path.parent, max_age, now=now)
-    if deleted > 0 or removed:
+    copies = prune_corrupt_copies(cache.path, max_age, now=now)
+    if deleted > 0 or removed or copies:
         log.info(
-            "cache pruned: %d summaries and %d converted models unused for %s",
+            "cache pruned: %d summaries and %d converted models unused for %s%s",
             max(deleted, 0),
             len(removed),
             describe_age(max_age),
+            f", {len(copies)} damaged cache copies older than that" if copies else "",
         )
 
 

@@ -729,6 +729,11 @@ def cache_info_command(cache_dir: CacheDir = None) -> None:
     lines = [f"location:     {info.folder}"]
     if not info.exists:
         lines.append("summaries:    none yet (no cache file)")
+    elif info.newer is not None:
+        lines.append(
+            f"summaries:    not read: {info.database.name} ({_size(info.database_bytes)}) was "
+            f"written by a newer version of digest (cache schema {info.newer})"
+        )
     else:
         lines += [
             f"summaries:    {info.entries:,} in {info.database.name}"
@@ -741,6 +746,16 @@ def cache_info_command(cache_dir: CacheDir = None) -> None:
     lines += [
         f"  {c.name}  {_size(c.bytes)}  last used {_when(c.last_used)}" for c in info.conversions
     ]
+    if info.corrupt:
+        damaged = sum(c.bytes for c in info.corrupt)
+        lines.append(
+            f"damaged:      {len(info.corrupt)} unreadable cache file(s) moved aside"
+            f" ({_size(damaged)}), pruned like the summaries"
+        )
+        lines += [
+            f"  {c.name}  {_size(c.bytes)}  moved aside {_when(c.moved_aside)}"
+            for c in info.corrupt
+        ]
     lines.append(f"total size:   {_size(info.total_bytes)}")
     typer.echo("\n".join(lines))
 
@@ -778,12 +793,24 @@ def cache_prune_command(
 
 
 def _report(removed: Any, verb: str) -> None:
-    if removed.summaries < 0:
-        raise fail(DigestError("the summary cache could not be changed (see the warning above)"))
     size = sum(c.bytes for c in removed.conversions)
+    damaged = ""
+    if removed.corrupt:
+        damaged = (
+            f", and {len(removed.corrupt)} damaged cache file(s)"
+            f" ({_size(sum(c.bytes for c in removed.corrupt))})"
+        )
+    if removed.summaries < 0:
+        if removed.conversions or removed.corrupt:  # what went besides, said before failing
+            typer.echo(
+                f"digest: {verb} {len(removed.conversions)} converted model(s) "
+                f"({_size(size)}){damaged}",
+                err=True,
+            )
+        raise fail(DigestError("the summary cache could not be changed (see the warning above)"))
     typer.echo(
         f"digest: {verb} {removed.summaries:,} summaries and {len(removed.conversions)} "
-        f"converted model(s) ({_size(size)})",
+        f"converted model(s) ({_size(size)}){damaged}",
         err=True,
     )
 

@@ -183,6 +183,97 @@ def test_a_new_hub_revision_gets_new_summaries(
     assert engine_fingerprint("seq2seq", model="someone/other") != first
 
 
+#: (engine, options): the libraries whose version its fingerprint follows, and some it does not.
+LIBRARY_CASES = [
+    ("extractive", {}, ["pysbd", "numpy"], ["torch", "transformers", "ctranslate2"]),
+    (
+        "seq2seq",
+        {"backend": "transformers"},
+        ["transformers", "torch", "tokenizers", "sentencepiece", "pysbd"],
+        ["ctranslate2"],
+    ),
+    (
+        "seq2seq",
+        {"backend": "ctranslate2"},
+        ["ctranslate2", "transformers", "tokenizers", "sentencepiece", "pysbd"],
+        ["torch"],
+    ),
+    ("seq2seq", {"backend": None}, ["torch", "ctranslate2", "transformers"], ["jinja2"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("engine", "options", "follows", "ignores"),
+    LIBRARY_CASES,
+    ids=["extractive", "transformers", "ctranslate2", "either-backend"],
+)
+def test_fingerprint_follows_the_libraries_that_write_the_summaries(
+    monkeypatch: pytest.MonkeyPatch,
+    engine: str,
+    options: dict[str, object],
+    follows: list[str],
+    ignores: list[str],
+) -> None:
+    """Upgrading a library that splits sentences, tokenises or runs the model starts fresh
+    summaries; upgrading one the engine does not use keeps them."""
+    installed: dict[str, str | None] = {}
+    monkeypatch.setattr(
+        digest.cache_keys, "library_version", lambda name: installed.get(name, "1.0")
+    )
+
+    def fingerprint() -> str:
+        model = None if engine == "extractive" else "m"
+        return engine_fingerprint(engine, model=model, options=options)
+
+    before = fingerprint()
+    for library in follows:
+        installed[library] = "2.0"
+        assert fingerprint() != before, f"{library} was upgraded, the summaries kept"
+        installed[library] = None  # uninstalled is a version too
+        assert fingerprint() != before, f"{library} was removed, the summaries kept"
+        del installed[library]
+    for library in ignores:
+        installed[library] = "2.0"
+    assert fingerprint() == before, "an unrelated library's upgrade dropped the summaries"
+
+
+def test_library_versions_are_read_without_importing_the_libraries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib.metadata import version
+
+    for name in ("numpy", "pysbd", "transformers", "tokenizers", "sentencepiece"):
+        assert digest.cache_keys.library_version(name) == version(name), name
+    assert digest.cache_keys.library_version("surely_not_installed_here") is None
+    # A library never imported here, upgraded in place by pip (a new dist-info folder).
+    site = tmp_path / "site"
+    (site / "sumlib").mkdir(parents=True)
+    (site / "sumlib" / "__init__.py").write_text("raise ImportError('never imported')\n")
+    (site / "sumlib-1.2.3.dist-info").mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    assert digest.cache_keys.library_version("sumlib") == "1.2.3"
+    (site / "sumlib-1.2.3.dist-info").rename(site / "sumlib-1.3.0.dist-info")
+    assert digest.cache_keys.library_version("sumlib") == "1.3.0"
+    assert "sumlib" not in sys.modules
+
+    # And a fresh process fingerprints both engines without importing any of them.
+    code = (
+        "import sys\n"
+        "from digest.cache_keys import engine_fingerprint, library_versions\n"
+        "engine_fingerprint('extractive')\n"
+        "engine_fingerprint('seq2seq', model='m', options={'backend': None})\n"
+        "assert library_versions('seq2seq')['torch'], 'torch is not in the fingerprint'\n"
+        "heavy = ('torch', 'transformers', 'ctranslate2', 'tokenizers', 'sentencepiece',"
+        " 'importlib.metadata')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_key_separates_kind_and_text() -> None:
     keys = {summary_key("f", k, t) for k in ("section", "article") for t in ("a", "b")}
     assert len(keys) == 4
@@ -312,6 +403,58 @@ def test_damaged_pages_are_detected_too(tmp_path: Path) -> None:
         assert cache.enabled
         assert cache.get_many(["k1"]) == {}
     assert list(tmp_path.glob(f"{CACHE_FILENAME}.corrupt-*"))
+
+
+def newer_cache(path: Path, version: int = 99) -> bytes:
+    """A cache file as a newer digest leaves it: rows this version could read, a table it
+    does not know, and a schema number past its own. Its bytes, to compare."""
+    with SummaryCache(path) as cache:
+        cache.put_many(
+            [("kept", Cached("a summary of the newer version's", "extractive", None, None))]
+        )
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE feeds (url TEXT PRIMARY KEY)")
+    db.execute(f"PRAGMA user_version = {version}")
+    db.close()  # the last connection: its journal is written into the file
+    return path.read_bytes()
+
+
+def test_a_cache_from_a_newer_version_is_left_alone(
+    tmp_path: Path, engines: list[FakeSummariser], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two installations sharing one cache folder (cron's and an interactive one): the older
+    runs without the cache, with one warning, and never moves it aside or rewrites it."""
+    path = tmp_path / CACHE_FILENAME
+    before = newer_cache(path)
+    write_articles(tmp_path / "in", 2)
+    for _ in range(2):
+        with caplog.at_level(logging.WARNING, logger="digest"):
+            result = make_digest([tmp_path / "in"], Options(engine="extractive", cache=path))
+        assert len(result.articles) == 2
+        (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert warning == (
+            f"summary cache {path} was written by a newer version of digest (cache schema 99; "
+            "this version reads up to 2); left as it is, and this run goes without it"
+        )
+        caplog.clear()
+    assert len(engines) == 2, "the second run was answered from a cache it should not use"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", CACHE_FILENAME]
+    assert path.read_bytes() == before
+
+
+def test_migrating_never_writes_an_older_schema_over_a_newer_one(tmp_path: Path) -> None:
+    """A newer digest may create or upgrade the file between this one's first look and its
+    migration (which looks again, under the write lock)."""
+    path = tmp_path / CACHE_FILENAME
+    newer_cache(path, version=3)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        with pytest.raises(digest.cache.NewerCache, match="cache schema 3"):
+            digest.cache._migrate(db)
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert not db.in_transaction
+    finally:
+        db.close()
 
 
 def test_unwritable_cache_folder_only_warns(

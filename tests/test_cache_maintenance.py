@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +17,14 @@ from fake_engine import RUNNER, runner_env, write_articles
 from typer.testing import CliRunner
 
 from digest import cli
-from digest.cache import CACHE_FILENAME, PRUNE_EVERY_S, TOUCH_EVERY_S, Cached, SummaryCache
+from digest.cache import (
+    CACHE_FILENAME,
+    CORRUPT_STAMP,
+    PRUNE_EVERY_S,
+    TOUCH_EVERY_S,
+    Cached,
+    SummaryCache,
+)
 from digest.cache_maintenance import (
     cache_info,
     clear_cache,
@@ -200,6 +210,95 @@ def test_info_clear_and_prune_of_a_folder(tmp_path: Path) -> None:
         "bart-def-int8"
     ]
     assert list((folder / "ct2").iterdir()) == []  # nothing half-removed left behind
+
+
+def damaged_copy(folder: Path, *, days: float, size: int = 3000) -> Path:
+    """A damaged cache file moved aside `days` ago, named as SummaryCache names it (a rename
+    keeps the file's old modification time, so the name is what dates it)."""
+    moved = dt.datetime.fromtimestamp(time.time() - days * DAY).strftime(CORRUPT_STAMP)
+    path = folder / f"{CACHE_FILENAME}.corrupt-{moved}"
+    path.write_bytes(b"\xa5" * size)
+    stamp = time.time() - 400 * DAY  # last written long before it was found damaged
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_damaged_copies_are_counted_and_pruned_with_the_summaries(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / CACHE_FILENAME).write_bytes(b"not a database " * 100)
+    with SummaryCache(folder / CACHE_FILENAME) as cache:  # moves it aside now
+        cache.put_many([("a", row("A"))])
+    (fresh,) = folder.glob(f"{CACHE_FILENAME}.corrupt-*")
+    old = damaged_copy(folder, days=40)
+    recent = damaged_copy(folder, days=10, size=5000)
+    (folder / "unrelated.corrupt-20200101T000000").write_bytes(b"not ours")
+
+    info = cache_info(folder)
+    assert [(c.name, c.bytes) for c in info.corrupt] == [
+        (old.name, 3000),
+        (recent.name, 5000),
+        (fresh.name, 1500),
+    ]
+    assert info.total_bytes == info.database_bytes + 3000 + 5000 + 1500
+
+    removed = prune_cache(folder, 30 * DAY)
+    assert [c.name for c in removed.corrupt] == [old.name]
+    assert [c.name for c in cache_info(folder).corrupt] == [recent.name, fresh.name]
+    assert [c.name for c in clear_cache(folder).corrupt] == [recent.name, fresh.name]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        CACHE_FILENAME,
+        "unrelated.corrupt-20200101T000000",
+    ]
+
+
+def test_a_run_prunes_old_damaged_copies_once_a_day(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_articles(tmp_path / "in", 1)
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    old = damaged_copy(folder, days=40)
+    recent = damaged_copy(folder, days=10)
+    options = Options(engine="extractive", cache=folder / CACHE_FILENAME, cache_max_age=30 * DAY)
+    with caplog.at_level(logging.INFO, logger="digest"):
+        make_digest([tmp_path / "in"], options)
+    assert not old.exists() and recent.exists()
+    assert "1 damaged cache copies older than that" in caplog.text
+
+
+def test_info_of_a_cache_written_by_a_newer_version(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    with SummaryCache(folder / CACHE_FILENAME) as cache:
+        cache.put_many([("a", row("A"))])
+    db = sqlite3.connect(folder / CACHE_FILENAME, isolation_level=None)
+    db.execute("PRAGMA user_version = 7")
+    db.close()
+    damaged_copy(folder, days=3, size=2_000_000)
+    before = (folder / CACHE_FILENAME).read_bytes()
+
+    info = runner.invoke(cli.app, ["cache", "info", "--cache-dir", str(folder)])
+    assert info.exit_code == 0, info.output
+    assert re.search(
+        r"^summaries:    not read: summaries\.sqlite3 \([\d.]+ KB\) was written by a newer "
+        r"version of digest \(cache schema 7\)$",
+        info.stdout,
+        re.MULTILINE,
+    ), info.stdout
+    assert "oldest use:" not in info.stdout
+    assert "damaged:      1 unreadable cache file(s) moved aside (2.0 MB)" in info.stdout
+    assert "3 days ago" in info.stdout
+    assert (folder / CACHE_FILENAME).read_bytes() == before
+
+    pruned = runner.invoke(
+        cli.app, ["cache", "prune", "--older-than", "1d", "--cache-dir", str(folder)]
+    )
+    assert pruned.exit_code == 1  # the summaries are the newer version's to prune
+    assert pruned.stderr.splitlines()[-2:] == [
+        "digest: pruned 0 converted model(s) (0 bytes), and 1 damaged cache file(s) (2.0 MB)",
+        "digest: error: the summary cache could not be changed (see the warning above)",
+    ]
+    assert not list(folder.glob("*.corrupt-*")) and (folder / CACHE_FILENAME).read_bytes() == before
 
 
 def test_the_conversions_folder_is_the_one_given_never_the_environments(

@@ -52,15 +52,21 @@ def test_a_folder_and_a_file_in_it_are_one_input(tmp_path: Path) -> None:
 
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """How many times each file was opened (reading, hashing) through pathlib."""
+    """How many times each file was opened (reading, hashing), through pathlib or os.open."""
     counts: Counter[str] = Counter()
     real_open = pathlib.Path.open
+    real_os_open = os.open
 
     def counting_open(self: Path, *args: Any, **kwargs: Any) -> Any:
         counts[self.name] += 1
         return real_open(self, *args, **kwargs)
 
+    def counting_os_open(path: Any, *args: Any, **kwargs: Any) -> int:
+        counts[Path(path).name] += 1
+        return real_os_open(path, *args, **kwargs)
+
     monkeypatch.setattr(pathlib.Path, "open", counting_open)
+    monkeypatch.setattr(os, "open", counting_os_open)
     return counts
 
 

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import codecs
+import json
 import os
 import random
+import socket
+import subprocess
+import sys
+import threading
+import tracemalloc
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fake_engine import RUNNER, runner_env
 
 from digest.errors import SkipDocument
 from digest.model import Skipped
 from digest.reading import read_sources
-from digest.sources import read_document
+from digest.sources import find_inputs, read_bytes, read_document
 
 
 def read_documents(*args: Any, **kwargs: Any) -> tuple[list[Any], list[Any]]:
@@ -129,14 +138,14 @@ def test_markdown_front_matter_survives_bom_and_crlf(tmp_path: Path, bom: bytes)
 def test_permission_denied_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _write(tmp_path, "good.txt", GOOD_TEXT)
     locked = _write(tmp_path, "locked.txt", GOOD_TEXT)
-    real_read_bytes = Path.read_bytes
+    real_open = os.open
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == locked.name:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read_bytes(self)
+    def refusing_open(path: Any, *args: Any, **kwargs: Any) -> int:
+        if Path(path).name == locked.name:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", refusing_open)
     documents, skipped = read_documents([tmp_path])
     assert [d.path.name for d in documents] == ["good.txt"]
     assert _reasons(skipped) == {"locked.txt": "permission denied"}
@@ -160,10 +169,10 @@ def test_chmod_000_is_skipped(tmp_path: Path) -> None:
 def test_other_os_errors_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     flaky = _write(tmp_path, "flaky.txt", GOOD_TEXT)
 
-    def read_bytes(self: Path) -> bytes:
+    def failing_read(fd: int, size: int) -> bytes:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "read", failing_read)
     with pytest.raises(SkipDocument, match=r"unreadable \(Input/output error\)"):
         read_document(flaky, max_bytes=100_000)
 
@@ -182,3 +191,137 @@ def test_unknown_extensions_are_ignored_not_skipped(tmp_path: Path) -> None:
     _write(tmp_path, "slides.pptx", b"PK\x03\x04")
     _write(tmp_path, "data.csv", "a,b\n1,2\n")
     assert read_documents([tmp_path]) == ([], [])
+
+
+# --- what is not a regular file: never opened, one Skipped line each ----------------------------
+
+needs_fifos = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+
+
+def finishes(call: Callable[[], Any], fifos: Sequence[Path] = (), within: float = 20.0) -> Any:
+    """call()'s result, run on a thread; a failed test if it is still running after `within`
+    seconds (blocked opening a FIFO, as the old code was: the FIFOs are then opened for writing
+    and closed, so the thread reads an empty file and ends instead of hanging the session)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(within)
+    if thread.is_alive():
+        for fifo in fifos:
+            os.close(os.open(fifo, os.O_RDWR | os.O_NONBLOCK))
+        thread.join(within)
+        pytest.fail(f"still running after {within:g} s: a FIFO was opened")
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+@needs_fifos
+def test_fifos_sockets_and_devices_are_skipped_without_being_opened(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    _write(src, "good.txt", GOOD_TEXT)
+    fifos = [src / "pipe.md", src / "data.xml", src / "feed.rss"]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(src / "sock.md"))
+    (src / "null.txt").symlink_to(os.devnull)  # a character device, through a link
+    try:
+        found = finishes(lambda: find_inputs([src]), fifos)
+        documents, skipped = finishes(lambda: read_documents([src]), fifos)
+        named, named_skipped = finishes(lambda: read_documents([src / "data.xml"]), fifos)
+    finally:
+        server.close()
+    # data.xml cannot be sniffed without opening it, so it is no feed of the folder's.
+    assert sorted(p.name for p in found) == [
+        "feed.rss",
+        "good.txt",
+        "null.txt",
+        "pipe.md",
+        "sock.md",
+    ]
+    assert [d.path.name for d in documents] == ["good.txt"]
+    assert _reasons(skipped) == {
+        "feed.rss": "not a regular file (FIFO)",
+        "null.txt": f"not a regular file (a link to the character device {os.devnull})",
+        "pipe.md": "not a regular file (FIFO)",
+        "sock.md": "not a regular file (socket)",
+    }
+    # Named on the command line it is taken for a feed, and skipped the same way.
+    assert named == [] and _reasons(named_skipped) == {"data.xml": "not a regular file (FIFO)"}
+
+
+def test_reads_stop_at_the_limit_whatever_the_size_claims(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose stat says less than it holds (a file in /proc says 0 bytes; one that grows
+    while it is read): at most the limit plus one byte is read, and it is skipped as too large."""
+    big = tmp_path / "big.txt"
+    with big.open("wb") as handle:
+        handle.truncate(64 << 20)  # sparse: 64 MiB of zeros on no disk
+    real_stat = os.stat
+
+    def claiming_stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+        result = real_stat(path, *args, **kwargs)
+        if Path(path) != big:
+            return result
+        fields = {name: getattr(result, name) for name in dir(result) if name.startswith("st_")}
+        return SimpleNamespace(**{**fields, "st_size": 10})
+
+    monkeypatch.setattr(os, "stat", claiming_stat)
+    tracemalloc.start()
+    try:
+        with pytest.raises(SkipDocument, match=r"^too large \(more than 100,000 bytes read"):
+            read_bytes(big, max_bytes=100_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"{peak:,} bytes allocated to read at most 100,001"
+
+
+@needs_fifos
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_a_run_over_a_fifo_and_a_dev_zero_link_finishes_with_two_skipped_lines(
+    tmp_path: Path,
+) -> None:
+    """As a user meets it: `digest make` over a folder holding FIFOs (pipe.md, and data.xml
+    that a folder's .xml files are sniffed for a feed), a link to /dev/zero and a good file,
+    in a process whose memory is capped (the old code read /dev/zero until memory ran out)."""
+    src = tmp_path / "src"
+    _write(src, "good.txt", GOOD_TEXT)
+    os.mkfifo(src / "pipe.md")
+    os.mkfifo(src / "data.xml")
+    (src / "zero.txt").symlink_to("/dev/zero")
+
+    def cap_memory() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    result = subprocess.run(
+        [sys.executable, RUNNER, "make", "src", "-o", "out", "-f", "md,json", "--no-cache"],
+        cwd=tmp_path,
+        env=runner_env(),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        preexec_fn=cap_memory,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    (written,) = (tmp_path / "out").glob("digest-*.json")
+    data = json.loads(written.read_text(encoding="utf-8"))
+    assert [d["title"] for d in data["documents"]] == ["Library opens late on Thursdays"]
+    assert {Path(s["path"]).name: s["reason"] for s in data["skipped"]} == {
+        "pipe.md": "not a regular file (FIFO)",
+        "zero.txt": "not a regular file (a link to the character device /dev/zero)",
+    }
+    warnings = [line for line in result.stderr.splitlines() if "WARNING skipped" in line]
+    assert len(warnings) == 2, result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -106,9 +107,9 @@ def _sniffed_feed(path: Path) -> bool:
     from digest.sources.feeds import sniff_feed
 
     try:
-        with path.open("rb") as handle:
-            return sniff_feed(handle.read(4096))
-    except OSError:
+        return sniff_feed(_read_regular(path, 4096, whole=False))
+    except SkipDocument as exc:
+        log.debug("ignored %s: %s", path, exc)
         return False
 
 
@@ -193,25 +194,82 @@ def display_path(path: Path) -> str:
         return str(path.absolute())
 
 
-def read_bytes(path: Path, *, max_bytes: int) -> bytes:
-    """A file's bytes, its size checked (with stat) before a byte of it is read."""
+#: What stat calls the files that are not regular files, none of which is ever opened: opening
+#: a FIFO blocks until something writes to it, and a device (a link to /dev/zero) never ends.
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISSOCK, "socket"),
+)
+#: O_NONBLOCK: should a FIFO take a regular file's place between the stat and the open, the
+#: open returns at once instead of waiting for a writer (and the fstat then refuses it).
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+#: Regular files are read in pieces of this size, up to the limit.
+_CHUNK = 1 << 20
+
+
+def _not_regular(path: Path, mode: int) -> str | None:
+    """Why `mode` is not a file to read (a folder, a FIFO, a device…), or None for a file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder"
+    kind = next((name for test, name in _NOT_REGULAR if test(mode)), "unknown file type")
+    if path.is_symlink():
+        return f"not a regular file (a link to the {kind} {os.path.realpath(path)})"
+    return f"not a regular file ({kind})"
+
+
+def _read_regular(path: Path, limit: int, *, whole: bool = True) -> bytes:
+    """At most `limit` bytes of the regular file at `path` (symlinks followed); SkipDocument
+    for anything else, before it is opened. With `whole`, a file whose size says it holds more
+    is not read at all (TooLarge)."""
     if path.is_symlink() and not path.exists():
         raise SkipDocument("broken symlink")
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise TooLarge(f"too large ({size:,} bytes; the limit is {max_bytes:,})")
-        data = path.read_bytes()
+        info = os.stat(path)
+        if reason := _not_regular(path, info.st_mode):
+            raise SkipDocument(reason)
+        if whole and info.st_size > limit:
+            raise TooLarge(f"too large ({info.st_size:,} bytes; the limit is {limit:,})")
+        fd = os.open(path, _OPEN_FLAGS)
+        try:
+            # Checked again on what was opened: the name may point elsewhere by now.
+            if reason := _not_regular(path, os.fstat(fd).st_mode):
+                raise SkipDocument(reason)
+            # Never more than the limit plus one byte, whatever the size claimed: a file in
+            # /proc says 0 bytes, and a file can grow while it is read.
+            chunks: list[bytes] = []
+            left = limit + 1 if whole else limit
+            while left > 0 and (chunk := os.read(fd, min(left, _CHUNK))):
+                chunks.append(chunk)
+                left -= len(chunk)
+        finally:
+            os.close(fd)
     except PermissionError:
         raise SkipDocument("permission denied") from None
     except IsADirectoryError:
         raise SkipDocument("is a folder") from None
     except OSError as exc:
         raise SkipDocument(f"unreadable ({exc.strerror or exc})") from None
-    # Checked again: a file can grow between the stat and the read.
-    if len(data) > max_bytes:
-        raise TooLarge(f"too large ({len(data):,} bytes; the limit is {max_bytes:,})")
+    data = b"".join(chunks)
+    if whole and len(data) > limit:
+        raise TooLarge(f"too large (more than {limit:,} bytes read; the limit is {limit:,})")
     return data
+
+
+def read_bytes(path: Path, *, max_bytes: int) -> bytes:
+    """A regular file's bytes: its type and size checked (with stat) before it is opened, and
+    never more than `max_bytes` + 1 of them read (SkipDocument, or TooLarge, otherwise).
+
+    FIFOs, devices and sockets, directly or through a symlink, are skipped unopened."""
+    return _read_regular(path, max_bytes)
 
 
 def parse_bytes(data: bytes, path: Path) -> Document:
