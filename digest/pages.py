@@ -76,7 +76,7 @@ class PageCache:
         self.folder = folder
         self._records = dict(records or {})
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._writable = writable
         self._changed = False
 
@@ -125,8 +125,9 @@ class PageCache:
         """The page answered 304: its stored article stands (and stays in the cache)."""
         with self._lock:
             record = self._records.get(url)
-        if record is not None:
-            self._put(url, replace(record, used=self.now(), failures=0, reason=None, retry_at=None))
+            if record is not None:
+                fresh = replace(record, used=self.now(), failures=0, reason=None, retry_at=None)
+                self._put(url, fresh)
 
     def failed(self, url: str, reason: str) -> PageRecord:
         """A failure: the page is left alone for FIRST_BACKOFF, doubled with each failure in
@@ -134,10 +135,10 @@ class PageCache:
         now = self.now()
         with self._lock:
             record = self._records.get(url) or PageRecord(now)
-        failures = record.failures + 1
-        wait = min(FIRST_BACKOFF * 2 ** min(failures - 1, 16), MAX_BACKOFF)
-        record = replace(record, used=now, failures=failures, reason=reason, retry_at=now + wait)
-        self._put(url, record)
+            failures = record.failures + 1
+            until = now + min(FIRST_BACKOFF * 2 ** min(failures - 1, 16), MAX_BACKOFF)
+            record = replace(record, used=now, failures=failures, reason=reason, retry_at=until)
+            self._put(url, record)
         return record
 
     def _put(self, url: str, record: PageRecord) -> None:
@@ -149,7 +150,7 @@ class PageCache:
         """Write the cache, less pages unused for FORGET_PAGES_AFTER, within its bounds."""
         if not self._changed or not self._writable:
             return None
-        now = now or self.now()
+        now = (now or self.now()).astimezone()
         with self._lock:
             records = sorted(self._records.items(), key=lambda item: item[1].used, reverse=True)
         kept: dict[str, Any] = {}
