@@ -265,6 +265,14 @@ def make_command(
             help="With --since last, send feed entries again that changed after they were sent.",
         ),
     ] = False,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Fetch every feed and page afresh: no conditional requests, no stored "
+            "article pages, and pages that failed recently are tried again.",
+        ),
+    ] = False,
     timeout: Annotated[
         float,
         typer.Option(
@@ -365,6 +373,7 @@ def make_command(
             web=WebOptions(
                 max_entries=max_entries,
                 include_updated=include_updated,
+                refresh=refresh,
                 http=FetchPolicy(timeout=timeout, max_bytes=parse_size(max_size)),
             ),
             cache_max_age=parse_max_age(cache_max_age),

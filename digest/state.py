@@ -8,11 +8,15 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from digest.errors import UsageError
 from digest.files import write_atomic
 from digest.http import Validators
 from digest.sizes import age_seconds
+
+if TYPE_CHECKING:
+    from digest.pages import PageCache
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +119,8 @@ class RunState:
     seen_entries: dict[str, dict[str, str]] = field(default_factory=dict)
     seen_http: dict[str, dict[str, str]] = field(default_factory=dict)
     unchanged_feeds: set[str] = field(default_factory=set)
+    #: Article pages (digest.pages), in their own file: read when first asked for.
+    _pages: PageCache | None = field(default=None, repr=False)
 
     @property
     def path(self) -> Path:
@@ -169,7 +175,21 @@ class RunState:
             "entries": entries,
             "http": dict(sorted({**self.http, **self.seen_http}.items())),
         }
-        return write_atomic(self.path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        written = write_atomic(self.path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        if self._pages is not None:
+            self._pages.save(now=now)
+        return written
+
+    # -- article pages: a cache beside the state, kept by digest.pages -------------------------
+
+    def pages(self) -> PageCache:
+        """The folder's page cache (validators, articles, back-off), loaded on first use: a
+        run without teaser pages never reads or writes it."""
+        if self._pages is None:
+            from digest.pages import PageCache
+
+            self._pages = PageCache.load(self.folder)
+        return self._pages
 
 
 def _table(value: object) -> dict[str, dict[str, str]]:
@@ -237,3 +257,7 @@ class RemoteMemory:
     def record(self, key: str, fingerprint: str, feed: str) -> None:
         # Dated by save(), with the run's clock.
         self.state.seen_entries[key] = {"fp": fingerprint, "feed": feed}
+
+    def pages(self) -> PageCache:
+        """Article pages are cached whatever --since says: a 304 brings back the stored text."""
+        return self.state.pages()

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from digest.defaults import DEFAULT_MAX_ENTRIES
 from digest.errors import SkipDocument
 from digest.http import Fetched, Fetcher, FetchPolicy, Validators, is_private
 from digest.model import Document, Skipped
+from digest.pages import article_fingerprint, backoff_reason, legacy_page_fingerprint
 from digest.sources import display_path, read_bytes
 from digest.sources.feeds import (
     FEED_SUFFIXES,
@@ -29,6 +29,9 @@ from digest.sources.feeds import (
 )
 from digest.text import one_line
 from digest.urls import is_url, safe_url
+
+if TYPE_CHECKING:
+    from digest.pages import PageCache
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,9 @@ class WebOptions:
     include_updated: bool = False
     #: Fetch the linked page of entries that carry only a teaser.
     fetch_articles: bool = True
+    #: Fetch everything afresh: no conditional requests, no stored article pages, and pages
+    #: that failed recently are tried again (--refresh).
+    refresh: bool = False
     http: FetchPolicy = field(default_factory=FetchPolicy)
 
 
@@ -60,6 +66,7 @@ class Memory(Protocol):
         self, key: str, fingerprint: str, when: _dt.datetime | None, *, page: bool = False
     ) -> str | None: ...
     def record(self, key: str, fingerprint: str, feed: str) -> None: ...
+    def pages(self) -> PageCache | None: ...
 
 
 class Everything:
@@ -81,6 +88,9 @@ class Everything:
 
     def record(self, key: str, fingerprint: str, feed: str) -> None:
         pass
+
+    def pages(self) -> PageCache | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,7 @@ class WebReader:
         self.documents: list[Document] = []
         self.skipped: list[Skipped] = []
         self._keys: set[str] = set()
+        self._pages: PageCache | None = None
 
     def read(self, sources: Sequence[str | Path]) -> tuple[list[Document], list[Skipped]]:
         with Fetcher(self.options.http) as fetcher:
@@ -162,8 +173,9 @@ class WebReader:
     def _load_one(self, source: _Source) -> _Result:
         if source.local is not None:
             return self._read_local(source)
+        validators = None if self.options.refresh else self.memory.validators(source.where)
         try:
-            answer = self._fetcher.get(source.where, self.memory.validators(source.where))
+            answer = self._fetcher.get(source.where, validators)
         except SkipDocument as exc:
             return _Result(source, error=str(exc))
         return _Result(source, answer, answer.content, answer.headers.get("content-type"))
@@ -294,6 +306,8 @@ class WebReader:
         # feed itself lives there (an intranet feed linking to intranet pages). Resolved once
         # per feed, not once per entry.
         public_only = not is_private(feed_url)
+        if self._pages is None:
+            self._pages = self.memory.pages()  # read here, before the threads share it
 
         def one(entry: Entry) -> tuple[Document | None, str | None]:
             try:
@@ -312,12 +326,37 @@ class WebReader:
     def _article(self, entry: Entry, public_only: bool) -> Document:
         if entry.link is None:
             raise SkipDocument("the entry has no http(s) link")
-        answer = self._fetcher.get(entry.link, public_only=public_only)
-        if not looks_like_html(answer.content) and "html" not in answer.content_type:
-            raise SkipDocument(f"not an HTML page ({answer.content_type or 'unknown type'})")
-        page = read_page(answer)
+        page = self._article_page(entry.link, public_only)
         if page.words <= entry.words:
             raise SkipDocument("the page holds no more than the teaser")
+        return page
+
+    def _article_page(self, url: str, public_only: bool) -> Document:
+        """The page at `url`, read; from the page cache when it answers 304, and not asked
+        at all while it is backing off after a failure (--refresh ignores both)."""
+        cache, record = self._pages, None
+        if cache is not None and not self.options.refresh:
+            record = cache.get(url)
+            if record is not None and record.waiting(now := cache.now()):
+                raise SkipDocument(backoff_reason(record, now))
+        stored = record.article if record is not None else None
+        try:
+            validators = record.validators if record is not None and stored else None
+            answer = self._fetcher.get(url, validators, public_only=public_only)
+            if answer.not_modified and stored is not None:
+                log.debug("%s: not modified (HTTP 304), the stored article stands", url)
+                if cache is not None:
+                    cache.reused(url)
+                return stored
+            if not looks_like_html(answer.content) and "html" not in answer.content_type:
+                raise SkipDocument(f"not an HTML page ({answer.content_type or 'unknown type'})")
+            page = read_page(answer)
+        except SkipDocument as exc:
+            if cache is not None:
+                cache.failed(url, str(exc))
+            raise
+        if cache is not None:
+            cache.stored(url, answer.validators, page)
         return page
 
     # -- web pages --------------------------------------------------------------------------
@@ -334,10 +373,13 @@ class WebReader:
         if key in self._keys:
             return
         self._keys.add(key)
-        text_hash = hashlib.sha256(page.text.encode("utf-8")).hexdigest()[:32]
-        # A page that changed is new again, as a changed file is.
-        verdict = self.memory.wanted(key, text_hash, _page_date(page), page=True)
-        self.memory.record(key, text_hash, source.where)
+        # A page whose article changed is new again, as a changed file is; what the page
+        # shows around its article (times, counters, "Most read") is no change.
+        fingerprint, when = article_fingerprint(page), _page_date(page)
+        verdict = self.memory.wanted(key, fingerprint, when, page=True) and self.memory.wanted(
+            key, legacy_page_fingerprint(page), when, page=True
+        )
+        self.memory.record(key, fingerprint, source.where)
         self.memory.fetched(source.where, fetched.validators)
         if verdict is not None:
             self.documents.append(page)
