@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 from digest.errors import SkipDocument
 from digest.model import Document, Section
+from digest.sources.prolog import declares_entities
 from digest.text import normalise_space, one_line
 from digest.urls import safe_url
 
@@ -103,17 +104,23 @@ def parse_feed(
         raise NotAFeed("an HTML page, not a feed")
     # Imported here: feedparser is only needed when there are feeds.
     import feedparser
+    from feedparser.encodings import convert_to_utf8
 
+    headers = {
+        "content-type": content_type or "application/xml",
+        # Content-Location is the base feedparser resolves relative links against.
+        "content-location": base or url,
+    }
+    # Looked for in the UTF-8 that both of feedparser's parsers are given, whatever encoding
+    # the bytes, their XML declaration or the server named.
+    if declares_entities(convert_to_utf8(dict(headers), data, {})):
+        raise NotAFeed(
+            "refused: it declares XML entities (<!ENTITY>), which could expand it past any "
+            "size limit"
+        )
     # Bytes, never a URL: feedparser would fetch a URL itself, past every limit we set.
     parsed = feedparser.parse(
-        data,
-        # Content-Location is the base feedparser resolves relative links against.
-        response_headers={
-            "content-type": content_type or "application/xml",
-            "content-location": base or url,
-        },
-        resolve_relative_uris=True,
-        sanitize_html=True,
+        data, response_headers=headers, resolve_relative_uris=True, sanitize_html=True
     )
     if not parsed.entries:
         if parsed.bozo:
@@ -169,6 +176,8 @@ def parse_json_feed(data: bytes, *, url: str, base: str | None = None) -> Feed:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise NotAFeed(f"not a readable JSON Feed ({one_line(str(exc))[:120]})") from None
+    except RecursionError:
+        raise NotAFeed("not a readable JSON Feed (nested too deeply)") from None
     version = document.get("version") if isinstance(document, dict) else None
     if not isinstance(version, str) or "jsonfeed.org" not in version:
         raise NotAFeed("JSON, but not a JSON Feed (no jsonfeed.org version)")

@@ -27,6 +27,7 @@ from digest.sources.feeds import (
     looks_like_html,
     parse_feed,
 )
+from digest.sources.opml import is_opml
 from digest.text import one_line
 from digest.urls import is_url, safe_url
 
@@ -195,7 +196,7 @@ class WebReader:
         if not data.strip():
             self._skip(source.label, "empty response" if source.local is None else "empty file")
             return
-        if _is_opml(data, source):
+        if is_opml(data, source.local):
             self._read_opml(data, source)
             return
         url = result.fetched.url if result.fetched else source.where
@@ -364,13 +365,6 @@ def _decode(data: bytes, content_type: str, fallback: Callable[[bytes], str]) ->
             except (LookupError, UnicodeDecodeError):
                 break
     return fallback(data)
-
-
-def _is_opml(data: bytes, source: _Source) -> bool:
-    head = data[:2048].lstrip(b"\xef\xbb\xbf").lstrip().lower()
-    if source.local is not None and source.local.suffix.lower() == ".opml":
-        return True
-    return b"<opml" in head
 
 
 def _with_note(document: Document, note: str) -> Document:
