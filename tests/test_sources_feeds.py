@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -11,7 +12,7 @@ from feed_fixtures import Item, Outline, atom, full_article, json_feed, opml, pr
 
 from digest.errors import SkipDocument
 from digest.render import escape_markdown, link_url
-from digest.sources.feeds import NotAFeed, entry_document, parse_feed, sniff_feed
+from digest.sources.feeds import NotAFeed, entry_document, newest_of_each, parse_feed, sniff_feed
 from digest.sources.opml import is_opml, parse_opml
 from digest.sources.prolog import root_name
 
@@ -70,7 +71,8 @@ def test_identity_is_guid_then_link_then_content_hash() -> None:
         Item("Three", description="c"),
     ]
     keys = [e.key for e in parse_feed(rss("F", items), url=FEED).entries]
-    assert keys[0] == f"{FEED} 1234"  # not a URI: only unique within its feed
+    # Any id is only known within its feed (digest.state keeps entries per feed).
+    assert keys[0] == "1234"
     assert keys[1] == "https://e.org/2"
     assert keys[2].startswith("sha256:") and keys[2] == keys[3]
 
@@ -231,6 +233,23 @@ def test_a_deeply_nested_json_feed_is_not_a_feed() -> None:
 def test_the_root_element_is_found_past_any_prolog(data: bytes, root: str | None) -> None:
     assert root_name(data) == root
     assert is_opml(data) == (root == "opml")
+
+
+def test_of_entries_sharing_an_id_the_newest_is_kept() -> None:
+    def item(title: str, day: int) -> Item:
+        when = dt.datetime(2026, 11, day, tzinfo=dt.timezone.utc)
+        return Item(title, link="https://e.org/1", guid="g1", description="x", published=when)
+
+    entries = parse_feed(
+        rss("F", [item("old", 20), Item("solo", link="https://e.org/2"), item("new", 23)]),
+        url=FEED,
+    ).entries
+    kept, dropped = newest_of_each(entries)
+    assert [e.title for e in kept] == ["solo", "new"] and [e.title for e in dropped] == ["old"]
+    # Without dates, the first listed (feeds list the newest first).
+    undated = [dataclasses.replace(e, published=None, updated=None) for e in entries]
+    kept, dropped = newest_of_each(undated)
+    assert [e.title for e in kept] == ["old", "solo"] and [e.title for e in dropped] == ["new"]
 
 
 # --- the real feeds in ../shared ------------------------------------------------------------

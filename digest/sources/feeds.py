@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,11 +134,11 @@ def parse_feed(
         log.info("%s: feed has errors but was read (%s)", url, parsed.get("bozo_exception"))
     atom = str(parsed.version or "").startswith("atom")
     title = one_line(parsed.feed.get("title")) or _name_from_url(url)
-    entries = tuple(_feedparser_entry(e, feed_url=url, atom=atom) for e in parsed.entries)
+    entries = tuple(_feedparser_entry(e, atom=atom) for e in parsed.entries)
     return Feed(title=title, url=url, entries=entries)
 
 
-def _feedparser_entry(e: Any, *, feed_url: str, atom: bool) -> Entry:
+def _feedparser_entry(e: Any, *, atom: bool) -> Entry:
     contents = [c for c in e.get("content") or () if normalise_space(c.get("value", ""))]
     summary = e.get("summary") or ""
     if contents:
@@ -157,7 +158,7 @@ def _feedparser_entry(e: Any, *, feed_url: str, atom: bool) -> Entry:
     updated = _when(dict.get(e, "updated_parsed"))
     title = one_line(e.get("title"))
     return Entry(
-        key=entry_key(e.get("id"), e.get("link"), title, body, feed_url=feed_url),
+        key=entry_key(e.get("id"), e.get("link"), title, body),
         fingerprint=fingerprint(title, body),
         title=title,
         link=link,
@@ -204,7 +205,7 @@ def parse_json_feed(data: bytes, *, url: str, base: str | None = None) -> Feed:
         entry_title = one_line(_str(item.get("title")))
         entries.append(
             Entry(
-                key=entry_key(_str(item.get("id")), link, entry_title, body, feed_url=url),
+                key=entry_key(_str(item.get("id")), link, entry_title, body),
                 fingerprint=fingerprint(entry_title, body),
                 title=entry_title,
                 link=safe_url(link),
@@ -221,19 +222,36 @@ def parse_json_feed(data: bytes, *, url: str, base: str | None = None) -> Feed:
     return Feed(title=title, url=url, entries=tuple(entries))
 
 
-def entry_key(guid: str | None, link: str | None, title: str, body: str, *, feed_url: str) -> str:
-    """An entry's identity: its GUID/id, else its link, else a hash of what it says.
-
-    An id that is not a URI ("1234") is only unique within its feed, so it is qualified by it.
-    """
+def entry_key(guid: str | None, link: str | None, title: str, body: str) -> str:
+    """An entry's identity within its feed: its GUID/id, else its link, else a hash of what it
+    says. Never across feeds: another feed may publish the same id (by mistake or on purpose),
+    so what is known is always known per feed (see digest.state)."""
     guid = (guid or "").strip()
     if guid:
-        if "://" in guid or guid.startswith(("tag:", "urn:")):
-            return guid
-        return f"{feed_url} {guid}"
+        return guid
     if link and link.strip():
         return link.strip()
     return "sha256:" + fingerprint(title, body)
+
+
+def newest_of_each(entries: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
+    """The feed's entries with one per identity, in the feed's order, and those left out.
+
+    Of entries sharing an id the newest is kept (by updated, else published date); without
+    dates, the first listed, as feeds list the newest first.
+    """
+    best: dict[str, tuple[float, int]] = {}
+    for index, entry in enumerate(entries):
+        rank = (_timestamp(entry.updated or entry.published), -index)
+        if entry.key not in best or rank > best[entry.key]:
+            best[entry.key] = rank
+    kept = [e for i, e in enumerate(entries) if best[e.key][1] == -i]
+    dropped = [e for i, e in enumerate(entries) if best[e.key][1] != -i]
+    return kept, dropped
+
+
+def _timestamp(when: _dt.datetime | None) -> float:
+    return when.timestamp() if when else float("-inf")
 
 
 def fingerprint(title: str, body: str) -> str:
