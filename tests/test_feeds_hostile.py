@@ -300,3 +300,27 @@ def test_duplicate_guids_in_one_feed_keep_the_newest_and_say_so(
     # Known now: the next run neither sends it again nor repeats the line.
     result = make(url, "-o", str(out), "--since", "last", "--skip-empty")
     assert result.exit_code == 0 and result.stdout == "", result.output
+
+
+# --- --skip-empty: nothing new means no digest, whatever failed -----------------------------
+
+
+def test_skip_empty_writes_no_digest_of_only_skipped_lines(
+    site: Site, tmp_path: Path, fake_engine: FakeSummariser
+) -> None:
+    good = site.put("good.xml", rss("Good", full_items("Good", 1)))
+    out = tmp_path / "out"
+    assert make(good, "-o", str(out), "--since", "last").exit_code == 0
+    broken = site.url("broken.xml")  # 404
+    for _night in range(2):
+        result = make(good, broken, "-o", str(out), "--since", "last", "--skip-empty")
+        assert result.exit_code == 3, result.output
+        assert result.stdout == ""  # no digest written
+        assert "broken.xml: HTTP 404" in result.stderr
+    # Nor does a second run of the day without --skip-empty add a digest of them to the first.
+    result = make(good, broken, "-o", str(out), "--since", "last")
+    assert result.exit_code == 3 and result.stdout == "", result.output
+    assert sorted(p.name for p in out.glob("digest-*")) == [
+        f"digest-{DATE}.json",
+        f"digest-{DATE}.md",
+    ]
