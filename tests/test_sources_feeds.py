@@ -113,6 +113,7 @@ def test_json_feed() -> None:
         ),
         (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', "no entries"),
         (b'{"not": "a feed"}', "not a JSON Feed"),
+        (b"", "no RSS, Atom or JSON Feed"),
     ],
 )
 def test_what_is_not_a_feed_says_why(data: bytes, reason: str) -> None:
@@ -208,6 +209,17 @@ def test_an_opml_list_declaring_an_entity_is_refused() -> None:
     )
     with pytest.raises(SkipDocument, match="declares XML entities"):
         parse_opml(data)
+
+
+def test_a_json_feed_with_fields_of_the_wrong_kind_is_read() -> None:
+    data = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": ['
+        b'{"id": 1, "title": "Odd", "authors": 1, "url": "http://[::1", "summary": "Text."},'
+        b'{"id": "2", "title": "Also", "author": "Ana", "url": ["x"], "content_text": 5}]}'
+    )
+    odd, also = parse_feed(data, url=FEED).entries
+    assert (odd.title, odd.link, odd.author) == ("Odd", None, None)
+    assert (also.title, also.link, also.author) == ("Also", None, None)
 
 
 def test_a_deeply_nested_json_feed_is_not_a_feed() -> None:

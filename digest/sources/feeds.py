@@ -127,12 +127,12 @@ def parse_feed(
         if parsed.bozo:
             problem = one_line(str(parsed.get("bozo_exception", "")))[:160]
             raise NotAFeed(f"not a readable feed (malformed XML: {problem or 'unknown error'})")
-        if not parsed.version:
+        if not parsed.get("version"):
             raise NotAFeed("not a feed (no RSS, Atom or JSON Feed found)")
         raise NotAFeed("the feed has no entries")
     if parsed.bozo:
         log.info("%s: feed has errors but was read (%s)", url, parsed.get("bozo_exception"))
-    atom = str(parsed.version or "").startswith("atom")
+    atom = str(parsed.get("version") or "").startswith("atom")
     title = one_line(parsed.feed.get("title")) or _name_from_url(url)
     entries = tuple(_feedparser_entry(e, atom=atom) for e in parsed.entries)
     return Feed(title=title, url=url, entries=entries)
@@ -198,9 +198,10 @@ def parse_json_feed(data: bytes, *, url: str, base: str | None = None) -> Feed:
             teaser = len(body.split()) < TEASER_WORDS
         else:
             body, is_html, teaser = _str(item.get("summary")), False, True
-        link = _str(item.get("url")) or _str(item.get("external_url"))
-        link = urljoin(base or url, link) if link else link
-        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+        named = _str(item.get("url")) or _str(item.get("external_url"))
+        link = _resolve(base or url, named) if named else None
+        authors = item.get("authors") or item.get("author") or []
+        authors = authors if isinstance(authors, list) else [authors]
         names = [one_line(_str(a.get("name"))) for a in authors if isinstance(a, dict)]
         entry_title = one_line(_str(item.get("title")))
         entries.append(
@@ -258,6 +259,13 @@ def fingerprint(title: str, body: str) -> str:
     """A hash of what an entry says, to tell an updated entry from the one already sent."""
     text = f"{normalise_space(title)}\n{text_of(body)}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _resolve(base: str, link: str) -> str | None:
+    try:
+        return urljoin(base, link)
+    except ValueError:  # "http://[::1": no address at all
+        return None
 
 
 def _str(value: Any) -> str:
