@@ -168,14 +168,19 @@ def publish(
                     since, include_updated=bool(options.web and options.web.include_updated)
                 ),
             )
-        nothing = not digest.articles and not digest.skipped and not digest.unreadable
         stem = out / f"digest-{digest.date.isoformat()}"
         earlier = _exists(stem, publishing.written_formats)
-        if nothing and (publishing.skip_empty or (since and earlier)):
+        if not digest.articles and (publishing.skip_empty or (since and earlier)):
             # A second --since run on the same day must not replace the morning's digest
-            # with one that says "nothing new".
+            # with one that says "nothing new". Sources that failed make no digest either
+            # (one of Skipped lines alone, every night a feed stays broken): they are on
+            # stderr already, and in the exit code.
             what = f"nothing new {since.describe()}" if since else "nothing to summarise"
-            log.info("%s; no digest written", what)
+            failed = Published(digest=digest).skipped
+            if failed:
+                log.warning("%s; no digest written (%d input(s) skipped, above)", what, failed)
+            else:
+                log.info("%s; no digest written", what)
             state.save()
             return Published(digest=digest)
         if since and earlier:

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_FILENAME = ".digest-state.json"
-STATE_VERSION = 1
-#: An entry no feed has shown for this long is forgotten (it keeps the state file small).
+#: 2: entries are kept per feed ("feeds"); version 1 knew them by id alone ("entries").
+STATE_VERSION = 2
+#: An entry its feed has not shown for this long is forgotten (it keeps the state file small).
 FORGET_ENTRIES_AFTER = _dt.timedelta(days=90)
 
 
@@ -111,13 +112,19 @@ class RunState:
     last_run: str | None = None
     #: Hashes of the files this run included, recorded by the selector and saved by save().
     included: dict[str, str] = field(default_factory=dict)
-    #: Feed entries and web pages earlier digests saw: key → {"fp", "feed", "seen"}.
+    #: Feed entries and web pages earlier digests saw, per feed (a page is its own feed):
+    #: feed → entry id → {"fp", "seen"}. Per feed, so no feed can make another's entry old.
+    feeds: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    #: Entries a version-1 state knew by id alone: id → {"fp", "feed", "seen"}. Consulted
+    #: only where a feed has no record of its own (so an upgrade sends nothing twice), and
+    #: forgotten like any entry.
     entries: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Each URL's ETag / Last-Modified from its last full answer: url → {"etag", "last_modified"}.
     http: dict[str, dict[str, str]] = field(default_factory=dict)
     #: What this run saw, merged in by save() once the digest is written.
-    seen_entries: dict[str, dict[str, str]] = field(default_factory=dict)
+    seen_feeds: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     seen_http: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Feeds that answered 304 or could not be read: what they listed is still listed.
     unchanged_feeds: set[str] = field(default_factory=set)
     #: Article pages (digest.pages), in their own file: read when first asked for.
     _pages: PageCache | None = field(default=None, repr=False)
@@ -136,7 +143,12 @@ class RunState:
             if not isinstance(files, dict):
                 raise ValueError("'files' is not a table")
             state = cls(folder, {str(k): str(v) for k, v in files.items()}, data.get("last_run"))
-            state.entries = _table(data.get("entries"))
+            feeds = data.get("feeds")
+            if isinstance(feeds, dict):
+                state.feeds = {str(f): _table(t) for f, t in feeds.items()}
+                state.entries = _table(data.get("entries"))
+            else:
+                state.feeds, state.entries = _per_feed(_table(data.get("entries")))
             state.http = _table(data.get("http"))
             return state
         except FileNotFoundError:
@@ -160,19 +172,24 @@ class RunState:
         files = {name: digest for name, digest in sorted(files.items()) if os.path.exists(name)}
         self.last_run = now.isoformat(timespec="seconds")
         today = now.date().isoformat()
-        entries = dict(self.entries)
-        for key, record in entries.items():
-            if record.get("feed") in self.unchanged_feeds:
-                # A 304 means the feed still lists these entries: they must not be forgotten.
-                entries[key] = {**record, "seen": today}
-        entries.update({k: {**v, "seen": today} for k, v in self.seen_entries.items()})
         oldest = (now.date() - FORGET_ENTRIES_AFTER).isoformat()
-        entries = {k: v for k, v in sorted(entries.items()) if v.get("seen", today) >= oldest}
+        feeds = {feed: dict(table) for feed, table in self.feeds.items()}
+        for feed in self.unchanged_feeds & feeds.keys():
+            # A 304 means the feed still lists these entries, and one that could not be read
+            # may well: they must not be forgotten (and sent again when it is back).
+            feeds[feed] = {k: {**v, "seen": today} for k, v in feeds[feed].items()}
+        for feed, table in self.seen_feeds.items():
+            feeds.setdefault(feed, {}).update({k: {**v, "seen": today} for k, v in table.items()})
         data = {
             "version": STATE_VERSION,
             "last_run": self.last_run,
             "files": files,
-            "entries": entries,
+            "feeds": {
+                feed: kept
+                for feed, table in sorted(feeds.items())
+                if (kept := _recent(table, oldest, today))
+            },
+            "entries": _recent(self.entries, oldest, today),
             "http": dict(sorted({**self.http, **self.seen_http}.items())),
         }
         written = write_atomic(self.path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
@@ -190,6 +207,31 @@ class RunState:
 
             self._pages = PageCache.load(self.folder)
         return self._pages
+
+
+def _recent(table: dict[str, dict[str, str]], oldest: str, today: str) -> dict[str, dict[str, str]]:
+    return {k: v for k, v in sorted(table.items()) if v.get("seen", today) >= oldest}
+
+
+def _per_feed(
+    entries: dict[str, dict[str, str]],
+) -> tuple[dict[str, dict[str, dict[str, str]]], dict[str, dict[str, str]]]:
+    """A version-1 table (one key per entry, the last feed that listed it) → per-feed records,
+    and the entries whose key was not the feed's own (a URI GUID, a link, a hash), which any
+    feed could have listed too."""
+    feeds: dict[str, dict[str, dict[str, str]]] = {}
+    shared: dict[str, dict[str, str]] = {}
+    for key, record in entries.items():
+        feed = record.get("feed", "")
+        own = {k: v for k, v in record.items() if k in ("fp", "seen")}
+        if feed and key.startswith(f"{feed} "):
+            # Version 1 qualified an id that is no URI by its feed ("FEED 1234").
+            feeds.setdefault(feed, {})[key[len(feed) + 1 :]] = own
+            continue
+        if feed:
+            feeds.setdefault(feed, {})[key] = own
+        shared[key] = record
+    return feeds, shared
 
 
 def _table(value: object) -> dict[str, dict[str, str]]:
@@ -233,30 +275,44 @@ class RemoteMemory:
     def unchanged(self, url: str) -> None:
         self.state.unchanged_feeds.add(url)
 
-    def wanted(
-        self, key: str, fingerprint: str, when: _dt.datetime | None, *, page: bool = False
-    ) -> str | None:
-        """'new', 'updated' or None (not wanted this time) for one entry or `page`.
+    def unavailable(self, url: str) -> None:
+        self.state.unchanged_feeds.add(url)
 
-        A feed entry that changed is sent again only with --include-updated; a web page that
-        changed is new, as a changed file is.
+    def wanted(
+        self,
+        feed: str,
+        key: str,
+        fingerprint: str,
+        when: _dt.datetime | None,
+        *,
+        page: bool = False,
+    ) -> str | None:
+        """'new', 'updated' or None (not wanted this time) for entry `key` of `feed`, or a
+        `page` (its own feed).
+
+        Only the feed's own records count: another feed listing the same id, first or with
+        other text, changes nothing. A feed entry that changed is sent again only with
+        --include-updated; a web page that changed is new, as a changed file is.
         """
         if self.since is not None and self.since.cutoff is not None:
             return "new" if when is None or when >= self.since.cutoff else None
         if self.since is None or not self.since.last:
             return "new"
-        earlier = self.state.entries.get(key)
+        earlier = self.state.feeds.get(feed, {}).get(key)
         if earlier is None:
-            return "new"
+            shared = self.state.entries.get(key)
+            # Recorded by a version-1 state under another feed: old only if the very text
+            # was sent, so no id claimed in advance hides the real entry.
+            return None if shared and shared.get("fp") == fingerprint else "new"
         if earlier.get("fp") == fingerprint:
             return None
         if page:
             return "new"
         return "updated" if self.include_updated else None
 
-    def record(self, key: str, fingerprint: str, feed: str) -> None:
+    def record(self, feed: str, key: str, fingerprint: str) -> None:
         # Dated by save(), with the run's clock.
-        self.state.seen_entries[key] = {"fp": fingerprint, "feed": feed}
+        self.state.seen_feeds.setdefault(feed, {})[key] = {"fp": fingerprint}
 
     def pages(self) -> PageCache:
         """Article pages are cached whatever --since says: a 304 brings back the stored text."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 from conftest import shared_path
-from feed_fixtures import Item, atom, full_article, json_feed, opml, prose, rss
+from feed_fixtures import Item, Outline, atom, full_article, json_feed, opml, prose, rss
 
 from digest.errors import SkipDocument
 from digest.render import escape_markdown, link_url
-from digest.sources.feeds import NotAFeed, entry_document, parse_feed, sniff_feed
-from digest.sources.opml import parse_opml
+from digest.sources.feeds import NotAFeed, entry_document, newest_of_each, parse_feed, sniff_feed
+from digest.sources.opml import is_opml, parse_opml
+from digest.sources.prolog import root_name
 
 FEED = "https://example.org/feed.xml"
 
@@ -68,7 +71,8 @@ def test_identity_is_guid_then_link_then_content_hash() -> None:
         Item("Three", description="c"),
     ]
     keys = [e.key for e in parse_feed(rss("F", items), url=FEED).entries]
-    assert keys[0] == f"{FEED} 1234"  # not a URI: only unique within its feed
+    # Any id is only known within its feed (digest.state keeps entries per feed).
+    assert keys[0] == "1234"
     assert keys[1] == "https://e.org/2"
     assert keys[2].startswith("sha256:") and keys[2] == keys[3]
 
@@ -109,6 +113,7 @@ def test_json_feed() -> None:
         ),
         (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', "no entries"),
         (b'{"not": "a feed"}', "not a JSON Feed"),
+        (b"", "no RSS, Atom or JSON Feed"),
     ],
 )
 def test_what_is_not_a_feed_says_why(data: bytes, reason: str) -> None:
@@ -134,12 +139,129 @@ def test_links_other_than_http_are_dropped_and_escaped_in_markdown() -> None:
 
 
 def test_opml_lists_its_feeds_in_order() -> None:
-    from feed_fixtures import Outline
-
     data = opml([Outline("https://a.org/rss", "A"), Outline("https://b.org/atom", "B")])
     assert parse_opml(data) == [("https://a.org/rss", "A"), ("https://b.org/atom", "B")]
     with pytest.raises(SkipDocument, match="names no feeds"):
         parse_opml(b"<opml><body></body></opml>")
+
+
+# --- hostile documents: bounded parsing, and knowing OPML from a feed -----------------------
+
+
+def _bomb(uses: int) -> str:
+    return (
+        '<?xml version="1.0"?>\n<!DOCTYPE rss [\n'
+        f'<!ENTITY big "{"A" * 50_000}">\n]>\n'
+        '<rss version="2.0"><channel><title>Bomb</title><item><title>Boom</title>'
+        f"<link>https://bomb.example/1</link><description>{'&big;' * uses}</description>"
+        "</item></channel></rss>"
+    )
+
+
+def test_a_feed_declaring_an_entity_is_refused_before_anything_expands() -> None:
+    import time
+    import tracemalloc
+
+    data = _bomb(2_000).encode()  # 60 KB; expanded, 100 MB of text
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(NotAFeed, match="declares XML entities"):
+            parse_feed(data, url=FEED)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000, f"{peak:,} bytes"
+    assert time.monotonic() - started < 10
+    # Not every DOCTYPE is refused, nor an entity declaration quoted in an entry's text.
+    netscape = rss("Old", [Item("One", link="https://e.org/1", description="x")]).replace(
+        b"<rss",
+        b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        b'"http://my.netscape.com/publish/formats/rss-0.91.dtd">\n<rss',
+    )
+    assert parse_feed(netscape, url=FEED).title == "Old"
+    quoting = rss(
+        "Quoting", [Item("XML", link="https://e.org/2", content='<!ENTITY big "A"> ' + prose(1))]
+    )
+    (entry,) = parse_feed(quoting, url=FEED).entries
+    assert "big" in entry.body
+
+
+@pytest.mark.parametrize(
+    ("encoded", "content_type"),
+    [
+        # With its byte-order mark and declaration, as UTF-16 feeds come.
+        (lambda text: text.replace('"1.0"', '"1.0" encoding="utf-16"').encode("utf-16"), None),
+        # No mark, a blank line first: only the server's charset says it is UTF-16.
+        (lambda text: ("\n" + text).encode("utf-16-le"), "application/xml; charset=utf-16le"),
+        (lambda text: text.replace("<?xml", "<!-- <a> -->\n<?xml").encode(), None),
+    ],
+    ids=["utf-16", "utf-16 by charset", "after a comment"],
+)
+def test_an_entity_is_found_whatever_the_encoding(encoded: Any, content_type: str | None) -> None:
+    with pytest.raises(NotAFeed, match="declares XML entities"):
+        parse_feed(encoded(_bomb(3)), url=FEED, content_type=content_type)
+
+
+def test_an_opml_list_declaring_an_entity_is_refused() -> None:
+    data = opml([Outline("https://a.org/rss", "A&amp;B")]).replace(
+        b"<opml", b'<!DOCTYPE opml [<!ENTITY x "y">]>\n<opml'
+    )
+    with pytest.raises(SkipDocument, match="declares XML entities"):
+        parse_opml(data)
+
+
+def test_a_json_feed_with_fields_of_the_wrong_kind_is_read() -> None:
+    data = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": ['
+        b'{"id": 1, "title": "Odd", "authors": 1, "url": "http://[::1", "summary": "Text."},'
+        b'{"id": "2", "title": "Also", "author": "Ana", "url": ["x"], "content_text": 5}]}'
+    )
+    odd, also = parse_feed(data, url=FEED).entries
+    assert (odd.title, odd.link, odd.author) == ("Odd", None, None)
+    assert (also.title, also.link, also.author) == ("Also", None, None)
+
+
+def test_a_deeply_nested_json_feed_is_not_a_feed() -> None:
+    data = b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * 100_000
+    with pytest.raises(NotAFeed, match="nested too deeply|not a readable JSON Feed"):
+        parse_feed(data + b"]" * 100_000 + b"}", url=FEED)
+
+
+@pytest.mark.parametrize(
+    ("data", "root"),
+    [
+        (b'<?xml version="1.0"?><opml version="2.0"><body/></opml>', "opml"),
+        (b"\xef\xbb\xbf<!-- " + b"x" * 5000 + b' --><!DOCTYPE opml SYSTEM "o.dtd"><opml/>', "opml"),
+        (b'<!DOCTYPE x [<!ELEMENT a ANY><!ATTLIST a b CDATA "c">]><?pi <opml?>\n<rss/>', "rss"),
+        ('<?xml version="1.0" encoding="utf-16"?><opml/>'.encode("utf-16"), "opml"),
+        (b"<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>", "rdf"),
+        (b"<rss><channel><description><![CDATA[<opml>]]></description></channel></rss>", "rss"),
+        (b"<!-- never closed <opml>", None),
+        (b"", None),
+        (b"plain text, no markup", None),
+    ],
+)
+def test_the_root_element_is_found_past_any_prolog(data: bytes, root: str | None) -> None:
+    assert root_name(data) == root
+    assert is_opml(data) == (root == "opml")
+
+
+def test_of_entries_sharing_an_id_the_newest_is_kept() -> None:
+    def item(title: str, day: int) -> Item:
+        when = dt.datetime(2026, 11, day, tzinfo=dt.timezone.utc)
+        return Item(title, link="https://e.org/1", guid="g1", description="x", published=when)
+
+    entries = parse_feed(
+        rss("F", [item("old", 20), Item("solo", link="https://e.org/2"), item("new", 23)]),
+        url=FEED,
+    ).entries
+    kept, dropped = newest_of_each(entries)
+    assert [e.title for e in kept] == ["solo", "new"] and [e.title for e in dropped] == ["old"]
+    # Without dates, the first listed (feeds list the newest first).
+    undated = [dataclasses.replace(e, published=None, updated=None) for e in entries]
+    kept, dropped = newest_of_each(undated)
+    assert [e.title for e in kept] == ["old", "solo"] and [e.title for e in dropped] == ["new"]
 
 
 # --- the real feeds in ../shared ------------------------------------------------------------

@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from digest.errors import SkipDocument
 from digest.model import Document, Section
+from digest.sources.prolog import declares_entities
 from digest.text import normalise_space, one_line
 from digest.urls import safe_url
 
@@ -103,34 +105,40 @@ def parse_feed(
         raise NotAFeed("an HTML page, not a feed")
     # Imported here: feedparser is only needed when there are feeds.
     import feedparser
+    from feedparser.encodings import convert_to_utf8
 
+    headers = {
+        "content-type": content_type or "application/xml",
+        # Content-Location is the base feedparser resolves relative links against.
+        "content-location": base or url,
+    }
+    # Looked for in the UTF-8 that both of feedparser's parsers are given, whatever encoding
+    # the bytes, their XML declaration or the server named.
+    if declares_entities(convert_to_utf8(dict(headers), data, {})):
+        raise NotAFeed(
+            "refused: it declares XML entities (<!ENTITY>), which could expand it past any "
+            "size limit"
+        )
     # Bytes, never a URL: feedparser would fetch a URL itself, past every limit we set.
     parsed = feedparser.parse(
-        data,
-        # Content-Location is the base feedparser resolves relative links against.
-        response_headers={
-            "content-type": content_type or "application/xml",
-            "content-location": base or url,
-        },
-        resolve_relative_uris=True,
-        sanitize_html=True,
+        data, response_headers=headers, resolve_relative_uris=True, sanitize_html=True
     )
     if not parsed.entries:
         if parsed.bozo:
             problem = one_line(str(parsed.get("bozo_exception", "")))[:160]
             raise NotAFeed(f"not a readable feed (malformed XML: {problem or 'unknown error'})")
-        if not parsed.version:
+        if not parsed.get("version"):
             raise NotAFeed("not a feed (no RSS, Atom or JSON Feed found)")
         raise NotAFeed("the feed has no entries")
     if parsed.bozo:
         log.info("%s: feed has errors but was read (%s)", url, parsed.get("bozo_exception"))
-    atom = str(parsed.version or "").startswith("atom")
+    atom = str(parsed.get("version") or "").startswith("atom")
     title = one_line(parsed.feed.get("title")) or _name_from_url(url)
-    entries = tuple(_feedparser_entry(e, feed_url=url, atom=atom) for e in parsed.entries)
+    entries = tuple(_feedparser_entry(e, atom=atom) for e in parsed.entries)
     return Feed(title=title, url=url, entries=entries)
 
 
-def _feedparser_entry(e: Any, *, feed_url: str, atom: bool) -> Entry:
+def _feedparser_entry(e: Any, *, atom: bool) -> Entry:
     contents = [c for c in e.get("content") or () if normalise_space(c.get("value", ""))]
     summary = e.get("summary") or ""
     if contents:
@@ -150,7 +158,7 @@ def _feedparser_entry(e: Any, *, feed_url: str, atom: bool) -> Entry:
     updated = _when(dict.get(e, "updated_parsed"))
     title = one_line(e.get("title"))
     return Entry(
-        key=entry_key(e.get("id"), e.get("link"), title, body, feed_url=feed_url),
+        key=entry_key(e.get("id"), e.get("link"), title, body),
         fingerprint=fingerprint(title, body),
         title=title,
         link=link,
@@ -169,6 +177,8 @@ def parse_json_feed(data: bytes, *, url: str, base: str | None = None) -> Feed:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise NotAFeed(f"not a readable JSON Feed ({one_line(str(exc))[:120]})") from None
+    except RecursionError:
+        raise NotAFeed("not a readable JSON Feed (nested too deeply)") from None
     version = document.get("version") if isinstance(document, dict) else None
     if not isinstance(version, str) or "jsonfeed.org" not in version:
         raise NotAFeed("JSON, but not a JSON Feed (no jsonfeed.org version)")
@@ -188,14 +198,15 @@ def parse_json_feed(data: bytes, *, url: str, base: str | None = None) -> Feed:
             teaser = len(body.split()) < TEASER_WORDS
         else:
             body, is_html, teaser = _str(item.get("summary")), False, True
-        link = _str(item.get("url")) or _str(item.get("external_url"))
-        link = urljoin(base or url, link) if link else link
-        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+        named = _str(item.get("url")) or _str(item.get("external_url"))
+        link = _resolve(base or url, named) if named else None
+        authors = item.get("authors") or item.get("author") or []
+        authors = authors if isinstance(authors, list) else [authors]
         names = [one_line(_str(a.get("name"))) for a in authors if isinstance(a, dict)]
         entry_title = one_line(_str(item.get("title")))
         entries.append(
             Entry(
-                key=entry_key(_str(item.get("id")), link, entry_title, body, feed_url=url),
+                key=entry_key(_str(item.get("id")), link, entry_title, body),
                 fingerprint=fingerprint(entry_title, body),
                 title=entry_title,
                 link=safe_url(link),
@@ -212,25 +223,49 @@ def parse_json_feed(data: bytes, *, url: str, base: str | None = None) -> Feed:
     return Feed(title=title, url=url, entries=tuple(entries))
 
 
-def entry_key(guid: str | None, link: str | None, title: str, body: str, *, feed_url: str) -> str:
-    """An entry's identity: its GUID/id, else its link, else a hash of what it says.
-
-    An id that is not a URI ("1234") is only unique within its feed, so it is qualified by it.
-    """
+def entry_key(guid: str | None, link: str | None, title: str, body: str) -> str:
+    """An entry's identity within its feed: its GUID/id, else its link, else a hash of what it
+    says. Never across feeds: another feed may publish the same id (by mistake or on purpose),
+    so what is known is always known per feed (see digest.state)."""
     guid = (guid or "").strip()
     if guid:
-        if "://" in guid or guid.startswith(("tag:", "urn:")):
-            return guid
-        return f"{feed_url} {guid}"
+        return guid
     if link and link.strip():
         return link.strip()
     return "sha256:" + fingerprint(title, body)
+
+
+def newest_of_each(entries: Sequence[Entry]) -> tuple[list[Entry], list[Entry]]:
+    """The feed's entries with one per identity, in the feed's order, and those left out.
+
+    Of entries sharing an id the newest is kept (by updated, else published date); without
+    dates, the first listed, as feeds list the newest first.
+    """
+    best: dict[str, tuple[float, int]] = {}
+    for index, entry in enumerate(entries):
+        rank = (_timestamp(entry.updated or entry.published), -index)
+        if entry.key not in best or rank > best[entry.key]:
+            best[entry.key] = rank
+    kept = [e for i, e in enumerate(entries) if best[e.key][1] == -i]
+    dropped = [e for i, e in enumerate(entries) if best[e.key][1] != -i]
+    return kept, dropped
+
+
+def _timestamp(when: _dt.datetime | None) -> float:
+    return when.timestamp() if when else float("-inf")
 
 
 def fingerprint(title: str, body: str) -> str:
     """A hash of what an entry says, to tell an updated entry from the one already sent."""
     text = f"{normalise_space(title)}\n{text_of(body)}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _resolve(base: str, link: str) -> str | None:
+    try:
+        return urljoin(base, link)
+    except ValueError:  # "http://[::1": no address at all
+        return None
 
 
 def _str(value: Any) -> str:

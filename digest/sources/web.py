@@ -25,8 +25,10 @@ from digest.sources.feeds import (
     NotAFeed,
     entry_document,
     looks_like_html,
+    newest_of_each,
     parse_feed,
 )
+from digest.sources.opml import is_opml, parse_opml
 from digest.text import one_line
 from digest.urls import is_url, safe_url
 
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+#: OPML lists naming lists are read this many levels deep (the list you name is the first).
+OPML_DEPTH = 3
+#: At most this many feeds of one OPML list are read, in its order; the rest are one Skipped line.
+OPML_FEEDS = 1_000
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -54,18 +60,31 @@ class WebOptions:
     #: that failed recently are tried again (--refresh).
     refresh: bool = False
     http: FetchPolicy = field(default_factory=FetchPolicy)
+    opml_depth: int = OPML_DEPTH
+    opml_feeds: int = OPML_FEEDS
 
 
 class Memory(Protocol):
-    """What was seen before (digest.state.RemoteMemory keeps it in the output folder)."""
+    """What was seen before (digest.state.RemoteMemory keeps it in the output folder).
+
+    Entries are known per feed (`feed` is the address the feed was named by, `key` the
+    entry's id in it): no feed can make another's entry old. A web page is its own feed.
+    """
 
     def validators(self, url: str) -> Validators | None: ...
     def fetched(self, url: str, validators: Validators) -> None: ...
     def unchanged(self, url: str) -> None: ...
+    def unavailable(self, url: str) -> None: ...
     def wanted(
-        self, key: str, fingerprint: str, when: _dt.datetime | None, *, page: bool = False
+        self,
+        feed: str,
+        key: str,
+        fingerprint: str,
+        when: _dt.datetime | None,
+        *,
+        page: bool = False,
     ) -> str | None: ...
-    def record(self, key: str, fingerprint: str, feed: str) -> None: ...
+    def record(self, feed: str, key: str, fingerprint: str) -> None: ...
     def pages(self) -> PageCache | None: ...
 
 
@@ -81,12 +100,21 @@ class Everything:
     def unchanged(self, url: str) -> None:
         pass
 
+    def unavailable(self, url: str) -> None:
+        pass
+
     def wanted(
-        self, key: str, fingerprint: str, when: _dt.datetime | None, *, page: bool = False
+        self,
+        feed: str,
+        key: str,
+        fingerprint: str,
+        when: _dt.datetime | None,
+        *,
+        page: bool = False,
     ) -> str | None:
         return "new"
 
-    def record(self, key: str, fingerprint: str, feed: str) -> None:
+    def record(self, feed: str, key: str, fingerprint: str) -> None:
         pass
 
     def pages(self) -> PageCache | None:
@@ -101,6 +129,8 @@ class _Source:
     label: str
     expect_feed: bool
     local: Path | None = None
+    #: How many OPML lists led here (0: named by the user).
+    depth: int = 0
 
 
 @dataclass
@@ -127,16 +157,30 @@ class WebReader:
         self.progress = progress
         self.documents: list[Document] = []
         self.skipped: list[Skipped] = []
-        self._keys: set[str] = set()
         self._pages: PageCache | None = None
+        #: Every source taken up in this run, by the address it was named by: read once.
+        self._requested: set[str] = set()
+        #: The OPML lists read, by the addresses they were named by and fetched from.
+        self._lists: set[str] = set()
+        #: (id, link) of the feed entries in the digest: the same item from another feed
+        #: (the same id and the same link) is merged into the first.
+        self._included: set[tuple[str, str]] = set()
 
     def read(self, sources: Sequence[str | Path]) -> tuple[list[Document], list[Skipped]]:
         with Fetcher(self.options.http) as fetcher:
             self._fetcher = fetcher
-            first = [self._source(s) for s in sources]
-            for result in self._load(first):
-                self._handle(result)
+            self._read_all([self._source(s) for s in sources])
         return self.documents, self.skipped
+
+    def _read_all(self, sources: list[_Source]) -> None:
+        """Fetch the sources not taken up yet (in parallel), then read each, in order."""
+        fresh = []
+        for source in sources:
+            if source.where not in self._requested:
+                self._requested.add(source.where)
+                fresh.append(source)
+        for result in self._load(fresh):
+            self._handle(result)
 
     # -- sources ----------------------------------------------------------------------------
 
@@ -171,22 +215,21 @@ class WebReader:
             return list(pool.map(one, items))
 
     def _load_one(self, source: _Source) -> _Result:
-        if source.local is not None:
-            return self._read_local(source)
-        validators = None if self.options.refresh else self.memory.validators(source.where)
+        """The source's bytes, or why they cannot be had; never raises (it runs on a pool)."""
         try:
+            if source.local is not None:
+                # As for any file: too large, unreadable, a folder...
+                data = read_bytes(source.local, max_bytes=self.options.http.max_bytes)
+                return _Result(source, data=data)
+            validators = None if self.options.refresh else self.memory.validators(source.where)
             answer = self._fetcher.get(source.where, validators)
         except SkipDocument as exc:
             return _Result(source, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one source's failure, never the run's
+            log.debug("%s could not be had", source.label, exc_info=True)
+            verb = "read" if source.local is not None else "fetched"
+            return _Result(source, error=f"could not be {verb} ({_describe(exc)})")
         return _Result(source, answer, answer.content, answer.headers.get("content-type"))
-
-    def _read_local(self, source: _Source) -> _Result:
-        assert source.local is not None
-        try:
-            data = read_bytes(source.local, max_bytes=self.options.http.max_bytes)
-        except SkipDocument as exc:  # as for any file: too large, unreadable, a folder...
-            return _Result(source, error=str(exc))
-        return _Result(source, data=data)
 
     # -- what came back ---------------------------------------------------------------------
 
@@ -195,73 +238,106 @@ class WebReader:
         self.skipped.append(Skipped(label, one_line(reason)))
 
     def _handle(self, result: _Result) -> None:
+        """Read one source; whatever goes wrong is that source's Skipped line, as for files."""
+        source = result.source
+        try:
+            self._handle_one(result)
+        except SkipDocument as exc:
+            self._fail(source, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a reader bug must not cost the other sources
+            log.debug("reading %s failed", source.label, exc_info=True)
+            self._fail(source, f"could not be parsed ({_describe(exc)})")
+
+    def _fail(self, source: _Source, reason: str) -> None:
+        self._skip(source.label, reason)
+        # Not seen this time is not gone: what it listed stays known (see state.save).
+        self.memory.unavailable(source.where)
+
+    def _handle_one(self, result: _Result) -> None:
         source = result.source
         if result.error is not None:
-            self._skip(source.label, result.error)
-            return
+            raise SkipDocument(result.error)
         if result.fetched is not None and result.fetched.not_modified:
             log.info("%s: not modified since the last run (HTTP 304)", source.label)
             self.memory.unchanged(source.where)
             return
         data = result.data
         if not data.strip():
-            self._skip(source.label, "empty response" if source.local is None else "empty file")
-            return
-        if _is_opml(data, source):
-            self._read_opml(data, source)
-            return
+            raise SkipDocument("empty response" if source.local is None else "empty file")
         url = result.fetched.url if result.fetched else source.where
+        if is_opml(data, source.local):
+            self._read_opml(data, source, url)
+            return
         try:
             feed = parse_feed(data, url=source.where, content_type=result.content_type, base=url)
         except NotAFeed as exc:
             if looks_like_html(data) and not source.expect_feed and result.fetched:
                 self._read_page(result.fetched, source)
-            elif looks_like_html(data):
-                self._skip(source.label, "an HTML page where a feed was expected")
-            elif not source.expect_feed and result.fetched:
+                return
+            if looks_like_html(data):
+                raise SkipDocument("an HTML page where a feed was expected") from None
+            if not source.expect_feed and result.fetched:
                 kind = result.fetched.content_type or "no content type"
-                self._skip(source.label, f"neither a feed nor a web page ({kind}): {exc}")
-            else:
-                self._skip(source.label, str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - a parser bug must not cost the other sources
-            self._skip(source.label, f"could not be parsed ({type(exc).__name__}: {exc})")
-            return
+                raise SkipDocument(f"neither a feed nor a web page ({kind}): {exc}") from None
+            raise
         log.debug(
             "%s: feed %r, %d entries (from %s)", source.label, feed.title, len(feed.entries), url
         )
         self._read_feed(feed, source, result.fetched)
 
-    def _read_opml(self, data: bytes, source: _Source) -> None:
-        from digest.sources.opml import parse_opml
-
-        try:
-            feeds = parse_opml(data)
-        except SkipDocument as exc:
-            self._skip(source.label, str(exc))
-            return
+    def _read_opml(self, data: bytes, source: _Source, url: str) -> None:
+        """The feeds of an OPML list: each list once per run, lists within lists at most
+        `opml_depth` deep, at most `opml_feeds` feeds of each."""
+        names = {source.where, url}
+        if names & self._lists:
+            raise SkipDocument(_READ_ALREADY)
+        depth = self.options.opml_depth
+        if source.depth >= depth:
+            raise SkipDocument(
+                f"an OPML list nested more than {depth} deep (lists within lists): not read"
+            )
+        self._lists |= names
         inner = []
-        for url, title in feeds:
-            label = f"{url} (in {source.label})"
-            if safe_url(url) is None:
-                self._skip(label, f"not an http(s) feed address: {title or url}")
-                continue
-            inner.append(_Source(url, label, expect_feed=True))
+        for feed_url, title in parse_opml(data):
+            label = f"{feed_url} (in {source.label})"
+            if safe_url(feed_url) is None:
+                self._skip(label, f"not an http(s) feed address: {title or feed_url}")
+            elif feed_url in self._lists:
+                self._skip(label, _READ_ALREADY)
+            else:
+                inner.append(_Source(feed_url, label, expect_feed=True, depth=source.depth + 1))
+        cap = self.options.opml_feeds
+        if len(inner) > cap:
+            self._skip(
+                source.label,
+                f"{len(inner) - cap:,} more feeds left out (at most {cap:,} per OPML list)",
+            )
+            inner = inner[:cap]
         log.info("%s: %d feed(s)", source.label, len(inner))
-        for result in self._load(inner):
-            self._handle(result)
+        self._read_all(inner)
 
     # -- feeds ------------------------------------------------------------------------------
 
     def _read_feed(self, feed: Feed, source: _Source, fetched: Fetched | None) -> None:
+        where = source.where
+        entries, dropped = newest_of_each(feed.entries)
         wanted: list[tuple[Entry, str]] = []
-        for entry in feed.entries:
-            if entry.key in self._keys:
-                continue  # the same item in two feeds of this run: once is enough
-            self._keys.add(entry.key)
-            verdict = self.memory.wanted(entry.key, entry.fingerprint, entry.date)
-            if verdict:
+        for entry in entries:
+            verdict = self.memory.wanted(where, entry.key, entry.fingerprint, entry.date)
+            if verdict and (entry.key, entry.link) not in self._included:
                 wanted.append((entry, verdict))
+        # Reported while the entry is new to this feed, not on every run that lists it.
+        offered = {entry.key for entry, _ in wanted}
+        doubles = [entry for entry in dropped if entry.key in offered]
+        if doubles:
+            count, ids = len(doubles), _some(dict.fromkeys(e.key for e in doubles))
+            self._skip(
+                f"{source.label} ({feed.title})",
+                f"1 entry left out: it has the same id as a newer entry of this feed ({ids})"
+                if count == 1
+                else f"{count:,} entries left out: they have the same id as newer entries of "
+                f"this feed ({ids})",
+            )
         # The newest first; entries without a date keep the feed's own order.
         newest = sorted(wanted, key=lambda ev: _timestamp(ev[0].date), reverse=True)
         cap = self.options.max_entries
@@ -274,10 +350,15 @@ class WebReader:
             )
         kept_keys = {entry.key for entry, _ in kept}
         kept = [(e, v) for e, v in wanted if e.key in kept_keys]  # back to the feed's order
-        pages = self._fetch_pages([e for e, _ in kept], source.where)
+        pages = self._fetch_pages([e for e, _ in kept], where)
         for entry, verdict in kept:
             page, note = pages.get(entry.key, (None, None))
-            document = entry_document(entry, feed, page=page, note=note)
+            try:
+                document = entry_document(entry, feed, page=page, note=note)
+            except Exception as exc:  # noqa: BLE001 - one entry's failure, not the feed's
+                log.debug("entry %r of %s failed", entry.key, source.label, exc_info=True)
+                self._skip(_entry_label(entry, feed), f"could not be parsed ({_describe(exc)})")
+                continue
             if verdict == "updated":
                 document = _with_note(document, "Updated since an earlier digest.")
             if document.words == 0:
@@ -285,12 +366,14 @@ class WebReader:
                 self._skip(_entry_label(entry, feed), f"the entry has no text{why}")
             else:
                 self.documents.append(document)
+                if entry.link:
+                    self._included.add((entry.key, entry.link))
         # Everything the feed lists is now known, kept or not, so re-ordering or re-publishing
         # never brings an old item back; recorded only when the digest is written.
-        for entry in feed.entries:
-            self.memory.record(entry.key, entry.fingerprint, source.where)
+        for entry in entries:
+            self.memory.record(where, entry.key, entry.fingerprint)
         if fetched is not None:
-            self.memory.fetched(source.where, fetched.validators)
+            self.memory.fetched(where, fetched.validators)
 
     def _fetch_pages(
         self, entries: list[Entry], feed_url: str
@@ -318,6 +401,13 @@ class WebReader:
                 return (
                     None,
                     f"Summarised from the feed's teaser: the article could not be had ({exc}).",
+                )
+            except Exception as exc:  # noqa: BLE001 - the teaser is still there to summarise
+                log.debug("article of %r failed", entry.title, exc_info=True)
+                return (
+                    None,
+                    "Summarised from the feed's teaser: the article could not be read "
+                    f"({_describe(exc)}).",
                 )
 
         found = self._in_parallel(teasers, one, "fetch")
@@ -362,25 +452,18 @@ class WebReader:
     # -- web pages --------------------------------------------------------------------------
 
     def _read_page(self, fetched: Fetched, source: _Source) -> None:
-        try:
-            page = read_page(fetched)
-            if page.words == 0:
-                raise SkipDocument("headings but no prose")
-        except SkipDocument as exc:
-            self._skip(source.label, str(exc))
-            return
-        key = source.where
-        if key in self._keys:
-            return
-        self._keys.add(key)
+        page = read_page(fetched)
+        if page.words == 0:
+            raise SkipDocument("headings but no prose")
+        where = source.where
         # A page whose article changed is new again, as a changed file is; what the page
         # shows around its article (times, counters, "Most read") is no change.
         fingerprint, when = article_fingerprint(page), _page_date(page)
-        verdict = self.memory.wanted(key, fingerprint, when, page=True) and self.memory.wanted(
-            key, legacy_page_fingerprint(page), when, page=True
-        )
-        self.memory.record(key, fingerprint, source.where)
-        self.memory.fetched(source.where, fetched.validators)
+        verdict = self.memory.wanted(
+            where, where, fingerprint, when, page=True
+        ) and self.memory.wanted(where, where, legacy_page_fingerprint(page), when, page=True)
+        self.memory.record(where, where, fingerprint)
+        self.memory.fetched(where, fetched.validators)
         if verdict is not None:
             self.documents.append(page)
 
@@ -408,11 +491,20 @@ def _decode(data: bytes, content_type: str, fallback: Callable[[bytes], str]) ->
     return fallback(data)
 
 
-def _is_opml(data: bytes, source: _Source) -> bool:
-    head = data[:2048].lstrip(b"\xef\xbb\xbf").lstrip().lower()
-    if source.local is not None and source.local.suffix.lower() == ".opml":
-        return True
-    return b"<opml" in head
+_READ_ALREADY = "an OPML list already read in this run (lists that name themselves or each other)"
+
+
+def _some(items: Iterable[str], shown: int = 3) -> str:
+    """'a, b, c and 2 more': a Skipped line stays one readable line."""
+    listed = list(items)
+    more = f" and {len(listed) - shown:,} more" if len(listed) > shown else ""
+    return ", ".join(listed[:shown]) + more
+
+
+def _describe(exc: BaseException) -> str:
+    """An unexpected exception in one line: its type and the start of its message."""
+    message = one_line(str(exc))[:200]
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _with_note(document: Document, note: str) -> Document:
