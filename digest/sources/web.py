@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from digest.defaults import DEFAULT_MAX_ENTRIES
 from digest.errors import SkipDocument
-from digest.http import Fetched, Fetcher, FetchPolicy, Validators, is_private
+from digest.http import Fetched, Fetcher, FetchPolicy, Validators
 from digest.model import Document, Skipped
 from digest.sources import display_path, read_bytes
 from digest.sources.feeds import (
@@ -85,12 +85,14 @@ class Everything:
 
 @dataclass(frozen=True)
 class _Source:
-    """One thing to read: a URL or a local file; `expect_feed` when only a feed makes sense."""
+    """One thing to read: a URL or a local file; `expect_feed` when only a feed makes sense;
+    `public_only` when the URL was found in remote content (digest.http's network policy)."""
 
     where: str
     label: str
     expect_feed: bool
     local: Path | None = None
+    public_only: bool = False
 
 
 @dataclass
@@ -163,7 +165,11 @@ class WebReader:
         if source.local is not None:
             return self._read_local(source)
         try:
-            answer = self._fetcher.get(source.where, self.memory.validators(source.where))
+            answer = self._fetcher.get(
+                source.where,
+                self.memory.validators(source.where),
+                public_only=source.public_only,
+            )
         except SkipDocument as exc:
             return _Result(source, error=str(exc))
         return _Result(source, answer, answer.content, answer.headers.get("content-type"))
@@ -196,7 +202,7 @@ class WebReader:
             self._skip(source.label, "empty response" if source.local is None else "empty file")
             return
         if _is_opml(data, source):
-            self._read_opml(data, source)
+            self._read_opml(data, source, result.fetched)
             return
         url = result.fetched.url if result.fetched else source.where
         try:
@@ -220,7 +226,7 @@ class WebReader:
         )
         self._read_feed(feed, source, result.fetched)
 
-    def _read_opml(self, data: bytes, source: _Source) -> None:
+    def _read_opml(self, data: bytes, source: _Source, fetched: Fetched | None) -> None:
         from digest.sources.opml import parse_opml
 
         try:
@@ -228,13 +234,16 @@ class WebReader:
         except SkipDocument as exc:
             self._skip(source.label, str(exc))
             return
+        # A list you keep on disk is yours: its feeds may be anywhere. One a public server
+        # sends is remote content: its feeds may only be on public addresses.
+        public_only = fetched is not None and fetched.public
         inner = []
         for url, title in feeds:
             label = f"{url} (in {source.label})"
             if safe_url(url) is None:
                 self._skip(label, f"not an http(s) feed address: {title or url}")
                 continue
-            inner.append(_Source(url, label, expect_feed=True))
+            inner.append(_Source(url, label, expect_feed=True, public_only=public_only))
         log.info("%s: %d feed(s)", source.label, len(inner))
         for result in self._load(inner):
             self._handle(result)
@@ -262,7 +271,10 @@ class WebReader:
             )
         kept_keys = {entry.key for entry, _ in kept}
         kept = [(e, v) for e, v in wanted if e.key in kept_keys]  # back to the feed's order
-        pages = self._fetch_pages([e for e, _ in kept], source.where)
+        # Links in a feed file on disk or in a feed a public server sent may only lead to
+        # public addresses; a feed served from your own network may link into it.
+        public_only = fetched is None or fetched.public
+        pages = self._fetch_pages([e for e, _ in kept], public_only)
         for entry, verdict in kept:
             page, note = pages.get(entry.key, (None, None))
             document = entry_document(entry, feed, page=page, note=note)
@@ -281,7 +293,7 @@ class WebReader:
             self.memory.fetched(source.where, fetched.validators)
 
     def _fetch_pages(
-        self, entries: list[Entry], feed_url: str
+        self, entries: list[Entry], public_only: bool
     ) -> dict[str, tuple[Document | None, str | None]]:
         """The linked article of each teaser-only entry (or a note saying why there is none)."""
         teasers = [e for e in entries if e.teaser]
@@ -290,10 +302,6 @@ class WebReader:
         if not self.options.fetch_articles:
             note = "Summarised from the feed's teaser (fetching articles is switched off)."
             return {e.key: (None, note) for e in teasers}
-        # A link in feed text may point anywhere; into the user's own network only when the
-        # feed itself lives there (an intranet feed linking to intranet pages). Resolved once
-        # per feed, not once per entry.
-        public_only = not is_private(feed_url)
 
         def one(entry: Entry) -> tuple[Document | None, str | None]:
             try:
