@@ -17,7 +17,8 @@ from urllib.parse import urljoin, urlsplit
 
 from digest.addresses import PublicAddresses
 from digest.defaults import DEFAULT_FETCH_BUDGET_S, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
-from digest.errors import SkipDocument
+from digest.errors import SkipDocument, UsageError
+from digest.sizes import age_seconds
 from digest.urls import is_url
 
 if TYPE_CHECKING:
@@ -123,10 +124,7 @@ class Fetcher:
     """
 
     def __init__(
-        self,
-        policy: FetchPolicy | None = None,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
+        self, policy: FetchPolicy | None = None, *, sleep: Callable[[float], None] = time.sleep
     ) -> None:
         self.policy = policy or FetchPolicy()
         self._sleep = sleep
@@ -332,6 +330,18 @@ class Fetcher:
 
 class _Expired(Exception):
     """The request's deadline passed between two chunks of its body."""
+
+
+def parse_budget(value: str, option: str = "--fetch-budget") -> float:
+    """'10m', '90s', '1h' → seconds; 'none' (also 'never', 'off') → no limit (math.inf)."""
+    if value.strip().lower() in ("none", "never", "off"):
+        return math.inf
+    seconds = age_seconds(value)
+    if not seconds:  # None, or a budget of nothing at all
+        raise UsageError(
+            f"{option} must be a duration such as 10m, 90s or 1h, or 'none', not {value!r}"
+        )
+    return seconds
 
 
 def age_text(seconds: float) -> str:

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import PUBLIC
+from hostile_servers import trickle
 from werkzeug import Request, Response
 
 from digest import __version__
@@ -285,73 +287,6 @@ def test_an_untrusted_certificate_is_a_tls_error(tls_server: Any) -> None:
 # --- #19: one deadline per request (connect, TLS, headers, body), queueing not counted -------
 
 
-class RawServer:
-    """A TCP server on loopback that runs `talk(connection, stop)` for each client: for
-    answers no HTTP library would send (headers one byte at a time, a TLS record that never
-    ends)."""
-
-    def __init__(self, talk: Any, host: str = "127.0.0.1") -> None:
-        import socket
-
-        self.stop = threading.Event()
-        self._talk = talk
-        self._listener = socket.create_server((host, 0))
-        self._listener.settimeout(0.2)
-        self.port = self._listener.getsockname()[1]
-        self.connections = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            threading.Thread(target=self._one, args=(connection,), daemon=True).start()
-
-    def _one(self, connection: Any) -> None:
-        with connection:
-            try:
-                self._talk(connection, self.stop)
-            except OSError:
-                pass  # the client hung up: what the tests want
-
-    def close(self) -> None:
-        self.stop.set()
-        self._thread.join(5)
-        self._listener.close()
-
-
-@pytest.fixture
-def raw_server() -> Iterator[Any]:
-    servers: list[RawServer] = []
-
-    def start(talk: Any, host: str = "127.0.0.1") -> RawServer:
-        servers.append(RawServer(talk, host))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-def trickle(first: bytes, then: bytes, every: float = 0.2) -> Any:
-    """A conversation: read the request, send `first`, then `then` a byte at a time, for
-    up to 60 s (far past any timeout a test sets)."""
-
-    def talk(connection: Any, stop: threading.Event) -> None:
-        connection.recv(65536)
-        connection.sendall(first)
-        for _ in range(int(60 / every)):
-            if stop.wait(every):
-                return
-            connection.sendall(then)
-
-    return talk
-
-
 def test_a_server_trickling_its_headers_is_cut_off_at_the_timeout(raw_server: Any) -> None:
     # One header byte every 0.2 s never trips a read timeout; before #19 the deadline was
     # checked only while reading the body, and this request lasted as long as the server.
@@ -506,24 +441,6 @@ def test_links_from_remote_content_may_reach_only_public_addresses(url: str, rea
     assert str(caught.value).startswith("refused: ")
     assert reason in str(caught.value)
     assert str(caught.value).endswith(", reached from remote content")
-
-
-@pytest.fixture
-def public_web() -> Iterator[Any]:
-    """A second loopback server, on 127.0.0.2, that FetchPolicy(public_networks=PUBLIC)
-    counts as a public host: the internet, as far as the tests go."""
-    from pytest_httpserver import HTTPServer
-
-    server = HTTPServer(host="127.0.0.2", port=0, threaded=True)
-    server.no_handler_status_code = 404
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
-
-
-PUBLIC = ("127.0.0.2/32",)
 
 
 def test_a_redirect_from_a_public_address_may_not_lead_into_the_private_network(
