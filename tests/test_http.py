@@ -298,10 +298,10 @@ def test_a_server_trickling_its_headers_is_cut_off_at_the_timeout(raw_server: An
 
 
 def test_waiting_for_a_slot_of_the_host_is_not_counted_against_the_timeout(web: Any) -> None:
-    # Ten requests to one host, two at a time, each answered in 0.4 s: the last pair waits
-    # 1.6 s for its turn, longer than the 1.5 s timeout; none of them took longer itself.
+    # Ten requests to one host, two at a time, each answered in 0.5 s: the last pair waits
+    # 2 s for its turn, as long as the 2 s timeout; none of them took longer than 0.5 s itself.
     def slow(request: Request) -> Response:
-        time.sleep(0.4)
+        time.sleep(0.5)
         return Response("<rss/>")
 
     web.expect_request("/slow.xml").respond_with_handler(slow)
@@ -313,7 +313,7 @@ def test_waiting_for_a_slot_of_the_host_is_not_counted_against_the_timeout(web: 
         except FetchFailed as exc:
             errors.append(exc)
 
-    with fetcher(timeout=1.5, per_host=2) as f:
+    with fetcher(timeout=2.0, per_host=2) as f:
         threads = [threading.Thread(target=one) for _ in range(10)]
         for t in threads:
             t.start()
@@ -326,10 +326,10 @@ def test_waiting_for_a_slot_of_the_host_is_not_counted_against_the_timeout(web: 
 
 
 def test_nothing_is_fetched_once_the_runs_budget_is_spent(web: Any) -> None:
-    release = threading.Event()
+    release, stalling = threading.Event(), threading.Event()
     web.expect_request("/fast.xml").respond_with_data(b"<rss/>")
     web.expect_request("/stall.xml").respond_with_handler(
-        lambda request: (release.wait(30), Response("late"))[1]
+        lambda request: (stalling.set(), release.wait(30), Response("late"))[2]
     )
     reasons: list[str] = []
 
@@ -345,10 +345,12 @@ def test_nothing_is_fetched_once_the_runs_budget_is_spent(web: Any) -> None:
             assert f.get(web.url_for("/fast.xml")).content == b"<rss/>"
             # One request stalls until the budget ends; two more wait for the host meanwhile.
             threads = [threading.Thread(target=one, args=(web.url_for("/stall.xml"),))]
+            threads[0].start()
+            assert stalling.wait(10)
             threads += [
                 threading.Thread(target=one, args=(web.url_for("/fast.xml"),)) for _ in range(2)
             ]
-            for t in threads:
+            for t in threads[1:]:
                 t.start()
             for t in threads:
                 t.join(30)
