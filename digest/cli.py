@@ -16,6 +16,7 @@ from digest.cli_errors import OneLineErrors, fail
 from digest.defaults import (
     DEFAULT_CACHE_MAX_AGE,
     DEFAULT_EMAIL_MAX_SIZE,
+    DEFAULT_FETCH_BUDGET,
     DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_SIZE,
     DEFAULT_OUT,
@@ -279,6 +280,14 @@ def make_command(
             "--timeout", min=0.1, help="Seconds one HTTP request may take in all (feeds, pages)."
         ),
     ] = DEFAULT_TIMEOUT_S,
+    fetch_budget: Annotated[
+        str,
+        typer.Option(
+            "--fetch-budget",
+            help="All of a run's fetching (feeds, lists, pages, retries) ends within this "
+            "(10m, 90s, 1h; 'none' for no limit); sources not fetched by then are skipped.",
+        ),
+    ] = DEFAULT_FETCH_BUDGET,
     wait: Annotated[
         float,
         typer.Option(
@@ -341,7 +350,7 @@ def make_command(
     from digest.cache_maintenance import parse_max_age
     from digest.cluster import RaySettings, check_executor
     from digest.console import ProgressReporter, configure_logging
-    from digest.http import FetchPolicy
+    from digest.http import FetchPolicy, parse_budget
     from digest.pipeline import Options
     from digest.publishing import PublishOptions, parse_formats, publish
     from digest.reading import as_sources
@@ -374,7 +383,11 @@ def make_command(
                 max_entries=max_entries,
                 include_updated=include_updated,
                 refresh=refresh,
-                http=FetchPolicy(timeout=timeout, max_bytes=parse_size(max_size)),
+                http=FetchPolicy(
+                    timeout=timeout,
+                    max_bytes=parse_size(max_size),
+                    budget=parse_budget(fetch_budget),
+                ),
             ),
             cache_max_age=parse_max_age(cache_max_age),
         )

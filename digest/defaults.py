@@ -31,3 +31,6 @@ DEFAULT_TIMEOUT_S = 30.0
 #: Cached summaries and converted models unused this long are pruned (--cache-max-age).
 DEFAULT_CACHE_MAX_AGE = "90d"
 DEFAULT_CACHE_MAX_AGE_S = parse_age(DEFAULT_CACHE_MAX_AGE)
+#: All of a run's fetching (feeds, lists, pages, retries) must be over within this (--fetch-budget).
+DEFAULT_FETCH_BUDGET = "10m"
+DEFAULT_FETCH_BUDGET_S = parse_age(DEFAULT_FETCH_BUDGET)

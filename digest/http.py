@@ -1,12 +1,12 @@
-"""Polite, bounded HTTP GETs for feeds and pages: caps on time, size, hosts, redirects, retries."""
+"""Polite, bounded HTTP GETs for feeds and pages: caps on time, size, hosts, redirects, retries,
+the run's fetch budget, and which addresses remote content may reach."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import email.utils
-import ipaddress
 import logging
-import socket
+import math
 import threading
 import time
 import zlib
@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from digest.defaults import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
-from digest.errors import SkipDocument
+from digest.addresses import PublicAddresses
+from digest.defaults import DEFAULT_FETCH_BUDGET_S, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
+from digest.errors import SkipDocument, UsageError
+from digest.sizes import age_seconds
 from digest.urls import is_url
 
 if TYPE_CHECKING:
@@ -43,7 +45,8 @@ def user_agent() -> str:
 class FetchPolicy:
     """How politely and how far a run fetches (the CLI fills it from --timeout, --max-size…)."""
 
-    #: Seconds one request may take in all (connect, wait and the whole body).
+    #: Seconds one request may take in all: connecting, TLS, the headers and the whole body
+    #: (time spent queued for a free slot is not counted).
     timeout: float = DEFAULT_TIMEOUT_S
     #: Largest body accepted, before and after gzip/deflate decoding (the --max-size rule).
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -58,6 +61,12 @@ class FetchPolicy:
     max_retry_after: float = 60.0
     #: Sent as User-Agent; empty means digest's own (see user_agent()).
     user_agent: str = ""
+    #: Seconds all of a run's fetching may take (queues, retries and Retry-After waits
+    #: included); what is not fetched by then is skipped. math.inf: no limit.
+    budget: float = DEFAULT_FETCH_BUDGET_S
+    #: Networks counted as public although they are not: a seam for tests, which serve a
+    #: "public" host on 127.0.0.2. Empty (nothing exempt) everywhere else.
+    public_networks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,9 @@ class Fetched:
     headers: Mapping[str, str]
     content: bytes
     validators: Validators
+    #: Whether the answer came from a public address. What it lists or links may reach only
+    #: public addresses when it did (True, the safe side, when not known).
+    public: bool = True
 
     @property
     def not_modified(self) -> bool:
@@ -99,10 +111,16 @@ class FetchFailed(SkipDocument):
 
 
 class Fetcher:
-    """A shared httpx client with a global and a per-host cap on requests in flight.
+    """Shared httpx clients with a global and a per-host cap on requests in flight.
 
     Thread-safe: feeds and pages are fetched from a thread pool, and every request (retries
     and redirect hops included) holds one global slot and one slot of its host.
+
+    Where a request may connect is the network policy: a URL the user wrote may reach any
+    address; a URL found in remote content (`public_only`), and every redirect given by a
+    server at a public address, only public ones. It is checked on the address connected to:
+    the two kinds of request have separate connection pools, and the guarded one resolves a
+    name once and connects to the address it checked (digest.connections).
     """
 
     def __init__(
@@ -113,23 +131,37 @@ class Fetcher:
         self._global = threading.BoundedSemaphore(self.policy.concurrency)
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
+        self._ends = time.monotonic() + self.policy.budget
+        self.public = PublicAddresses(self.policy.public_networks)
         import httpx
 
-        self._client = httpx.Client(
-            # Redirects are followed here, hop by hop, so each hop takes its host's slot.
-            follow_redirects=False,
-            timeout=httpx.Timeout(self.policy.timeout),
-            limits=httpx.Limits(max_connections=self.policy.concurrency),
-            headers={
-                "User-Agent": self.policy.user_agent or user_agent(),
-                # Only what we decode ourselves, under the size cap (never br or zstd).
-                "Accept-Encoding": "gzip, deflate",
-                "Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
-                "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, "
-                "text/html;q=0.7, */*;q=0.5",
-            },
-            trust_env=False,
-        )
+        from digest.connections import guarded_transport
+
+        limits = httpx.Limits(max_connections=self.policy.concurrency)
+        # Key True: public addresses only (guarded); False: anywhere the user pointed.
+        self._clients = {
+            only: httpx.Client(
+                transport=guarded_transport(
+                    self.public if only else None,
+                    limits,
+                    lambda: httpx.create_ssl_context(trust_env=False),
+                ),
+                # Redirects are followed here, hop by hop, so each hop takes its host's slot
+                # and is checked against the policy.
+                follow_redirects=False,
+                timeout=httpx.Timeout(self.policy.timeout),
+                headers={
+                    "User-Agent": self.policy.user_agent or user_agent(),
+                    # Only what we decode ourselves, under the size cap (never br or zstd).
+                    "Accept-Encoding": "gzip, deflate",
+                    "Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
+                    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, "
+                    "text/html;q=0.7, */*;q=0.5",
+                },
+                trust_env=False,
+            )
+            for only in (False, True)
+        }
 
     def __enter__(self) -> Fetcher:
         return self
@@ -138,7 +170,8 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        for client in self._clients.values():
+            client.close()
 
     def _host_slot(self, url: str) -> threading.BoundedSemaphore:
         host = (urlsplit(url).hostname or "").lower()
@@ -147,22 +180,37 @@ class Fetcher:
                 self._hosts[host] = threading.BoundedSemaphore(self.policy.per_host)
             return self._hosts[host]
 
+    def budget_left(self) -> float:
+        """Seconds left of the run's fetch budget (negative once it is spent)."""
+        return self._ends - time.monotonic()
+
+    def _queue(self, slot: threading.BoundedSemaphore) -> None:
+        """Wait for a slot for as long as the budget lasts."""
+        if not slot.acquire(timeout=min(max(0.0, self.budget_left()), threading.TIMEOUT_MAX)):
+            raise self._budget_spent()
+
+    def _budget_spent(self) -> FetchFailed:
+        return FetchFailed(
+            f"not fetched: the run's fetch budget of {self._budget_text()} was spent"
+        )
+
+    def _budget_text(self) -> str:
+        return age_text(self.policy.budget)
+
     def get(
         self, url: str, validators: Validators | None = None, *, public_only: bool = False
     ) -> Fetched:
         """GET `url`, following redirects and retrying 429/5xx; raise FetchFailed if it fails.
 
-        `public_only` refuses (at every redirect hop) hosts on loopback, private or link-local
-        networks: for links found in feed text, which must not reach into the user's network.
+        `public_only`: the URL was found in remote content, so it may reach only public
+        addresses. Redirects given by a server at a public address are held to that too.
         """
         if not is_url(url):
             raise FetchFailed(f"not an http(s) URL: {url}")
         extra = validators.headers() if validators else {}
         current = url
         for _hop in range(self.policy.max_redirects + 1):
-            if public_only and is_private(current):
-                raise FetchFailed("refused: the link points into a private network")
-            answer = self._with_retries(current, extra)
+            answer = self._with_retries(current, extra, public_only)
             if answer.status in _REDIRECTS:
                 location = answer.headers.get("location")
                 if not location:
@@ -171,6 +219,8 @@ class Fetcher:
                 if not is_url(target):
                     raise FetchFailed(f"redirected to a non-http(s) address: {target[:200]}")
                 log.debug("%s redirects (%d) to %s", current, answer.status, target)
+                # Where a public server sends us is remote content like any link it serves.
+                public_only = public_only or answer.public
                 current = target
                 continue
             if answer.status == 304 or 200 <= answer.status < 300:
@@ -178,10 +228,10 @@ class Fetcher:
             raise FetchFailed(_status_reason(answer))
         raise FetchFailed(f"more than {self.policy.max_redirects} redirects")
 
-    def _with_retries(self, url: str, extra: Mapping[str, str]) -> Fetched:
+    def _with_retries(self, url: str, extra: Mapping[str, str], public_only: bool) -> Fetched:
         attempts = self.policy.retries + 1
         for attempt in range(1, attempts + 1):
-            answer = self._once(url, extra)
+            answer = self._once(url, extra, public_only)
             if answer.status not in RETRY_STATUSES:
                 return answer
             if attempt == attempts:
@@ -194,37 +244,71 @@ class Fetcher:
                     f"{_status_reason(answer)}; the server asks to wait {wait:.0f} s "
                     f"(more than {self.policy.max_retry_after:.0f})"
                 )
+            if wait >= self.budget_left():
+                raise FetchFailed(
+                    f"{_status_reason(answer)}; waiting {wait:g} s to try again would pass "
+                    f"the run's fetch budget of {self._budget_text()}"
+                )
             log.info("%s: HTTP %d, trying again in %.1f s", url, answer.status, wait)
             self._sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _once(self, url: str, extra: Mapping[str, str]) -> Fetched:
+    def _once(self, url: str, extra: Mapping[str, str], public_only: bool) -> Fetched:
+        # Host first: requests queued for a busy host must not hold slots other hosts could
+        # use. Queueing counts against the run's budget, not against the request's --timeout.
+        host = self._host_slot(url)
+        self._queue(host)
+        try:
+            self._queue(self._global)
+            try:
+                return self._request(url, extra, public_only)
+            finally:
+                self._global.release()
+        finally:
+            host.release()
+
+    def _request(self, url: str, extra: Mapping[str, str], public_only: bool) -> Fetched:
         import httpx
 
-        deadline = time.monotonic() + self.policy.timeout
-        # Host first: requests queued for a busy host must not hold slots other hosts could use.
-        with self._host_slot(url), self._global:
-            try:
-                with self._client.stream("GET", url, headers=dict(extra)) as response:
-                    body = b""
-                    if 200 <= response.status_code < 300:
-                        body = self._read_body(response, deadline)
-                    headers = {k.lower(): v for k, v in response.headers.items()}
-                    return Fetched(
-                        url=str(response.url),
-                        status=response.status_code,
-                        headers=headers,
-                        content=body,
-                        validators=Validators(headers.get("etag"), headers.get("last-modified")),
-                    )
-            except httpx.TimeoutException:
-                raise FetchFailed(f"timed out after {self.policy.timeout:g} s") from None
-            except httpx.TooManyRedirects:  # pragma: no cover - redirects are ours to follow
-                raise FetchFailed("too many redirects") from None
-            except httpx.HTTPError as exc:
-                raise FetchFailed(_network_reason(exc)) from None
+        from digest.connections import Deadline, Refused, within
 
-    def _read_body(self, response: httpx.Response, deadline: float) -> bytes:
+        if self.budget_left() <= 0:
+            raise self._budget_spent()
+        now = time.monotonic()
+        by_budget = self._ends < now + self.policy.timeout
+        deadline = Deadline(min(self._ends, now + self.policy.timeout))
+        try:
+            with (
+                within(deadline),
+                self._clients[public_only].stream("GET", url, headers=dict(extra)) as response,
+            ):
+                body = b""
+                if 200 <= response.status_code < 300:
+                    body = self._read_body(response, deadline.remaining)
+                headers = {k.lower(): v for k, v in response.headers.items()}
+                stream = response.extensions.get("network_stream")
+                address = stream.get_extra_info("server_addr") if stream else None
+                return Fetched(
+                    url=str(response.url),
+                    status=response.status_code,
+                    headers=headers,
+                    content=body,
+                    validators=Validators(headers.get("etag"), headers.get("last-modified")),
+                    public=address is None or self.public.is_public(str(address[0])),
+                )
+        except Refused as exc:
+            raise FetchFailed(str(exc)) from None
+        except (httpx.HTTPError, _Expired) as exc:
+            if deadline.passed and by_budget:
+                raise FetchFailed(
+                    f"stopped: the run's fetch budget of {self._budget_text()} ran out"
+                ) from None
+            if deadline.passed or isinstance(exc, httpx.TimeoutException):
+                raise FetchFailed(f"timed out after {self.policy.timeout:g} s") from None
+            assert isinstance(exc, httpx.HTTPError)  # _Expired: the deadline passed
+            raise FetchFailed(_network_reason(exc)) from None
+
+    def _read_body(self, response: httpx.Response, left: Callable[[], float]) -> bytes:
         limit = self.policy.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -237,34 +321,37 @@ class Fetcher:
             if raw > limit:
                 raise FetchFailed(f"too large (over {limit:,} bytes; the limit is {limit:,})")
             out += decoder(chunk, limit - len(out))
-            if time.monotonic() > deadline:
-                # A server that trickles bytes never trips the read timeout; this does.
-                raise FetchFailed(f"timed out after {self.policy.timeout:g} s")
+            try:
+                left()
+            except TimeoutError:
+                raise _Expired from None
         return bytes(out)
 
 
-def is_private(url: str) -> bool:
-    """Whether `url`'s host is this machine or on a private, link-local or reserved network.
+class _Expired(Exception):
+    """The request's deadline passed between two chunks of its body."""
 
-    Names are resolved; one that does not resolve is not private (fetching it fails anyway).
-    """
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    if not host:
-        return False  # a local feed file: not a network at all
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        addresses = {ipaddress.ip_address(host)}
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except (OSError, UnicodeError):
-            return False
-        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
-    return any(
-        a.is_private or a.is_loopback or a.is_link_local or a.is_reserved or a.is_unspecified
-        for a in addresses
-    )
+
+def parse_budget(value: str, option: str = "--fetch-budget") -> float:
+    """'10m', '90s', '1h' → seconds; 'none' (also 'never', 'off') → no limit (math.inf)."""
+    if value.strip().lower() in ("none", "never", "off"):
+        return math.inf
+    seconds = age_seconds(value)
+    if not seconds:  # None, or a budget of nothing at all
+        raise UsageError(
+            f"{option} must be a duration such as 10m, 90s or 1h, or 'none', not {value!r}"
+        )
+    return seconds
+
+
+def age_text(seconds: float) -> str:
+    """600 → '10m', 90 → '90s', 7200 → '2h': a duration as --fetch-budget takes it."""
+    if math.isinf(seconds):
+        return "none"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def _decoder(encoding: str) -> Callable[[bytes, int], bytes]:

@@ -23,7 +23,7 @@ from digest.summarising import Summarised, summarise
 
 if TYPE_CHECKING:
     from digest.cluster import RaySession
-    from digest.sources.web import Memory
+    from digest.sources.memory import Memory
 
 __all__ = ["Options", "Progress", "Summarised", "make_digest", "summarise_read_documents"]
 

@@ -27,7 +27,8 @@ from digest.urls import is_url
 
 if TYPE_CHECKING:
     from digest.cluster import RaySession
-    from digest.sources.web import Memory, WebOptions
+    from digest.sources.memory import Memory
+    from digest.sources.web import WebOptions
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,8 @@ def read_sources(
     )
     if remote:
         from digest.http import FetchPolicy
-        from digest.sources.web import Everything, WebOptions, WebReader
+        from digest.sources.memory import Everything
+        from digest.sources.web import WebOptions, WebReader
 
         # Given WebOptions are honoured as given; without them, `max_bytes` bounds downloads
         # as it bounds files (the CLI puts --max-size into both).

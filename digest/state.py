@@ -246,7 +246,7 @@ def _table(value: object) -> dict[str, dict[str, str]]:
 
 @dataclass
 class RemoteMemory:
-    """The state as feeds and pages see it (see digest.sources.web.Memory).
+    """The state as feeds and pages see it (see digest.sources.memory.Memory).
 
     Decisions use what earlier digests recorded; what this run sees is kept aside and saved
     with the state only once the digest is written.

@@ -162,6 +162,43 @@ def web() -> Iterator[Any]:
         server.stop()
 
 
+#: What FetchPolicy(public_networks=...) counts as public in tests: the `public_web` server.
+PUBLIC = ("127.0.0.2/32",)
+
+
+@pytest.fixture
+def public_web() -> Iterator[Any]:
+    """A second loopback server, on 127.0.0.2, that FetchPolicy(public_networks=PUBLIC)
+    counts as a public host: the internet, as far as the network policy's tests go."""
+    pytest.importorskip("pytest_httpserver")
+    from pytest_httpserver import HTTPServer
+
+    server = HTTPServer(host="127.0.0.2", port=0, threaded=True)
+    server.no_handler_status_code = 404
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+@pytest.fixture
+def raw_server() -> Iterator[Callable[..., Any]]:
+    """Start hostile_servers.RawServer(talk) on loopback (a TCP server that speaks as `talk`
+    says, for answers below HTTP); every one started is stopped after the test."""
+    from hostile_servers import RawServer
+
+    servers: list[RawServer] = []
+
+    def start(talk: Callable[..., None], host: str = "127.0.0.1") -> RawServer:
+        servers.append(RawServer(talk, host))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
 @pytest.fixture
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Name lookups for anything but loopback fail, as offline: no test reaches the internet

@@ -266,7 +266,7 @@ def test_links_in_a_feed_from_elsewhere_never_reach_into_the_private_network(
     result = make(str(feed), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     (doc,) = documents(tmp_path / "out")
-    assert "private network" in doc["note"] and doc["words"] == 2
+    assert "refused: 127.0.0.1 is a private address" in doc["note"] and doc["words"] == 2
     assert site.requests("admin.html") == []
 
 

@@ -22,7 +22,8 @@ from test_feeds_cli import DATE, Site, documents, full_items, make
 
 from digest import executing
 from digest.sources import web
-from digest.sources.web import Everything, WebOptions, WebReader
+from digest.sources.memory import Everything
+from digest.sources.web import WebOptions, WebReader
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import PUBLIC
+from hostile_servers import trickle
 from werkzeug import Request, Response
 
 from digest import __version__
-from digest.http import Fetcher, FetchFailed, FetchPolicy, Validators, is_private, retry_after
+from digest.http import Fetcher, FetchFailed, FetchPolicy, Validators, retry_after
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 
@@ -282,24 +284,274 @@ def test_an_untrusted_certificate_is_a_tls_error(tls_server: Any) -> None:
         f.get(url)
 
 
+# --- #19: one deadline per request (connect, TLS, headers, body), queueing not counted -------
+
+
+def test_a_server_trickling_its_headers_is_cut_off_at_the_timeout(raw_server: Any) -> None:
+    # One header byte every 0.2 s never trips a read timeout; before #19 the deadline was
+    # checked only while reading the body, and this request lasted as long as the server.
+    server = raw_server(trickle(b"HTTP/1.1 200 OK\r\nX-Pad: ", b"a"))
+    started = time.monotonic()
+    with fetcher(timeout=1.0) as f, pytest.raises(FetchFailed, match="timed out after 1 s"):
+        f.get(f"http://127.0.0.1:{server.port}/feed.xml")
+    assert time.monotonic() - started < 1.0 + 2.0  # --timeout and a small margin
+
+
+def test_waiting_for_a_slot_of_the_host_is_not_counted_against_the_timeout(web: Any) -> None:
+    # Ten requests to one host, two at a time, each answered in 0.5 s: the last pair waits
+    # 2 s for its turn, as long as the 2 s timeout; none of them took longer than 0.5 s itself.
+    def slow(request: Request) -> Response:
+        time.sleep(0.5)
+        return Response("<rss/>")
+
+    web.expect_request("/slow.xml").respond_with_handler(slow)
+    errors: list[Exception] = []
+
+    def one() -> None:
+        try:
+            f.get(web.url_for("/slow.xml"))
+        except FetchFailed as exc:
+            errors.append(exc)
+
+    with fetcher(timeout=2.0, per_host=2) as f:
+        threads = [threading.Thread(target=one) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert errors == [] and len(web.log) == 10
+
+
+# --- #19: the run's fetch budget --------------------------------------------------------------
+
+
+def test_nothing_is_fetched_once_the_runs_budget_is_spent(web: Any) -> None:
+    release, stalling = threading.Event(), threading.Event()
+    web.expect_request("/fast.xml").respond_with_data(b"<rss/>")
+    web.expect_request("/stall.xml").respond_with_handler(
+        lambda request: (stalling.set(), release.wait(30), Response("late"))[2]
+    )
+    reasons: list[str] = []
+
+    def one(url: str) -> None:
+        try:
+            f.get(url)
+        except FetchFailed as exc:
+            reasons.append(str(exc))
+
+    started = time.monotonic()
+    try:
+        with fetcher(timeout=30, budget=1.5, per_host=1) as f:
+            assert f.get(web.url_for("/fast.xml")).content == b"<rss/>"
+            # One request stalls until the budget ends; two more wait for the host meanwhile.
+            threads = [threading.Thread(target=one, args=(web.url_for("/stall.xml"),))]
+            threads[0].start()
+            assert stalling.wait(10)
+            threads += [
+                threading.Thread(target=one, args=(web.url_for("/fast.xml"),)) for _ in range(2)
+            ]
+            for t in threads[1:]:
+                t.start()
+            for t in threads:
+                t.join(30)
+            # Afterwards nothing more is asked of any server.
+            with pytest.raises(FetchFailed, match="not fetched: the run's fetch budget of 1.5s"):
+                f.get(web.url_for("/fast.xml"))
+    finally:
+        release.set()
+    assert time.monotonic() - started < 1.5 + 3.0
+    assert sorted(reasons) == [
+        "not fetched: the run's fetch budget of 1.5s was spent",
+        "not fetched: the run's fetch budget of 1.5s was spent",
+        "stopped: the run's fetch budget of 1.5s ran out",
+    ]
+    assert len(web.log) == 1  # the stalled request is never logged: it never finished
+
+
+def test_a_retry_after_past_the_runs_budget_is_not_waited_for(web: Any) -> None:
+    web.expect_request("/busy").respond_with_data(b"", status=503, headers={"Retry-After": "10"})
+    slept: list[float] = []
+    with Fetcher(FetchPolicy(budget=5.0), sleep=slept.append) as f:
+        with pytest.raises(FetchFailed, match="waiting 10 s to try again would pass the run's"):
+            f.get(web.url_for("/busy"))
+    assert slept == [] and len(web.log) == 1
+
+
 @pytest.mark.parametrize(
-    ("url", "private"),
+    ("seconds", "text"), [(600, "10m"), (90, "90s"), (7200, "2h"), (1.5, "1.5s"), (86400, "1d")]
+)
+def test_budgets_are_named_as_written(seconds: float, text: str) -> None:
+    from digest.http import age_text
+
+    assert age_text(seconds) == text
+
+
+# --- #19: the network policy, checked on the address connected to ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
     [
-        ("http://127.0.0.1:8080/x", True),
-        ("http://localhost/x", True),
-        ("http://10.1.2.3/", True),
-        ("http://192.168.0.1/admin", True),
-        ("http://169.254.169.254/latest/meta-data", True),
-        ("http://[::1]/", True),
-        ("http://93.184.215.14/", False),
-        ("/home/ana/feed.rss", False),
+        ("127.0.0.1", "a private address (this machine)"),
+        ("::1", "a private address (this machine)"),
+        ("10.1.2.3", "a private address (private network)"),
+        ("192.168.0.1", "a private address (private network)"),
+        ("fd00::1", "a private address (private network)"),
+        ("169.254.169.254", "a private address (link-local)"),
+        ("fe80::1%eth0", "a private address (link-local)"),
+        ("100.100.100.200", "a private address (shared address space 100.64.0.0/10)"),
+        ("100.64.0.1", "a private address (shared address space 100.64.0.0/10)"),
+        ("224.0.0.1", "not a public address (multicast)"),
+        ("ff02::1", "not a public address (multicast)"),
+        ("240.0.0.1", "not a public address (reserved)"),
+        ("0.0.0.0", "not a public address (unspecified)"),
+        # IPv6 spellings of IPv4 addresses: mapped, 6to4 and NAT64 forms of 127.0.0.1.
+        ("::ffff:127.0.0.1", "a private address (this machine)"),
+        ("2002:7f00:1::", "a private address (this machine)"),
+        ("64:ff9b::7f00:1", "a private address (this machine)"),
+        ("93.184.215.14", None),
+        ("2606:4700::1111", None),
+        ("64:ff9b::5db8:d70e", None),
     ],
 )
-def test_private_addresses(url: str, private: bool) -> None:
-    assert is_private(url) is private
+def test_public_means_globally_reachable(address: str, reason: str | None) -> None:
+    from digest.addresses import PublicAddresses
+
+    assert PublicAddresses().why_not(address) == reason
 
 
-def test_public_only_refuses_a_private_address_before_any_request(web: Any) -> None:
-    with fetcher() as f, pytest.raises(FetchFailed, match="private network"):
-        f.get(web.url_for("/anything"), public_only=True)
+def test_networks_counted_as_public_are_a_seam_for_tests_only() -> None:
+    from digest.addresses import PublicAddresses
+
+    assert FetchPolicy().public_networks == ()  # production: nothing exempt
+    seam = PublicAddresses(["127.0.0.2/32"])
+    assert seam.is_public("127.0.0.2") and not seam.is_public("127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://100.100.100.200/latest/meta-data/", "100.100.100.200 is a private address"),
+        ("http://224.0.0.1/", "224.0.0.1 is not a public address (multicast)"),
+        ("http://[::ffff:127.0.0.1]:9/", "::ffff:127.0.0.1 is a private address (this"),
+        ("http://localhost:9/", "localhost resolves to 127.0.0.1, which is a private address"),
+    ],
+)
+def test_links_from_remote_content_may_reach_only_public_addresses(url: str, reason: str) -> None:
+    with fetcher(timeout=2) as f, pytest.raises(FetchFailed) as caught:
+        f.get(url, public_only=True)
+    assert str(caught.value).startswith("refused: ")
+    assert reason in str(caught.value)
+    assert str(caught.value).endswith(", reached from remote content")
+
+
+def test_a_redirect_from_a_public_address_may_not_lead_into_the_private_network(
+    web: Any, public_web: Any
+) -> None:
+    web.expect_request("/internal.html").respond_with_data(b"secret")
+    public_web.expect_request("/feed.xml").respond_with_data(
+        b"", status=302, headers={"Location": web.url_for("/internal.html")}
+    )
+    # The user wrote the public URL (it may go anywhere); its redirect is remote content.
+    with fetcher(public_networks=PUBLIC) as f, pytest.raises(FetchFailed) as caught:
+        f.get(public_web.url_for("/feed.xml"))
+    assert str(caught.value) == (
+        "refused: 127.0.0.1 is a private address (this machine), reached from remote content"
+    )
     assert web.log == []
+
+
+def test_a_redirect_within_the_users_own_network_is_followed(web: Any) -> None:
+    # A URL the user wrote, on a private address: its redirects may stay there (an intranet).
+    web.expect_request("/old").respond_with_data(b"", status=301, headers={"Location": "/new"})
+    web.expect_request("/new").respond_with_data(b"<rss/>")
+    with fetcher() as f:
+        answer = f.get(web.url_for("/old"))
+    assert answer.content == b"<rss/>" and answer.public is False
+
+
+def test_an_answer_says_whether_it_came_from_a_public_address(web: Any, public_web: Any) -> None:
+    web.expect_request("/a").respond_with_data(b"a")
+    public_web.expect_request("/b").respond_with_data(b"b")
+    with fetcher(public_networks=PUBLIC) as f:
+        assert f.get(web.url_for("/a")).public is False
+        assert f.get(public_web.url_for("/b"), public_only=True).public is True
+
+
+def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connected_to(
+    public_web: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: a name whose first answer is public and whose next is private must not
+    pass the check with the first and connect with the second."""
+    import socket
+
+    from pytest_httpserver import HTTPServer
+
+    port = public_web.port
+    private = HTTPServer(host="127.0.0.1", port=port, threaded=True)  # same port, other address
+    try:
+        private.start()
+    except OSError:
+        pytest.skip(f"127.0.0.1:{port} is taken")
+    try:
+        private.expect_request("/feed.xml").respond_with_data(b"private text")
+        public_web.expect_request("/feed.xml").respond_with_data(b"public text")
+        real = socket.getaddrinfo
+        asked: list[str] = []
+
+        def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+            if host == "feeds.test":
+                asked.append(host)
+                host = "127.0.0.2" if len(asked) == 1 else "127.0.0.1"
+            return real(host, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        with fetcher(public_networks=PUBLIC) as f:
+            answer = f.get(f"http://feeds.test:{port}/feed.xml", public_only=True)
+        assert answer.content == b"public text" and asked == ["feeds.test"]
+        assert private.log == []
+        # The name, not the address, is what the server is told it was asked for.
+        assert public_web.log[0][0].headers["Host"] == f"feeds.test:{port}"
+    finally:
+        private.clear()
+        private.stop()
+
+
+def test_tls_is_checked_against_the_name_not_the_address_connected_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A guarded request connects to the address it checked, yet TLS is still told the name
+    (SNI) and checks the certificate against it."""
+    import socket
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    from pytest_httpserver import HTTPServer
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment,misc,return-value]
+    server = HTTPServer(host="127.0.0.2", port=0, ssl_context=context, threaded=True)
+    server.start()
+    real = socket.getaddrinfo
+
+    def named(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.2" if host == "feeds.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", named)
+    url = f"https://feeds.test:{server.port}/feed.xml"
+    try:
+        with fetcher(public_networks=PUBLIC) as f:
+            with pytest.raises(FetchFailed, match="TLS error: .*certificate"):
+                f.get(url, public_only=True)
+    finally:
+        server.stop()
+    assert names == ["feeds.test"]

@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from digest.defaults import DEFAULT_MAX_ENTRIES
 from digest.errors import SkipDocument
-from digest.http import Fetched, Fetcher, FetchPolicy, Validators, is_private
+from digest.http import Fetched, Fetcher, FetchPolicy
 from digest.model import Document, Skipped
 from digest.pages import article_fingerprint, backoff_reason, legacy_page_fingerprint
 from digest.sources import display_path, read_bytes
@@ -28,6 +28,7 @@ from digest.sources.feeds import (
     newest_of_each,
     parse_feed,
 )
+from digest.sources.memory import Memory
 from digest.sources.opml import is_opml, parse_opml
 from digest.text import one_line
 from digest.urls import is_url, safe_url
@@ -64,66 +65,10 @@ class WebOptions:
     opml_feeds: int = OPML_FEEDS
 
 
-class Memory(Protocol):
-    """What was seen before (digest.state.RemoteMemory keeps it in the output folder).
-
-    Entries are known per feed (`feed` is the address the feed was named by, `key` the
-    entry's id in it): no feed can make another's entry old. A web page is its own feed.
-    """
-
-    def validators(self, url: str) -> Validators | None: ...
-    def fetched(self, url: str, validators: Validators) -> None: ...
-    def unchanged(self, url: str) -> None: ...
-    def unavailable(self, url: str) -> None: ...
-    def wanted(
-        self,
-        feed: str,
-        key: str,
-        fingerprint: str,
-        when: _dt.datetime | None,
-        *,
-        page: bool = False,
-    ) -> str | None: ...
-    def record(self, feed: str, key: str, fingerprint: str) -> None: ...
-    def pages(self) -> PageCache | None: ...
-
-
-class Everything:
-    """The memory of a run without a state: every entry is wanted, nothing is conditional."""
-
-    def validators(self, url: str) -> Validators | None:
-        return None
-
-    def fetched(self, url: str, validators: Validators) -> None:
-        pass
-
-    def unchanged(self, url: str) -> None:
-        pass
-
-    def unavailable(self, url: str) -> None:
-        pass
-
-    def wanted(
-        self,
-        feed: str,
-        key: str,
-        fingerprint: str,
-        when: _dt.datetime | None,
-        *,
-        page: bool = False,
-    ) -> str | None:
-        return "new"
-
-    def record(self, feed: str, key: str, fingerprint: str) -> None:
-        pass
-
-    def pages(self) -> PageCache | None:
-        return None
-
-
 @dataclass(frozen=True)
 class _Source:
-    """One thing to read: a URL or a local file; `expect_feed` when only a feed makes sense."""
+    """One thing to read: a URL or a local file; `expect_feed` when only a feed makes sense;
+    `public_only` when the URL was found in remote content (digest.http's network policy)."""
 
     where: str
     label: str
@@ -131,6 +76,7 @@ class _Source:
     local: Path | None = None
     #: How many OPML lists led here (0: named by the user).
     depth: int = 0
+    public_only: bool = False
 
 
 @dataclass
@@ -222,7 +168,7 @@ class WebReader:
                 data = read_bytes(source.local, max_bytes=self.options.http.max_bytes)
                 return _Result(source, data=data)
             validators = None if self.options.refresh else self.memory.validators(source.where)
-            answer = self._fetcher.get(source.where, validators)
+            answer = self._fetcher.get(source.where, validators, public_only=source.public_only)
         except SkipDocument as exc:
             return _Result(source, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - one source's failure, never the run's
@@ -266,7 +212,7 @@ class WebReader:
             raise SkipDocument("empty response" if source.local is None else "empty file")
         url = result.fetched.url if result.fetched else source.where
         if is_opml(data, source.local):
-            self._read_opml(data, source, url)
+            self._read_opml(data, source, result.fetched)
             return
         try:
             feed = parse_feed(data, url=source.where, content_type=result.content_type, base=url)
@@ -285,9 +231,10 @@ class WebReader:
         )
         self._read_feed(feed, source, result.fetched)
 
-    def _read_opml(self, data: bytes, source: _Source, url: str) -> None:
+    def _read_opml(self, data: bytes, source: _Source, fetched: Fetched | None) -> None:
         """The feeds of an OPML list: each list once per run, lists within lists at most
         `opml_depth` deep, at most `opml_feeds` feeds of each."""
+        url = fetched.url if fetched is not None else source.where
         names = {source.where, url}
         if names & self._lists:
             raise SkipDocument(_READ_ALREADY)
@@ -297,6 +244,9 @@ class WebReader:
                 f"an OPML list nested more than {depth} deep (lists within lists): not read"
             )
         self._lists |= names
+        # A list you keep on disk is yours: its feeds may be anywhere. One a public server
+        # sends is remote content: its feeds may only be on public addresses.
+        public_only = fetched is not None and fetched.public
         inner = []
         for feed_url, title in parse_opml(data):
             label = f"{feed_url} (in {source.label})"
@@ -305,7 +255,15 @@ class WebReader:
             elif feed_url in self._lists:
                 self._skip(label, _READ_ALREADY)
             else:
-                inner.append(_Source(feed_url, label, expect_feed=True, depth=source.depth + 1))
+                inner.append(
+                    _Source(
+                        feed_url,
+                        label,
+                        expect_feed=True,
+                        depth=source.depth + 1,
+                        public_only=public_only,
+                    )
+                )
         cap = self.options.opml_feeds
         if len(inner) > cap:
             self._skip(
@@ -350,7 +308,10 @@ class WebReader:
             )
         kept_keys = {entry.key for entry, _ in kept}
         kept = [(e, v) for e, v in wanted if e.key in kept_keys]  # back to the feed's order
-        pages = self._fetch_pages([e for e, _ in kept], where)
+        # Links in a feed file on disk or in a feed a public server sent may only lead to
+        # public addresses; a feed served from your own network may link into it.
+        public_only = fetched is None or fetched.public
+        pages = self._fetch_pages([e for e, _ in kept], public_only)
         for entry, verdict in kept:
             page, note = pages.get(entry.key, (None, None))
             try:
@@ -376,7 +337,7 @@ class WebReader:
             self.memory.fetched(where, fetched.validators)
 
     def _fetch_pages(
-        self, entries: list[Entry], feed_url: str
+        self, entries: list[Entry], public_only: bool
     ) -> dict[str, tuple[Document | None, str | None]]:
         """The linked article of each teaser-only entry (or a note saying why there is none)."""
         teasers = [e for e in entries if e.teaser]
@@ -385,10 +346,6 @@ class WebReader:
         if not self.options.fetch_articles:
             note = "Summarised from the feed's teaser (fetching articles is switched off)."
             return {e.key: (None, note) for e in teasers}
-        # A link in feed text may point anywhere; into the user's own network only when the
-        # feed itself lives there (an intranet feed linking to intranet pages). Resolved once
-        # per feed, not once per entry.
-        public_only = not is_private(feed_url)
         if self._pages is None:
             self._pages = self.memory.pages()  # read here, before the threads share it
 
