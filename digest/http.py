@@ -298,6 +298,9 @@ class Fetcher:
                 )
         except Refused as exc:
             raise FetchFailed(str(exc)) from None
+        # Not an HTTPError: a host name IDNA refuses ("http://\ufffd/" from an OPML list).
+        except httpx.InvalidURL as exc:
+            raise FetchFailed(f"not a valid address ({exc})") from None
         except (httpx.HTTPError, _Expired) as exc:
             if deadline.passed and by_budget:
                 raise FetchFailed(

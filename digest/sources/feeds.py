@@ -28,8 +28,11 @@ TEASER_WORDS = 150
 #: Suffixes of files (and URL paths) that hold a feed.
 FEED_SUFFIXES = frozenset({".rss", ".atom", ".xml", ".json", ".rdf"})
 
+# A comment's text may not run past its first "-->": with `.*?` a run of comments could be
+# split into comments in exponentially many ways, and 30 of them before a non-HTML root
+# took minutes to refuse (found by tests/test_fuzz_readers.py).
 _HTML_START = re.compile(
-    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--(?:(?!-->).)*-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
     re.I | re.S,
 )
 _XML_FEED = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)\b", re.I)
@@ -120,9 +123,15 @@ def parse_feed(
             "size limit"
         )
     # Bytes, never a URL: feedparser would fetch a URL itself, past every limit we set.
-    parsed = feedparser.parse(
-        data, response_headers=headers, resolve_relative_uris=True, sanitize_html=True
-    )
+    try:
+        parsed = feedparser.parse(
+            data, response_headers=headers, resolve_relative_uris=True, sanitize_html=True
+        )
+    # feedparser's own failures on hostile bytes: its loose parser calls chr() on any
+    # character reference ("&#99999999999;" raises ValueError).
+    except Exception as exc:  # noqa: BLE001 - the bytes are unreadable, whatever the error
+        reason = f"{type(exc).__name__}: {one_line(str(exc))[:120]}"
+        raise NotAFeed(f"not a readable feed ({reason})") from None
     if not parsed.entries:
         if parsed.bozo:
             problem = one_line(str(parsed.get("bozo_exception", "")))[:160]
@@ -269,7 +278,14 @@ def _resolve(base: str, link: str) -> str | None:
 
 
 def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
+    """A JSON string as text; anything else is "". A lone surrogate ("\\ud800" is valid JSON)
+    becomes U+FFFD: it cannot be encoded, so hashing or writing the text would fail."""
+    if not isinstance(value, str):
+        return ""
+    return _SURROGATE.sub("\ufffd", value)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _when(parsed: time.struct_time | None) -> _dt.datetime | None:

@@ -27,9 +27,11 @@ _FRONT_MATTER_END = ("---", "...")
 # Each becomes one private-use character before parsing: a tag with spaces inside a link target,
 # [text]({{ "/post/" | url }}), would otherwise stop markdown-it from seeing the link at all.
 # Tags may wrap over lines but never across a blank line or a code fence, so a stray "{%" in a
-# code sample cannot swallow the text (and headings) up to the next real tag.
+# code sample cannot swallow the text (and headings) up to the next real tag. Nor across the
+# start of another tag of the same kind: an unclosed "{%" then stops at the next one instead
+# of scanning the rest of the paragraph, which made a run of them quadratic (40 KB: 20 s).
 _TEMPLATE_TAG = re.compile(
-    r"\{%(?:(?!\n\s*\n|```|~~~).)*?%\}|\{\{(?:(?!\n\s*\n|```|~~~).)*?\}\}", re.DOTALL
+    r"\{%(?:(?!\n\s*\n|```|~~~|\{%).)*?%\}|\{\{(?:(?!\n\s*\n|```|~~~|\{\{).)*?\}\}", re.DOTALL
 )
 _PLACEHOLDER = "\ue000"
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}(?=$|[T ])")
@@ -85,10 +87,16 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     import yaml  # only documents with front matter need it
 
     body = "\n".join(lines[end + 1 :])
+    # libyaml where PyYAML was built with it: it refuses flow collections nested thousands
+    # deep at once, where the pure-Python scanner spends seconds on them.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.safe_load("\n".join(lines[1:end]))
-    except yaml.YAMLError as exc:
-        log.warning("ignored broken front matter: %s", str(exc).splitlines()[0])
+        data = yaml.load("\n".join(lines[1:end]), Loader=loader)
+    # ValueError: a date that is no date (2020-13-45), an integer too long to convert;
+    # RecursionError: "[[[[…" nested thousands deep.
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        log.warning("ignored broken front matter: %s", first)
         return {}, body
     if not isinstance(data, dict):
         return {}, text  # "---", prose, "---": thematic breaks around text, not front matter

@@ -443,7 +443,8 @@ def _decode(data: bytes, content_type: str, fallback: Callable[[bytes], str]) ->
         if name.strip().lower() == "charset" and value.strip():
             try:
                 return data.decode(value.strip().strip("\"'"))
-            except (LookupError, UnicodeDecodeError):
+            # ValueError: a NUL in the name; UnicodeError: punycode's own failures.
+            except (LookupError, ValueError):
                 break
     return fallback(data)
 
