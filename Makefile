@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 
-.PHONY: install test lint run quality bench clean
+.PHONY: install test lint fuzz run quality bench clean
 
 # pip is not upgraded: the one `python3 -m venv` ships (23.x) is what users install with, so the
 # tests run on what it installs. The stamp (not bin/digest) marks the extras as installed: a
@@ -26,6 +26,12 @@ lint: install
 	$(BIN)/ruff check digest tests scripts
 	$(BIN)/ruff format --check digest tests scripts
 	$(BIN)/mypy
+
+# The readers' fuzz tests in their long profile (20,000 examples per test; hours on 2 cores):
+# `make test` runs them in the quick one. docs/testing.md records a run.
+fuzz: install
+	DIGEST_FUZZ=long $(BIN)/python -m pytest -q -p no:randomly tests/test_fuzz_readers.py \
+		--hypothesis-show-statistics
 
 run: install
 	$(BIN)/digest make seeds/
