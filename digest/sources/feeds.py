@@ -115,23 +115,29 @@ def parse_feed(
         # Content-Location is the base feedparser resolves relative links against.
         "content-location": base or url,
     }
-    # Looked for in the UTF-8 that both of feedparser's parsers are given, whatever encoding
-    # the bytes, their XML declaration or the server named.
-    if declares_entities(convert_to_utf8(dict(headers), data, {})):
+    # feedparser's own failures on hostile bytes: its loose parser calls chr() on any
+    # character reference ("&#99999999999;" raises ValueError), and its encoding sniffing
+    # decodes with whatever name the XML declaration gives ('encoding="\x00"' raises too).
+    try:
+        # Looked for in the UTF-8 that both of feedparser's parsers are given, whatever
+        # encoding the bytes, their XML declaration or the server named.
+        entities = declares_entities(convert_to_utf8(dict(headers), data, {}))
+        # Bytes, never a URL: feedparser would fetch a URL itself, past every limit we set.
+        parsed = (
+            None
+            if entities
+            else feedparser.parse(
+                data, response_headers=headers, resolve_relative_uris=True, sanitize_html=True
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 - the bytes are unreadable, whatever the error
+        reason = f"{type(exc).__name__}: {one_line(str(exc))[:120]}"
+        raise NotAFeed(f"not a readable feed ({reason})") from None
+    if parsed is None:
         raise NotAFeed(
             "refused: it declares XML entities (<!ENTITY>), which could expand it past any "
             "size limit"
         )
-    # Bytes, never a URL: feedparser would fetch a URL itself, past every limit we set.
-    try:
-        parsed = feedparser.parse(
-            data, response_headers=headers, resolve_relative_uris=True, sanitize_html=True
-        )
-    # feedparser's own failures on hostile bytes: its loose parser calls chr() on any
-    # character reference ("&#99999999999;" raises ValueError).
-    except Exception as exc:  # noqa: BLE001 - the bytes are unreadable, whatever the error
-        reason = f"{type(exc).__name__}: {one_line(str(exc))[:120]}"
-        raise NotAFeed(f"not a readable feed ({reason})") from None
     if not parsed.entries:
         if parsed.bozo:
             problem = one_line(str(parsed.get("bozo_exception", "")))[:160]
