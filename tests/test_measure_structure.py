@@ -48,7 +48,7 @@ def test_structure_targets(folder: str) -> None:
     results = _results(folder)
     expected = sum(len(r.expected) for r in results)
     missed = sum(len(r.missed) for r in results)
-    assert expected > 200
+    assert expected >= 200  # html-readability: 200 once a gallery's 50 slides are clutter
     assert (expected - missed) / expected >= 0.97
     assert [f for r in results for f in r.furniture] == []
     assert max(r.bullets for r in results) <= 12

@@ -270,7 +270,10 @@ def test_a_page_whose_only_change_is_a_date_in_a_sidebar_is_not_new(
     url = site.put("bulletin.html", bulletin("Tuesday 24 November 2026, 06:00", "Tram opens"))
     out = tmp_path / "out"
     assert make(url, "-o", str(out), "--since", "last").exit_code == 0
-    assert "Last updated" in (out / f"digest-{DATE}.md").read_text(encoding="utf-8")
+    first = (out / f"digest-{DATE}.md").read_text(encoding="utf-8")
+    # The reader drops the sidebar's labels as clutter (digest.sources.clutter); the article
+    # fingerprint would ignore them too, were they kept (see the test after the next).
+    assert "Ferry bulletin" in first and "Last updated" not in first
 
     for updated, most_read in [
         ("Wednesday 25 November 2026, 07:15", "Tram opens"),

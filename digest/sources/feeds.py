@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from digest.errors import SkipDocument
 from digest.model import Document, Section
+from digest.sources.clutter import Block, drop_clutter
 from digest.sources.prolog import declares_entities
 from digest.text import normalise_space, one_line
 from digest.urls import safe_url
@@ -372,7 +373,11 @@ def _sections(entry: Entry) -> tuple[Section, ...]:
         # Extraction drops what it takes for boilerplate; short teasers can vanish entirely.
         if document is not None and document.words >= 0.5 * len(plain.split()):
             return document.sections
-        paragraphs = [plain]
+        # The teaser as plain text, unless it is only its host's footer ("submitted by … to
+        # … [link] [comments]").
+        paragraphs = [b.text for b in drop_clutter([Block("paragraph", plain)], None)]
+        if not paragraphs and document is not None:
+            return document.sections
     else:
         paragraphs = [normalise_space(p) for p in re.split(r"\n\s*\n", entry.body)]
     kept = tuple(p for p in paragraphs if p)

@@ -163,7 +163,7 @@ def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
             else:
                 pending.append(block)
             continue
-        at = _find(stream, text, search_from)
+        at = find_paragraph(stream, text, search_from)
         if at < 0:
             out.extend(pending)
             pending = []
@@ -209,7 +209,9 @@ def _heading_blocks(page: PageText, candidates: Sequence[DomHeading], at: int) -
 _SEARCH_WINDOW = 300_000
 
 
-def _find(stream: str, text: str, start: int) -> int:
+def find_paragraph(stream: str, text: str, start: int) -> int:
+    """Where `text` (a paragraph of the main text) starts in the page's compact text, looking
+    from `start`; -1 if it is not there."""
     # The start of the paragraph, or failing that (trafilatura rewrites some inline markup)
     # a piece of its middle or its end, taken back to where the paragraph would start.
     key = compact(text)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 from digest.errors import SkipDocument
 from digest.model import Document
 from digest.sectioning import sections_from_blocks, title_from_filename
+from digest.sources.clutter import Block, drop_clutter, prune_page
 from digest.sources.headings import HEADING_CRUFT
 from digest.text import normalise_space
 
@@ -43,7 +45,7 @@ def parse_html(text: str, path: Path) -> Document:
     import trafilatura
     from trafilatura.utils import load_html
 
-    from digest.sources.headings import place_headings
+    from digest.sources.headings import page_outline, place_headings
 
     _quiet()
     options: dict[str, Any] = {
@@ -58,6 +60,8 @@ def parse_html(text: str, path: Path) -> Document:
     try:
         # Parsed once: trafilatura copies a tree it is given, and the headings are read from it.
         root = load_html(text)
+        if root is not None:
+            prune_page(root)
         page = root if root is not None else text
         result = trafilatura.bare_extraction(page, **options)
         if result is None or result.body is None:
@@ -77,7 +81,9 @@ def parse_html(text: str, path: Path) -> Document:
         )
         if isinstance(value, str) and value.strip()
     }
-    blocks = _blocks(result.body)
+    outline = page_outline(root) if root is not None else None
+    kept = drop_clutter(_blocks(result.body), outline)
+    blocks = [(b.kind if b.kind != "item" else "paragraph", b.text, b.level) for b in kept]
     if root is not None:
         # The heading structure comes from the page itself: trafilatura's text output keeps
         # only some headings, and drops others its heuristics took for boilerplate.
@@ -96,34 +102,66 @@ def parse_html(text: str, path: Path) -> Document:
     )
 
 
-def _blocks(element: Any) -> list[tuple[str, str, int]]:
-    """("heading", text, level) and ("paragraph", text, 0) from trafilatura's XML, in order."""
-    out: list[tuple[str, str, int]] = []
+def _blocks(element: Any) -> list[Block]:
+    """Headings, paragraphs, list items and verbatim text from trafilatura's XML, in order."""
+    out: list[Block] = []
     for child in element:
         tag = child.tag
         if tag == "head":
             text = HEADING_CRUFT.sub("", _text(child))
             if text:
-                out.append(("heading", text, _level(child.get("rend"))))
+                out.append(Block("heading", text, _level(child.get("rend"))))
         elif tag in _SKIPPED:
             pass
+        elif tag == "table" and _is_layout(child):
+            # A table holding the article's paragraphs lays the page out: read its cells.
+            for row in child.findall("row"):
+                for cell in row:
+                    out.extend(_blocks_of_container(cell))
         elif tag == "table":
             # Kept as trafilatura's own text keeps them, but never summarised: a table row
             # (an infobox's "Products | Mozilla Application Suite") is no sentence.
-            out.extend(("verbatim", row, 0) for row in _table_rows(child))
+            out.extend(Block("verbatim", row) for row in _table_rows(child))
         elif tag == "code":
             if code := _text(child):
-                out.append(("verbatim", code, 0))
+                out.append(Block("verbatim", code))
         elif tag in _CONTAINERS and any(c.tag in _BLOCK for c in child):
             # A list item or quote holding paragraphs (or headings): its own loose text first.
-            if own := normalise_space(child.text or ""):
-                out.append(("paragraph", own, 0))
-            out.extend(_blocks(child))
+            out.extend(_blocks_of_container(child))
         elif text := _text(child):
-            out.append(("paragraph", text, 0))
+            out.append(Block("item" if tag == "item" else "paragraph", text))
         if tag != "head" and (tail := normalise_space(child.tail or "")):
-            out.append(("paragraph", tail, 0))
+            out.append(Block("paragraph", tail))
     return out
+
+
+def _blocks_of_container(element: Any) -> list[Block]:
+    own = normalise_space(element.text or "")
+    kind = "item" if element.tag == "item" else "paragraph"
+    if not any(c.tag in _BLOCK for c in element):
+        # A cell or item of inline text only: one block.
+        text = _text(element)
+        return [Block(kind, text)] if text else []
+    return ([Block(kind, own)] if own else []) + _blocks(element)
+
+
+#: A table cell with this many words in two sentences or more holds prose, not a datum.
+_PROSE_CELL_WORDS = 50
+_SENTENCE_ENDS = re.compile(r"[.!?][\"'”’)]*(?:\s|$)")
+
+
+def _is_layout(table: Any) -> bool:
+    """A table with a heading or a paragraph of prose in a cell lays out a page (a data
+    table's cells hold data, even wrapped in <p> as some editors do)."""
+    for cell in table.iter("cell"):
+        if cell.find("head") is not None:
+            return True
+        if any(c.tag in ("quote", "code") for c in cell):
+            continue  # code, however many full stops it has
+        text = _text(cell)
+        if len(text.split()) >= _PROSE_CELL_WORDS and len(_SENTENCE_ENDS.findall(text)) >= 2:
+            return True
+    return False
 
 
 def _table_rows(table: Any) -> list[str]:
