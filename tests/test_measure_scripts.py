@@ -44,6 +44,9 @@ def test_shingles_are_a_multiset_with_case_kept() -> None:
     scores = extraction.page_scores(extraction.tp_fp_fn("a b c d", "a b c d a b c d"))
     assert scores["precision"] == pytest.approx(1 / 5)
     assert scores["recall"] == pytest.approx(1.0)
+    # abcd twice on both sides counts twice: tp 5 (abcd 2, bcda, cdab, dabc), fp 1 (bcde).
+    scores = extraction.page_scores(extraction.tp_fp_fn("a b c d a b c d", "a b c d a b c d e"))
+    assert scores["precision"] == pytest.approx(5 / 6)
     # Case is kept, as evaluate.py keeps it: no shingle in common.
     scores = extraction.page_scores(extraction.tp_fp_fn("The cat sat on", "the cat sat on"))
     assert scores["precision"] == scores["recall"] == 0.0
@@ -143,6 +146,8 @@ title: "My post"
 excerpt: a summary of the post in more than eight words here
 ---
 # Title line
+
+An introduction of more than eight words, under the level-one heading.
 
 ## My post
 
