@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import platform
 import re
 import statistics
@@ -406,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         out = {
             "date": time.strftime("%Y-%m-%d"),
-            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
             "python": platform.python_version(),
             "seconds": round(elapsed, 1),
             "figures": figures,
