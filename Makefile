@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 
-.PHONY: install test lint fuzz run quality bench clean
+.PHONY: install test lint fuzz run quality measure bench clean
 
 # pip is not upgraded: the one `python3 -m venv` ships (23.x) is what users install with, so the
 # tests run on what it installs. The stamp (not bin/digest) marks the extras as installed: a
@@ -38,6 +38,11 @@ run: install
 
 quality: install
 	$(BIN)/python scripts/evaluate_rouge.py
+
+# Clutter, extraction F1 and heading recall on ../shared (docs/quality.md; about 2 minutes).
+measure: install
+	$(BIN)/python scripts/measure_extraction.py --json outputs/measure-extraction.json
+	$(BIN)/python scripts/measure_structure.py
 
 bench: install
 	$(BIN)/python scripts/benchmark.py --limit 100 --beams 1 --tokens 64 --repeat 2 --output docs/benchmarks/batching.md
