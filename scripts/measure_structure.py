@@ -18,7 +18,9 @@ or the post's file name (`split_of` in scripts/evaluate_rouge.py), it reports:
     mostly link text and holding no heading) after it and before the next heading, with at
     most 1,500 characters of text between the two. "Mostly link text": half or more of the
     text (white space aside) inside an <a href> or the whole element inside one; for a
-    heading, links to a "#…" place on the page (permalinks) do not count.
+    heading, links to a "#…" place on the page (permalinks) do not count. A photo
+    gallery's numbered captions ("3/50 City for sale") are not counted: issue #20 names
+    slideshow captions as clutter.
   - Markdown (markdown-it-py, CommonMark with tables; YAML front matter and template tags
     such as {{ … }} and {% … %} cut out): a heading of level 2-6 with a paragraph of 8 words
     or more (its plain text: text and code spans), not mostly link text, after it and before
@@ -162,6 +164,11 @@ def link_share(element: Any, *, anchors: bool = True) -> float:
     return linked / total
 
 
+#: A photo gallery's caption numbered out of its slides ("3/50 City for sale"): issue #20
+#: names slideshow captions as clutter, so they are no section a reader expects.
+SLIDE_COUNTER = re.compile(r"^\d{1,3}\s*/\s*\d{1,3}\s")
+
+
 def html_expected(source: str, titles: Iterable[str] = ()) -> list[str]:
     """The headings of an HTML page with prose beneath them, by lxml alone (module docstring)."""
     import lxml.html
@@ -184,6 +191,7 @@ def html_expected(source: str, titles: Iterable[str] = ()) -> list[str]:
             if (
                 text
                 and key(text) not in skip
+                and not SLIDE_COUNTER.match(text)
                 and not _outside(element)
                 and link_share(element, anchors=False) < MAX_LINK_SHARE
             ):

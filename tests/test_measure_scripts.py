@@ -235,7 +235,8 @@ def structure_results() -> dict[str, list[Any]]:
 #: Heading recall today (docs/quality.md, "Clutter, extraction and headings"): a floor that
 #: must not fall; issue #20's target of 0.97 is below, expected to fail until it is met.
 RECALL_FLOOR = {
-    "html-readability": {"reader": 0.95, "digest": 0.91},
+    # (0.94: a gallery's 50 numbered captions, once found, are clutter and no longer counted.)
+    "html-readability": {"reader": 0.94, "digest": 0.89},
     "markdown-18f": {"reader": 0.99, "digest": 0.95},
 }
 
@@ -244,6 +245,7 @@ RECALL_FLOOR = {
 def test_structure_holds(structure_results: dict[str, list[Any]], folder: str) -> None:
     results = structure_results[folder]
     assert sum(len(r.expected) for r in results) > 200
+    assert not [h for r in results for h in r.expected if structure.SLIDE_COUNTER.match(h)]
     assert structure.recall(results) >= RECALL_FLOOR[folder]["reader"]
     assert structure.recall(results, digest=True) >= RECALL_FLOOR[folder]["digest"]
     assert [f for r in results for f in r.furniture] == []
@@ -277,6 +279,5 @@ def test_extraction_holds(extraction_figures: dict[str, Any]) -> None:
     assert extraction_figures["digest"]["f1"] >= extraction_figures["trafilatura"]["f1"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue #20: clutter in summaries (remove when met)")
 def test_clutter_target(extraction_figures: dict[str, Any]) -> None:
     assert extraction_figures["clutter_share"] <= 0.01

@@ -196,11 +196,12 @@ def _heading_blocks(page: PageText, candidates: Sequence[DomHeading], at: int) -
         between -= heading.end - heading.offset
         gap = at - heading.end - between
         link_gap = page.link_chars(heading.end, at)
-        if heading.furniture or gap > MAX_GAP or link_gap > MAX_LINK_GAP:
+        # A standfirst (a sentence set as a heading under the headline) is the publisher's
+        # summary of the article or a call to action, not the article: the digest makes its
+        # own summary from the article alone.
+        if heading.furniture or heading.standfirst or gap > MAX_GAP or link_gap > MAX_LINK_GAP:
             continue
-        # A standfirst stays in the text, as the paragraph it is.
-        kind, level = ("paragraph", 0) if heading.standfirst else ("heading", heading.level)
-        kept.append((kind, heading.text, level))
+        kept.append(("heading", heading.text, heading.level))
     return kept
 
 

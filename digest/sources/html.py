@@ -82,7 +82,7 @@ def parse_html(text: str, path: Path) -> Document:
         if isinstance(value, str) and value.strip()
     }
     outline = page_outline(root) if root is not None else None
-    kept = drop_clutter(_blocks(result.body), outline)
+    kept = drop_clutter(_blocks_of_container(result.body), outline)
     blocks = [(b.kind if b.kind != "item" else "paragraph", b.text, b.level) for b in kept]
     if root is not None:
         # The heading structure comes from the page itself: trafilatura's text output keeps
@@ -130,7 +130,8 @@ def _blocks(element: Any) -> list[Block]:
             out.extend(_blocks_of_container(child))
         elif text := _text(child):
             out.append(Block("item" if tag == "item" else "paragraph", text))
-        if tag != "head" and (tail := normalise_space(child.tail or "")):
+        # Text after a heading too: some pages set a section's first paragraph as loose text.
+        if tail := normalise_space(child.tail or ""):
             out.append(Block("paragraph", tail))
     return out
 
