@@ -247,6 +247,7 @@ def _readability(name: str, tmp_path: Path) -> tuple[str, str]:
             "lose money",
         ),
         ("wikipedia", ["\\[2\\]", "\\[5\\]", "citation needed"], "Mozilla"),
+        ("engadget", ["Uninspiring", "Poor Uninspiring"], "Xbox One X"),
     ],
 )
 def test_the_readability_pages_lose_their_clutter(
@@ -293,3 +294,11 @@ def test_feed_hosts_footers_never_reach_the_digest(tmp_path: Path) -> None:
     for footer in ("originally published", "continuing the conversation", "submitted by"):
         assert footer not in markdown
     assert digest.articles, "the feeds' entries with text of their own are still there"
+
+
+def test_a_widget_inside_a_heading_leaves_the_heading_its_words() -> None:
+    body = (
+        '<h4>Review score <figure class="rating-key"><span>Poor</span><span>Good</span>'
+        f"<span>Excellent</span></figure></h4><p>{PROSE}</p>"
+    )
+    assert _pruned(body) == f"Review score {PROSE}"

@@ -46,6 +46,7 @@ _HIDDEN_CLASSES = frozenset(
 #: many paragraphs, is not removed: some pages hide their whole article until a script shows it.
 _MOST_OF_THE_PAGE = 0.33
 _PARAGRAPHS = 3
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # A citation marker set as a superscript: "[2]", "[citation needed]", "[a]".
 _BRACKETED = re.compile(r"^\s*\[[^\[\]]{1,40}\]\s*$")
 # A slide counter ("3/50", "3 / 50", "3 of 50") leading a gallery's caption.
@@ -58,8 +59,8 @@ def prune_page(root: Any) -> None:
     """Remove from the parsed page what a reader never sees as the article's text.
 
     Hidden text and widgets (by the page's own markup: `hidden`, `aria-hidden`, display:none,
-    a hidden class, an interactive ARIA role), captions, citation markers, hover cards (a
-    person's card of links inside a paragraph) and the slides of a photo gallery.
+    a hidden class, an interactive ARIA role, a figure inside a heading), captions, citation
+    markers, hover cards (a person's card of links inside a paragraph) and photo galleries.
     """
     body = root.find(".//body")
     if body is None:
@@ -72,6 +73,8 @@ def prune_page(root: Any) -> None:
         tag = element.tag.lower()
         if tag == "figcaption" or (tag == "sup" and _BRACKETED.match(element.text_content())):
             doomed.append(element)
+        elif tag == "figure" and any(a.tag in _HEADINGS for a in element.iterancestors()):
+            doomed.append(element)  # a widget in a heading (a review's rating key)
         elif _hidden(element) or (element.get("role") or "").lower() in _WIDGET_ROLES:
             if (
                 _visible_chars(element) <= _MOST_OF_THE_PAGE * total
