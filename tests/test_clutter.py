@@ -302,3 +302,13 @@ def test_a_widget_inside_a_heading_leaves_the_heading_its_words() -> None:
         f"<span>Excellent</span></figure></h4><p>{PROSE}</p>"
     )
     assert _pruned(body) == f"Review score {PROSE}"
+
+
+def test_a_page_that_is_only_a_table_is_read_as_its_rows() -> None:
+    # Nothing lost: a results page whose text is all one table still gives its text.
+    rows = "".join(
+        f"<tr><td>Driver {n}</td><td>{n * 7} points after the race on Sunday</td></tr>"
+        for n in range(12)
+    )
+    document = parse_html(_page(f"<table>{rows}</table>", "Standings"), Path("t.html"))
+    assert document.sections[0].paragraphs[1] == "Driver 1 | 7 points after the race on Sunday"
