@@ -82,11 +82,12 @@ def parse_html(text: str, path: Path) -> Document:
         if isinstance(value, str) and value.strip()
     }
     outline = page_outline(root) if root is not None else None
-    kept = drop_clutter(_blocks_of_container(result.body), outline)
-    if not any(b.kind in ("paragraph", "item") for b in kept):
+    found = _blocks_of_container(result.body)
+    if not any(b.kind in ("paragraph", "item") for b in found):
         # A page whose text is all tables (a results page, a schedule): its rows are its text,
         # read as lines rather than losing the page.
-        kept = [Block("paragraph", b.text) if b.kind == "verbatim" else b for b in kept]
+        found = [Block("paragraph", b.text) if b.kind == "verbatim" else b for b in found]
+    kept = drop_clutter(found, outline)
     blocks = [(b.kind if b.kind != "item" else "paragraph", b.text, b.level) for b in kept]
     if root is not None:
         # The heading structure comes from the page itself: trafilatura's text output keeps
