@@ -243,7 +243,7 @@ def test_a_teaser_whose_page_cannot_be_had_falls_back_with_a_note(
     md = (tmp_path / "out" / f"digest-{DATE}.md").read_text(encoding="utf-8")
     assert "*Page unavailable; summarised from the feed's teaser.*" in md
     # Why, for the operator: on stderr.
-    assert f"({site.url('missing.html')}): HTTP 404 Not Found" in result.stderr
+    assert f"({site.url('missing.html')}) could not be had: HTTP 404 Not Found" in result.stderr
 
 
 def test_a_web_page_url_is_read_like_an_html_file(

@@ -174,7 +174,7 @@ def test_a_page_that_failed_is_not_asked_again_within_its_backoff(
     result = make(feed, "-o", str(out))
     assert result.exit_code == 0, result.output
     assert documents(out)[0]["note"] == "Page unavailable; summarised from the feed's teaser."
-    assert f"({link}): HTTP 404 Not Found" in result.stderr
+    assert f"({link}) could not be had: HTTP 404 Not Found" in result.stderr
     assert len(site.requests("gone.html")) == 1
 
     # A minute later: the entry is summarised from its teaser without asking the page again.

@@ -16,7 +16,17 @@ from digest.defaults import DEFAULT_MAX_ENTRIES
 from digest.errors import SkipDocument
 from digest.http import Fetched, Fetcher, FetchFailed, FetchPolicy
 from digest.model import Document, Skipped
-from digest.pages import article_fingerprint, backoff_reason, legacy_page_fingerprint
+from digest.pages import (
+    FETCHING_OFF,
+    NO_LINK,
+    NO_MORE,
+    UNAVAILABLE,
+    BackingOff,
+    TeaserOnly,
+    article_fingerprint,
+    backoff_reason,
+    legacy_page_fingerprint,
+)
 from digest.sources import display_path, read_bytes
 from digest.sources.feeds import (
     FEED_SUFFIXES,
@@ -89,38 +99,6 @@ class _Result:
     #: for the log only ("[Errno -2] Name or service not known").
     error: str | None = None
     detail: str | None = None
-
-
-@dataclass(frozen=True)
-class _TeaserOnly:
-    """Why a teaser-only entry is summarised from its teaser: the note readers see with it,
-    and the one reason its Skipped line gives when the teaser has no text either. Readers get
-    these few words; what went wrong with the page (an address, an errno) is logged."""
-
-    note: str
-    skipped: str
-
-
-_FETCHING_OFF = _TeaserOnly(
-    "Summarised from the feed's teaser (fetching articles is switched off).",
-    "the entry has no text, and fetching articles is switched off",
-)
-_NO_LINK = _TeaserOnly(
-    "Summarised from the feed's teaser (the entry links to no page).",
-    "the entry has no text and links to no page",
-)
-_NO_MORE = _TeaserOnly(
-    "Summarised from the feed's teaser (the page holds no more).",
-    "neither the entry nor its page has any text",
-)
-_UNAVAILABLE = _TeaserOnly(
-    "Page unavailable; summarised from the feed's teaser.",
-    "the entry has no text and its page is unavailable",
-)
-
-
-class _Waiting(SkipDocument):
-    """A page that failed lately is not asked again yet (the failure was logged then)."""
 
 
 class WebReader:
@@ -375,48 +353,36 @@ class WebReader:
 
     def _fetch_pages(
         self, entries: list[Entry], public_only: bool
-    ) -> dict[str, tuple[Document | None, _TeaserOnly | None]]:
+    ) -> dict[str, tuple[Document | None, TeaserOnly | None]]:
         """The linked article of each teaser-only entry, or why the teaser is all there is."""
         teasers = [e for e in entries if e.teaser]
         if not teasers:
             return {}
         if not self.options.fetch_articles:
-            return {e.key: (None, _FETCHING_OFF) for e in teasers}
+            return {e.key: (None, FETCHING_OFF) for e in teasers}
         if self._pages is None:
             self._pages = self.memory.pages()  # read here, before the threads share it
 
-        def one(entry: Entry) -> tuple[Document | None, _TeaserOnly | None]:
+        def one(entry: Entry) -> tuple[Document | None, TeaserOnly | None]:
             if entry.link is None:
-                return None, _NO_LINK
+                return None, NO_LINK
             try:
                 page = self._article_page(entry.link, public_only)
-            except _Waiting as exc:
+            except BackingOff as exc:
                 log.info("article page of %r not fetched (%s): %s", entry.title, entry.link, exc)
-                return None, _UNAVAILABLE
-            except SkipDocument as exc:
-                detail = getattr(exc, "detail", None)
-                log.warning(
-                    "article page of %r could not be had (%s): %s%s; summarised from the "
-                    "feed's teaser",
-                    entry.title,
-                    entry.link,
-                    exc,
-                    f" ({one_line(detail)})" if detail else "",
-                )
-                return None, _UNAVAILABLE
+                return None, UNAVAILABLE
             except Exception as exc:  # noqa: BLE001 - the teaser is still there to summarise
-                log.debug("article of %r failed", entry.title, exc_info=True)
-                log.warning(
-                    "article page of %r could not be read (%s): %s; summarised from the "
-                    "feed's teaser",
-                    entry.title,
-                    entry.link,
-                    _describe(exc),
-                )
-                return None, _UNAVAILABLE
+                if not isinstance(exc, SkipDocument):  # a bug: its traceback for -v
+                    log.debug("article of %r failed", entry.title, exc_info=True)
+                detail = getattr(exc, "detail", None)
+                why = str(exc) if isinstance(exc, SkipDocument) else _describe(exc)
+                why += f" ({one_line(detail)})" if detail else ""
+                where = f"article page of {entry.title!r} ({entry.link})"
+                log.warning("%s could not be had: %s; the teaser is summarised", where, why)
+                return None, UNAVAILABLE
             if page.words <= entry.words:
                 log.info("article page of %r holds no more than its teaser", entry.title)
-                return None, _NO_MORE
+                return None, NO_MORE
             return page, None
 
         found = self._in_parallel(teasers, one, "fetch")
@@ -429,7 +395,7 @@ class WebReader:
         if cache is not None and not self.options.refresh:
             record = cache.get(url)
             if record is not None and record.waiting(now := cache.now()):
-                raise _Waiting(backoff_reason(record, now))
+                raise BackingOff(backoff_reason(record, now))
         stored = record.article if record is not None else None
         try:
             validators = record.validators if record is not None and stored else None
