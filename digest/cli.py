@@ -337,8 +337,8 @@ def make_command(
         str,
         typer.Option(
             "--email-max-size",
-            help="Shorten later articles to their TL;DR to keep the HTML part under this "
-            "(Gmail clips at about 102KB).",
+            help="Keep the email's HTML part, as sent, within this: later articles are cut to "
+            "their TL;DR, then listed by title only (Gmail clips at about 102KB).",
         ),
     ] = DEFAULT_EMAIL_MAX_SIZE,
     smtp_host: SmtpHost = None,

@@ -14,8 +14,8 @@ DEFAULT_MAX_SIZE = "5MB"
 DEFAULT_MAX_BYTES = parse_size(DEFAULT_MAX_SIZE)
 #: Seconds to wait for another run holding the output folder's lock (--wait).
 DEFAULT_WAIT_S = 300.0
-#: Gmail clips HTML beyond about 102 KB and hides the rest behind "View entire message";
-#: 100 KB leaves room for the headers and MIME boundaries of the HTML part (--email-max-size).
+#: Gmail clips HTML beyond about 102 KB and hides the rest behind "View entire message": the
+#: HTML part as sent (headers and quoted-printable body) is kept within this (--email-max-size).
 DEFAULT_EMAIL_MAX_SIZE = "100KB"
 DEFAULT_MAX_HTML_BYTES = parse_size(DEFAULT_EMAIL_MAX_SIZE)
 #: The email digest's From when none is given (--email-from, DIGEST_EMAIL_FROM).

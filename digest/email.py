@@ -5,10 +5,12 @@ from __future__ import annotations
 # Absolute imports: these are the standard library's `email` package, not this module.
 import datetime as _dt
 import logging
+import math
 import os
 import re
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from email import policy
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -128,54 +130,147 @@ def _templates(templates_dir: Path | None) -> tuple[jinja2.Template, jinja2.Temp
     )
 
 
+@dataclass(frozen=True)
+class RenderedEmail:
+    """Both parts of the email, and how they were fitted within the size limit.
+
+    The first `full` articles are shown whole, those up to `shown` by their TL;DR, and the
+    rest by title only (in the contents). `html_size` is the HTML part as sent (see
+    html_part_size); `fits` says whether it is within the limit the size note names.
+    """
+
+    text: str
+    html: str
+    full: int
+    shown: int
+    count: int
+    html_size: int
+    fits: bool
+
+    @property
+    def shortened(self) -> int:
+        """Articles shown by their TL;DR only."""
+        return self.shown - self.full
+
+    @property
+    def listed(self) -> int:
+        """Articles listed by title only."""
+        return self.count - self.shown
+
+
+def html_part_size(html: str) -> int:
+    """The HTML part's size as sent: its MIME headers and its quoted-printable body with CRLF
+    line ends, as build_message writes it (mail clients such as Gmail clip by size, and
+    quoted-printable makes markup larger: every "=" of an inline style is "=3D")."""
+    part = EmailMessage(policy=policy.SMTP)
+    part.set_content(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return len(part.as_bytes(policy=policy.SMTP))
+
+
+def size_note(full: int, shown: int, count: int, max_html_bytes: int, *, fits: bool) -> str:
+    """The note readers get when articles were cut to fit ("" when none was): what was cut,
+    and a size that is true of the HTML part they are reading."""
+    shortened, listed = shown - full, count - shown
+    if not shortened and not listed:
+        return ""
+    cuts = []
+    if shortened:
+        its = "its" if shortened == 1 else "their"
+        cuts.append(f"{plural(shortened, 'article')} shortened to {its} TL;DR")
+    if listed:
+        cuts.append(f"{plural(listed, 'article')} listed by title only")
+    done = " and ".join(cuts)
+    limit = f"{math.ceil(max_html_bytes / 1000):,} KB"
+    if not fits:
+        return f"{done}; even so this email's HTML is over {limit}: some mail clients will cut it."
+    return f"{done}{',' if listed and shortened else ''} to keep this email's HTML within {limit}."
+
+
+def fit_email(
+    digest: Digest,
+    templates_dir: Path | None = None,
+    *,
+    max_html_bytes: int = DEFAULT_MAX_HTML_BYTES,
+) -> RenderedEmail:
+    """Both parts, with later articles cut as far as needed to keep the HTML part (measured
+    as sent, whatever the template puts in it) within `max_html_bytes`.
+
+    First the later articles are cut to their TL;DR, keeping as many earlier articles whole
+    as fit; if even every TL;DR is too many, the later articles are listed by title only,
+    keeping as many TL;DRs as fit. Both parts get the same cut, so the two alternatives say
+    the same thing, and the note says what was cut and what size the HTML is within (or,
+    when even the titles alone are too big, that it is over).
+    """
+    text_template, html_template = _templates(templates_dir)
+    count = len(digest.articles)
+
+    def context(full: int, shown: int, fits: bool = True) -> dict[str, Any]:
+        return {
+            "digest": digest,
+            "subject": subject_for(digest),
+            "full_articles": full,
+            "shown_articles": shown,
+            "shortened": shown - full,
+            "listed": count - shown,
+            "max_html_kb": math.ceil(max_html_bytes / 1000),
+            "size_note": size_note(full, shown, count, max_html_bytes, fits=fits),
+        }
+
+    def size(full: int, shown: int) -> int:
+        return html_part_size(render_loaded(html_template, context(full, shown)))
+
+    def most(fits: Callable[[int], bool], high: int) -> int:
+        """The largest n in 0..high with fits(n), given fits(high + 1) is false and fitting
+        only gets harder as n grows; 0 when none fits."""
+        low = 0
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fits(middle):
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    full = shown = count
+    if size(count, count) > max_html_bytes:
+        # Each bisection step renders the HTML once: size grows with either count.
+        full = most(lambda n: size(n, count) <= max_html_bytes, count - 1)
+        if full == 0 and size(0, count) > max_html_bytes:
+            shown = most(lambda n: size(0, n) <= max_html_bytes, count - 1)
+        log.info(
+            "email: of %d articles, %d whole, %d cut to their TL;DR, %d listed by title only",
+            count,
+            full,
+            shown - full,
+            count - shown,
+        )
+    html = render_loaded(html_template, context(full, shown))
+    html_size = html_part_size(html)
+    fits = html_size <= max_html_bytes
+    if not fits:
+        # Even the titles alone are too big: the note must say so, not claim a size.
+        html = render_loaded(html_template, context(full, shown, fits=False))
+        html_size = html_part_size(html)
+        log.warning(
+            "email: the HTML part is %d bytes even with every article listed by title only "
+            "(limit %d, --email-max-size); some mail clients will clip it",
+            html_size,
+            max_html_bytes,
+        )
+    text = render_loaded(text_template, context(full, shown, fits))
+    return RenderedEmail(text, html, full, shown, count, html_size, fits)
+
+
 def render_email(
     digest: Digest,
     templates_dir: Path | None = None,
     *,
     max_html_bytes: int = DEFAULT_MAX_HTML_BYTES,
 ) -> tuple[str, str, int]:
-    """(text, html, shortened): both parts, with later articles cut to their TL;DR if needed.
-
-    The first `full` articles are shown whole and the rest as TL;DR only, with `full` the
-    largest number that keeps the HTML within `max_html_bytes` (UTF-8). Both parts get the
-    same cut, so the two alternatives say the same thing.
-    """
-    text_template, html_template = _templates(templates_dir)
-    count = len(digest.articles)
-
-    def context(full: int) -> dict[str, Any]:
-        return {
-            "digest": digest,
-            "subject": subject_for(digest),
-            "full_articles": full,
-            "shortened": count - full,
-            "max_html_kb": max_html_bytes // 1000,
-        }
-
-    def html_size(full: int) -> int:
-        return len(render_loaded(html_template, context(full)).encode("utf-8"))
-
-    full = count
-    if html_size(count) > max_html_bytes:
-        # Size grows with the number of full articles, so bisect for the largest that fits.
-        low, high = 0, count - 1
-        while low < high:
-            middle = (low + high + 1) // 2
-            if html_size(middle) <= max_html_bytes:
-                low = middle
-            else:
-                high = middle - 1
-        full = low
-        log.info("email: %d of %d articles shortened to their TL;DR", count - full, count)
-    html = render_loaded(html_template, context(full))
-    if len(html.encode("utf-8")) > max_html_bytes:
-        log.warning(
-            "email: the HTML part is %d bytes even with every article cut to its TL;DR "
-            "(limit %d); some mail clients will clip it",
-            len(html.encode("utf-8")),
-            max_html_bytes,
-        )
-    return render_loaded(text_template, context(full)), html, count - full
+    """(text, html, cut): both parts as fit_email makes them, and how many articles are not
+    shown whole (cut to their TL;DR or listed by title only)."""
+    rendered = fit_email(digest, templates_dir, max_html_bytes=max_html_bytes)
+    return rendered.text, rendered.html, rendered.count - rendered.full
 
 
 def build_message(

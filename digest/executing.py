@@ -15,6 +15,10 @@ from digest.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
+#: The digest's one line when `auto` fell back to extractive: what the reader gets, not why
+#: (the why and the fix are the engine's notice, logged on the operator's stderr).
+EXTRACTIVE_NOTE = "Summaries are extractive: sentences chosen from each article."
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -55,7 +59,8 @@ class Executor(Protocol):
 
 def build_engine(spec: EngineSpec) -> tuple[Summariser, list[str]]:
     """Build and load the engine `spec` describes (here, or in a Ray worker); `auto` falls
-    back to extractive with a visible notice when the seq2seq model cannot be had."""
+    back to extractive when the seq2seq model cannot be had, with a notice for the operator
+    (why, and how to fix it; the driver logs it, see digest.summarising)."""
     if spec.engine not in ("auto", "seq2seq"):
         engine = get_engine(spec.engine, **spec.arguments())
         engine.prepare()
@@ -68,7 +73,6 @@ def build_engine(spec: EngineSpec) -> tuple[Summariser, list[str]]:
             raise
         # Every ModelUnavailable message starts "model …", naming the model and the fix.
         notice = f"Summaries are extractive because the seq2seq {exc}."
-        log.warning("%s", notice)
         fallback = get_engine("extractive")
         fallback.prepare()
         return fallback, [notice]

@@ -107,7 +107,13 @@ class Fetched:
 
 
 class FetchFailed(SkipDocument):
-    """A URL could not be had; the message is the one-line reason shown under Skipped."""
+    """A URL could not be had. The message is the short reason readers see (a Skipped line,
+    "could not connect"); `detail`, when there is one, is the system's own account ("[Errno
+    -2] Name or service not known"), for the operator's log only."""
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason)
+        self.detail = detail
 
 
 class Fetcher:
@@ -309,7 +315,7 @@ class Fetcher:
             if deadline.passed or isinstance(exc, httpx.TimeoutException):
                 raise FetchFailed(f"timed out after {self.policy.timeout:g} s") from None
             assert isinstance(exc, httpx.HTTPError)  # _Expired: the deadline passed
-            raise FetchFailed(_network_reason(exc)) from None
+            raise FetchFailed(*_network_reason(exc)) from None
 
     def _read_body(self, response: httpx.Response, left: Callable[[], float]) -> bytes:
         limit = self.policy.max_bytes
@@ -423,22 +429,23 @@ def _status_reason(answer: Fetched) -> str:
     return reason
 
 
-def _network_reason(exc: httpx.HTTPError) -> str:
-    """One line for a transport failure; TLS problems are named as such."""
+def _network_reason(exc: httpx.HTTPError) -> tuple[str, str | None]:
+    """(reason, detail) for a transport failure: a short reason for the digest ("could not
+    connect", "TLS error: certificate has expired"), the exception's own text for the log."""
     import ssl
 
     import httpx
 
+    text = str(exc) or type(exc).__name__
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS error: {cause.verify_message or 'certificate verify failed'}"
+            return f"TLS error: {cause.verify_message or 'certificate verify failed'}", text
         if isinstance(cause, ssl.SSLError):
-            return f"TLS error: {cause.reason or cause}"
+            return "TLS error", str(cause) or text
         cause = cause.__cause__ or cause.__context__
-    text = str(exc) or type(exc).__name__
     if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
-        return f"TLS error: {text}"
+        return "TLS error", text
     if isinstance(exc, httpx.ConnectError):
-        return f"could not connect ({text})"
-    return f"network error ({type(exc).__name__}: {text})"
+        return "could not connect", text
+    return "network error", f"{type(exc).__name__}: {text}"

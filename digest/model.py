@@ -179,6 +179,10 @@ class Digest:
     unreadable: tuple[Unreadable, ...] = ()
     #: Where the summaries were made: "local" (this process) or "ray" (a Ray cluster).
     executor: str = "local"
+    #: For the operator, never rendered: what the run had to say about itself and how to fix
+    #: it (auto's fallback to extractive and why). The CLI logs these on stderr; `notices`
+    #: are the short lines readers see.
+    diagnostics: tuple[str, ...] = ()
 
     @property
     def grouped(self) -> bool:

@@ -1,5 +1,6 @@
 """Web pages across runs: the output folder's page cache (validators, the article read, when a
-page that failed may be tried again) and the fingerprint that says whether an article changed."""
+page that failed may be tried again), what readers are told when a teaser's page is not used,
+and the fingerprint that says whether an article changed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from digest.errors import SkipDocument
 from digest.files import write_atomic
 from digest.http import Validators
 from digest.model import Document, Section
@@ -164,6 +166,38 @@ class PageCache:
             kept[url] = _record_to_json(record)
         data = {"version": PAGES_VERSION, "pages": dict(sorted(kept.items()))}
         return write_atomic(self.path, json.dumps(data, ensure_ascii=False) + "\n")
+
+
+@dataclass(frozen=True)
+class TeaserOnly:
+    """Why a teaser-only feed entry is summarised from its teaser: the note readers see with
+    it, and the one reason its Skipped line gives when the teaser has no text either. Readers
+    get these few words; what went wrong with the page (an address, an errno) is logged."""
+
+    note: str
+    skipped: str
+
+
+FETCHING_OFF = TeaserOnly(
+    "Summarised from the feed's teaser (fetching articles is switched off).",
+    "the entry has no text, and fetching articles is switched off",
+)
+NO_LINK = TeaserOnly(
+    "Summarised from the feed's teaser (the entry links to no page).",
+    "the entry has no text and links to no page",
+)
+NO_MORE = TeaserOnly(
+    "Summarised from the feed's teaser (the page holds no more).",
+    "neither the entry nor its page has any text",
+)
+UNAVAILABLE = TeaserOnly(
+    "Page unavailable; summarised from the feed's teaser.",
+    "the entry has no text and its page is unavailable",
+)
+
+
+class BackingOff(SkipDocument):
+    """A page that failed lately is not asked again yet (the failure was logged then)."""
 
 
 def backoff_reason(record: PageRecord, now: _dt.datetime) -> str:

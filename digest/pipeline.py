@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.errors import UsageError
-from digest.executing import Executor, LocalExecutor
+from digest.executing import EXTRACTIVE_NOTE, Executor, LocalExecutor
 from digest.model import Digest, Document
 from digest.options import Options
 from digest.reading import Progress, Selection, as_sources, read_sources
@@ -74,16 +74,20 @@ def make_digest(
                 unreadable=tuple(unreadable),
             )
         run = _summarise(documents, plan, progress, session, stack)
+    # The engine's notices (auto fell back to extractive: why, and how to fix it) are for the
+    # operator, who saw them on stderr; the readers get one neutral line.
+    fallback = (EXTRACTIVE_NOTE,) if run.notices else ()
     return Digest(
         date=date,
         engine=run.engine,
         model=run.model,
         articles=run.articles,
         skipped=tuple(skipped),
-        notices=notices + run.notices,
+        notices=notices + fallback,
         backend=run.backend,
         unreadable=tuple(unreadable),
         executor=run.executor,
+        diagnostics=run.notices,
     )
 
 

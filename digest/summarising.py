@@ -153,6 +153,10 @@ def _executed(
     progress: Progress | None,
 ) -> Summarised:
     identity = executor.start()
+    # Logged here, on the driver, whichever executor built the engine: the operator's stderr
+    # gets the why and the fix; the digest only a neutral line (digest.pipeline).
+    for notice in identity.notices:
+        log.warning("%s", notice)
     fingerprint = ""
     if cache is not None:
         # Keyed by the engine that actually runs: under auto, a model that fails to convert

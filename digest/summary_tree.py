@@ -13,7 +13,7 @@ from digest.model import ArticleSummary, Document, Section, SectionSummary
 from digest.reading import Progress
 from digest.repeats import Said
 from digest.sources import display_path
-from digest.text import bound_text, join_sentences, normalise_space, strip_invisible
+from digest.text import CUT_MARK, bound_text, join_sentences, normalise_space, strip_invisible
 
 
 def _counted(stage: str, total: int, progress: Progress | None) -> Callable[[int], None] | None:
@@ -51,6 +51,13 @@ def _title(text: str | None) -> str | None:
     )
 
 
+def _whole(section: Section, text: str, shown: str) -> bool:
+    """Whether `shown`, made from `text`, is the section's whole text: not one of its sentences
+    left out (as said before) and not cut to the section's bound."""
+    cut = CUT_MARK.strip()
+    return bool(text) and text == section.all_text.strip() and shown.count(cut) == text.count(cut)
+
+
 @dataclass(frozen=True)
 class _SummaryTree:
     """Turns one document's section tree into SectionSummary objects, in reading order, each
@@ -67,9 +74,12 @@ class _SummaryTree:
             summary, quoted = _clean(self.summaries[id(section)], "section"), False
         else:
             text = self.texts.get(id(section), "")
-            summary, quoted = (_clean(text, "section") if text else ""), True
+            summary = _clean(text, "section") if text else ""
+            # Quoted only when whole: no sentence left out as said before, nothing cut.
+            quoted = _whole(section, text, summary)
         # A model's bullet may still restate what was said: filtered as the input was.
-        summary = self.said.say(summary) if summary else ""
+        said = self.said.say(summary) if summary else ""
+        quoted, summary = quoted and said == summary.strip(), said
         children = tuple(
             child
             for c in section.sections

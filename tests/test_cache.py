@@ -365,13 +365,14 @@ def test_auto_uses_cached_seq2seq_and_falls_back_on_a_miss(
     offline["now"] = True
     built.clear()
     again = make_digest([tmp_path / "in"], options)
-    assert (again.engine, again.notices, built) == ("seq2seq", (), [])
+    assert (again.engine, again.notices, again.diagnostics, built) == ("seq2seq", (), (), [])
 
     # A new document is a miss: seq2seq is tried, fails, and extractive takes over visibly.
     write_articles(tmp_path / "in", 1, start=5)
     fallback = make_digest([tmp_path / "in"], options)
     assert fallback.engine == "extractive"
-    assert fallback.notices and "Summaries are extractive because" in fallback.notices[0]
+    assert fallback.diagnostics and "Summaries are extractive because" in fallback.diagnostics[0]
+    assert fallback.notices == ("Summaries are extractive: sentences chosen from each article.",)
     assert [e.name for e in built] == ["seq2seq", "extractive"]
 
 

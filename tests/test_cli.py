@@ -254,3 +254,55 @@ def test_help_names_the_extras_to_install(command: str, extras: list[str]) -> No
     assert result.exit_code == 0
     for extra in extras:
         assert f"pip install 'digest[{extra}]'" in result.output
+
+
+HARBOUR = """# Harbour news
+
+The harbour council approved the new ferry terminal on Monday after a long debate. Work \
+starts in spring and should take two years. The mayor called it a historic day for the town.
+
+## Terminal
+
+The harbour council approved the new ferry terminal on Monday after a long debate. The \
+building will have two floors, a waiting hall and a cafe for passengers. Architects from the \
+city drew the plans last year. The old shed on the quay will be pulled down first. Local \
+firms will do most of the building work, the council said.
+
+## Budget
+
+The terminal will cost twelve million euros in all. The region pays half and the town the \
+rest. A loan covers the town's share over twenty years.
+
+## Timetable
+
+Ferries will run every hour from six in the morning. In summer there will be extra boats at \
+weekends. Tickets can be bought on board or online.
+"""
+
+
+def test_quoted_in_the_json_means_the_section_whole_and_under_60_words(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # "Terminal" has exactly 60 words and opens with the TL;DR's sentence: its bullet leaves
+    # that out, so it is not quoted (and 60 words is not "shorter than 60").
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "harbour.md").write_text(HARBOUR, encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["make", str(tmp_path / "in"), "-o", str(out), "-e", "extractive", "--no-cache"]
+    result = runner.invoke(cli.app, [*args, "-f", "json", "--date", "2026-11-24"])
+    assert result.exit_code == 0, result.output
+    (document,) = json.loads((out / "digest-2026-11-24.json").read_text("utf-8"))["documents"]
+    sections = {s["title"]: s for s in document["sections"]}
+    terminal = sections["Terminal"]
+    assert terminal["words"] == 60 and not terminal["quoted"]
+    assert "approved the new ferry terminal" in document["tldr"]
+    assert "approved the new ferry terminal" not in terminal["summary"]
+    texts = {t.partition("\n\n")[0]: t.partition("\n\n")[2] for t in HARBOUR.split("## ")[1:]}
+    for title in ("Budget", "Timetable"):
+        section = sections[title]
+        assert section["words"] < 60 and section["quoted"]
+        assert section["summary"] == " ".join(texts[title].split())
+    for section in document["sections"]:
+        if section["quoted"]:
+            assert section["words"] < 60
+            assert section["summary"] == " ".join(texts[section["title"]].split())

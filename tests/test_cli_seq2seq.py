@@ -11,6 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from digest import cli
+from digest.email import read_message
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -62,17 +63,53 @@ def test_bad_generate_setting_is_a_usage_error(tmp_path: Path) -> None:
     assert "beams_count" in result.stderr and result.stderr.startswith("digest: error: ")
 
 
-def test_auto_without_a_model_falls_back_visibly(tmp_path: Path) -> None:
+def test_auto_without_a_model_tells_the_operator_and_gives_readers_one_line(
+    tmp_path: Path,
+) -> None:
     result = runner.invoke(
         cli.app,
-        ["make", str(SEEDS), "-o", str(tmp_path), "-m", "no-such-org/no-such-model", "--no-cache"],
+        [
+            "make",
+            str(SEEDS),
+            "-o",
+            str(tmp_path),
+            "-m",
+            "no-such-org/no-such-model",
+            "--no-cache",
+            "-f",
+            "md,json,eml",
+            "-q",
+        ],
     )
     assert result.exit_code == 0, result.output
-    assert "Summaries are extractive because the seq2seq model no-such-org/no-such-model" in (
-        result.stderr
-    )
+    # The operator gets why and how to fix it on stderr, once (also under -q).
+    advice = [line for line in result.stderr.splitlines() if "Summaries are extractive" in line]
+    assert len(advice) == 1, result.stderr
+    assert "seq2seq model no-such-org/no-such-model" in advice[0] and "--model" in advice[0]
+    # The readers get at most one short neutral line, and none of the advice.
     md = next(tmp_path.glob("digest-*.md")).read_text(encoding="utf-8")
-    assert "> **Note:** Summaries are extractive because the seq2seq model" in md
+    message = read_message(next(tmp_path.glob("digest-*.eml")))
+    text, html = (
+        message.get_body(preferencelist=(kind,)).get_content()  # type: ignore[union-attr]
+        for kind in ("plain", "html")
+    )
+    data = json.loads(next(tmp_path.glob("digest-*.json")).read_text(encoding="utf-8"))
+    for output in (md, text, html, json.dumps(data)):
+        assert not any(word in output for word in ("HF_HOME", "HF_HUB_OFFLINE", "--model"))
+        assert "no-such-model" not in output and "hugging face" not in output.lower()
+    for output in (md, text, html):
+        lines = [line for line in output.splitlines() if "extractive" in line or "seq2seq" in line]
+        # Besides the header's engine and the email's standing footer ("Summaries made by
+        # machine (extractive)"), which every digest has.
+        about = [
+            line
+            for line in lines
+            if "engine: extractive" not in line and "Summaries made by machine" not in line
+        ]
+        assert len(about) == 1, lines
+        assert "Summaries are extractive: sentences chosen from each article." in about[0]
+    assert data["engine"] == "extractive"
+    assert data["notices"] == ["Summaries are extractive: sentences chosen from each article."]
     assert "engine: extractive" in md
 
 

@@ -14,6 +14,8 @@ import pytest
 
 from digest.email import (
     build_message,
+    fit_email,
+    html_part_size,
     message_bytes,
     one_line,
     parse_addresses,
@@ -418,20 +420,30 @@ def long_digest(count: int = 60) -> Digest:
     )
 
 
+def sent_html_part(data: bytes) -> bytes:
+    """The HTML part of a message as it is sent: its headers and encoded body, byte for byte."""
+    message = parse_message(data)
+    boundary = message.get_boundary()
+    assert boundary
+    (html,) = [p for p in data.split(f"--{boundary}".encode()) if b"text/html" in p[:200]]
+    return html.removeprefix(b"\r\n").removesuffix(b"\r\n")
+
+
 def test_long_digest_is_cut_to_tldrs_under_the_limit() -> None:
     digest = long_digest()
     _, uncapped_html, _ = render_email(digest, max_html_bytes=10**9)
     assert len(uncapped_html.encode()) > 300_000  # the test really needs the cap
 
-    message = round_trip(build(digest))
-    text, html = parts(message)
-    assert len(html.encode("utf-8")) <= 100_000
+    data = message_bytes(build(digest))
+    # The HTML part as sent (quoted-printable: larger than its markup) is within the limit.
+    assert len(sent_html_part(data)) <= 100_000
+    text, html = parts(parse_message(data))
     shown = Markup(html).shown
     notes = [line for line in text.splitlines() if "shortened" in line and "Note:" in line]
     assert len(notes) == 1
     shortened = int(notes[0].split()[1])
     assert 0 < shortened < 60
-    line = f"{shortened} articles shortened to their TL;DR to keep this email under 100 KB."
+    line = f"{shortened} articles shortened to their TL;DR to keep this email's HTML within 100 KB."
     assert line in shown and line in " ".join(text.split())
     # Earlier articles stay whole; later ones keep their TL;DR only, in both parts.
     kept = 60 - shortened
@@ -448,8 +460,9 @@ def test_cap_keeps_as_many_whole_articles_as_fit() -> None:
     digest = long_digest(12)
     _, html, shortened = render_email(digest, max_html_bytes=60_000)
     assert 0 < shortened < 12
+    assert html_part_size(html) <= 60_000
     # One more whole article would not have fitted.
-    bigger = len(html.encode())
+    bigger = html_part_size(html)
     _, _, fewer = render_email(digest, max_html_bytes=bigger + 1)
     assert fewer == shortened
 
@@ -460,13 +473,52 @@ def test_short_digest_is_not_cut() -> None:
     assert "shortened" not in text and "shortened" not in html
 
 
-def test_limit_too_small_for_even_the_tldrs_cuts_all_and_warns(
+def test_when_the_tldrs_are_too_many_later_articles_are_listed_by_title(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Every TL;DR alone is over the limit: the later articles are listed by title only (in the
+    # contents, linked to their originals), and the note still tells the truth.
+    articles = [
+        article(
+            f"Article number {i}",
+            tldr=f"Short take number {i}, " + "with a long tail of words " * 20,
+            link=f"https://news.example/{i}",
+        )
+        for i in range(1, 201)
+    ]
+    digest = make_digest(*articles)
+    rendered = fit_email(digest, max_html_bytes=40_000)
+    assert rendered.fits and 0 < rendered.shown < 200 and rendered.full == 0
+    data = message_bytes(build(digest, max_html_bytes=40_000))
+    assert len(sent_html_part(data)) <= 40_000
+    text, html = parts(parse_message(data))
+    listed = 200 - rendered.shown
+    note = (
+        f"{rendered.shown} articles shortened to their TL;DR and {listed} articles listed by "
+        "title only, to keep this email's HTML within 40 KB."
+    )
+    shown = Markup(html).shown
+    assert note in shown and note in " ".join(text.split())
+    assert shown.count("TL;DR: Short take") == rendered.shown
+    assert text.count("TL;DR: Short take") == rendered.shown
+    # Every article is in the contents; those listed by title link to the original.
+    assert all(f"{i}. Article number {i}" in " ".join(text.split()) for i in range(1, 201))
+    markup = Markup(html)
+    assert ("href", "https://news.example/200") in markup.attrs
+    assert ("href", "#article-200") not in markup.attrs
+    assert ("href", f"#article-{rendered.shown}") in markup.attrs
+    assert "https://news.example/200" in text
+
+
+def test_limit_too_small_for_even_the_titles_says_so_and_warns(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="digest")
-    _, html, shortened = render_email(long_digest(5), max_html_bytes=1_000)
+    text, html, shortened = render_email(long_digest(5), max_html_bytes=1_000)
     assert shortened == 5
-    assert "1 KB" in html
+    note = "5 articles listed by title only; even so this email's HTML is over 1 KB"
+    assert note in " ".join(text.split()) and note in Markup(html).shown
+    assert "within" not in text
     assert "some mail clients will clip it" in caplog.text
 
 
@@ -525,3 +577,33 @@ def test_read_message_refuses_files_that_are_not_email(tmp_path: Path) -> None:
         read_message(path)
     with pytest.raises(UsageError, match="cannot read"):
         read_message(tmp_path / "missing.eml")
+
+
+def test_make_keeps_the_sent_html_part_within_the_size_its_note_states(tmp_path: Path) -> None:
+    # `digest make` end to end: a night with many articles, a small --email-max-size.
+    from typer.testing import CliRunner
+
+    from digest import cli
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(120):
+        sentences = " ".join(
+            f"Report {i} says the harbour plan number {j} is on time and under budget."
+            for j in range(8)
+        )
+        (folder / f"report-{i:03}.txt").write_text(
+            f"Harbour report {i}\n\n{sentences}\n", encoding="utf-8"
+        )
+    out = tmp_path / "out"
+    args = ["make", str(folder), "-o", str(out), "-e", "extractive", "--no-cache", "-f", "eml"]
+    result = CliRunner().invoke(
+        cli.app, [*args, "--date", "2026-11-24", "--email-max-size", "30KB"]
+    )
+    assert result.exit_code == 0, result.output
+    data = (out / "digest-2026-11-24.eml").read_bytes()
+    assert len(sent_html_part(data)) <= 30_000
+    text, html = parts(parse_message(data))
+    (note,) = [line for line in Markup(html).shown.split("Note: ")[1:] if "title only" in line]
+    assert "to keep this email's HTML within 30 KB." in note
+    assert "within 30 KB." in " ".join(text.split())

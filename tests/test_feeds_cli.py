@@ -239,9 +239,11 @@ def test_a_teaser_whose_page_cannot_be_had_falls_back_with_a_note(
     result = make(url, "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     (doc,) = documents(tmp_path / "out")
-    assert "teaser" in doc["note"] and "HTTP 404" in doc["note"]
+    assert doc["note"] == "Page unavailable; summarised from the feed's teaser."
     md = (tmp_path / "out" / f"digest-{DATE}.md").read_text(encoding="utf-8")
-    assert "*Summarised from the feed's teaser" in md
+    assert "*Page unavailable; summarised from the feed's teaser.*" in md
+    # Why, for the operator: on stderr.
+    assert f"({site.url('missing.html')}) could not be had: HTTP 404 Not Found" in result.stderr
 
 
 def test_a_web_page_url_is_read_like_an_html_file(
@@ -266,7 +268,9 @@ def test_links_in_a_feed_from_elsewhere_never_reach_into_the_private_network(
     result = make(str(feed), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     (doc,) = documents(tmp_path / "out")
-    assert "refused: 127.0.0.1 is a private address" in doc["note"] and doc["words"] == 2
+    assert doc["note"] == "Page unavailable; summarised from the feed's teaser."
+    assert doc["words"] == 2
+    assert "refused: 127.0.0.1 is a private address" in result.stderr
     assert site.requests("admin.html") == []
 
 
@@ -470,12 +474,14 @@ def test_real_feeds_over_http(real_site: Site, tmp_path: Path, fake_engine: Fake
     assert all(not d["note"] for d in guardian)
     assert sum(d["words"] == 1229 for d in guardian) == 9
     heise = [d for d in data["documents"] if d["feed"] == "heise developer neueste Meldungen"]
-    assert all("teaser" in d["note"] and "could not connect" in d["note"] for d in heise)
+    assert all(d["note"] == "Page unavailable; summarised from the feed's teaser." for d in heise)
     capped = [s for s in data["skipped"] if s["reason"].endswith("per feed: --max-entries)")]
     assert len(capped) == 4  # all but the Medium feed's 7
     # UOL lists some entries with a title and nothing else, linking to sites not reachable here.
     empty = [s for s in data["skipped"] if s not in capped]
-    assert empty and all("no text" in s["reason"] for s in empty)
+    assert empty and all(
+        s["reason"] == "the entry has no text and its page is unavailable" for s in empty
+    )
 
 
 # --- digest schedule with URL sources ---------------------------------------------------------

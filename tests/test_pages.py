@@ -171,8 +171,10 @@ def test_a_page_that_failed_is_not_asked_again_within_its_backoff(
     link = site.fail("gone.html", 404)
     feed = teaser_feed(site, {"Gone": link})
     out = tmp_path / "out"
-    assert make(feed, "-o", str(out)).exit_code == 0
-    assert "HTTP 404" in documents(out)[0]["note"]
+    result = make(feed, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert documents(out)[0]["note"] == "Page unavailable; summarised from the feed's teaser."
+    assert f"({link}) could not be had: HTTP 404 Not Found" in result.stderr
     assert len(site.requests("gone.html")) == 1
 
     # A minute later: the entry is summarised from its teaser without asking the page again.
@@ -180,10 +182,11 @@ def test_a_page_that_failed_is_not_asked_again_within_its_backoff(
     assert result.exit_code == 0, result.output
     assert len(site.requests("gone.html")) == 1
     (doc,) = documents(out, "digest-2026-11-25.json")
+    assert doc["note"] == "Page unavailable; summarised from the feed's teaser."
     assert re.search(
-        r"could not be had \(not retried until (\d{4}-\d\d-\d\d )?\d\d:\d\d: HTTP 404 Not Found\)",
-        doc["note"],
-    ), doc["note"]
+        r"not fetched \(.*\): not retried until (\d{4}-\d\d-\d\d )?\d\d:\d\d: HTTP 404 Not Found",
+        result.stderr,
+    ), result.stderr
 
     # --refresh asks again (and the page is back).
     site.put("gone.html", article_page("Gone", 7))
@@ -191,6 +194,67 @@ def test_a_page_that_failed_is_not_asked_again_within_its_backoff(
     assert len(site.requests("gone.html")) == 2
     (doc,) = documents(out, "digest-2026-11-26.json")
     assert doc["note"] is None and doc["words"] > 200
+
+
+def test_unreachable_pages_and_feeds_reach_readers_as_a_few_words_and_the_log_in_full(
+    site: Pages, tmp_path: Path, fake_engine: FakeSummariser
+) -> None:
+    # Names that do not resolve (the loopback guard answers as a machine offline would:
+    # "[Errno -2] …"): a teaser's page, the page of an entry with no text, and a feed.
+    items = [
+        Item("Teaser", link="https://news.invalid/story", description="Read the full story."),
+        Item("Title only", link="https://news.invalid/empty"),
+    ]
+    feed = site.put("teasers.rss", rss("Museum Notes", items), "application/rss+xml")
+    dead_feed = "https://feeds.invalid/rss.xml"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "make",
+            feed,
+            dead_feed,
+            "-o",
+            str(out),
+            "--no-cache",
+            "--date",
+            DATE,
+            "-f",
+            "md,json,eml",
+        ],
+    )
+    assert result.exit_code == 3, result.output
+    (doc,) = documents(out)
+    assert (doc["title"], doc["note"]) == (
+        "Teaser",
+        "Page unavailable; summarised from the feed's teaser.",
+    )
+    skipped = json.loads((out / f"digest-{DATE}.json").read_text(encoding="utf-8"))["skipped"]
+    assert {s["path"]: s["reason"] for s in skipped} == {
+        "https://news.invalid/empty": "the entry has no text and its page is unavailable",
+        dead_feed: "could not connect",
+    }
+    # No system error text in any of the three outputs; all of it on stderr.
+    from digest.email import read_message
+
+    message = read_message(out / f"digest-{DATE}.eml")
+    outputs = {
+        "md": (out / f"digest-{DATE}.md").read_text(encoding="utf-8"),
+        "json": (out / f"digest-{DATE}.json").read_text(encoding="utf-8"),
+        **{
+            kind: message.get_body(preferencelist=(kind,)).get_content()  # type: ignore[union-attr]
+            for kind in ("plain", "html")
+        },
+    }
+    for name, text in outputs.items():
+        assert "Errno" not in text and "stay on loopback" not in text, name
+        assert "could not be had" not in text, name
+    assert "Page unavailable; summarised from the feed's teaser." in outputs["md"]
+    errors = [line for line in result.stderr.splitlines() if "Errno" in line]
+    assert len(errors) == 3, result.stderr
+    assert any("news.invalid/story" in line and "teaser" in line for line in errors)
+    assert any("skipped https://news.invalid/empty" in line for line in result.stderr.splitlines())
+    assert any(f"skipped {dead_feed}: could not connect ([Errno" in line for line in errors)
 
 
 def test_the_backoff_doubles_with_each_failure_and_ends_when_its_time_is_up(

@@ -92,3 +92,17 @@ def test_presets_name_the_model_they_stand_for() -> None:
     assert plan_run(Options(model="fast")).fingerprint("seq2seq") == plan_run(
         Options(model="t5-small")
     ).fingerprint("seq2seq")
+
+
+def test_a_short_section_cut_to_its_bound_is_not_quoted(tmp_path: Path, recorder: Recorder) -> None:
+    # 40 words, but long ones: over the section's 1,100 characters, so it is cut, not whole.
+    long_words = " ".join(f"word{i:02}" + "x" * 30 for i in range(40)) + "."
+    (tmp_path / "a.md").write_text(
+        f"# Doc\n\n## One\n\n{PARAGRAPH}\n\n## Two\n\n{long_words}\n\n## Three\n\nShort.\n",
+        encoding="utf-8",
+    )
+    (article,) = make_digest([tmp_path], Options(engine="extractive")).articles
+    one, two, three = article.sections
+    assert two.words == 40 and two.summary.endswith("[…]") and not two.quoted
+    assert three.summary == "Short." and three.quoted
+    assert not one.quoted

@@ -247,10 +247,12 @@ def test_auto_falls_back_to_extractive_with_a_notice(
     digest = make_digest([tmp_path], Options(engine="auto", model="no-such-org/no-such-model"))
     assert no_network == []
     assert digest.engine == "extractive"
-    assert digest.notices == (
+    # The why and the fix are for the operator; the readers get one neutral line.
+    assert digest.diagnostics == (
         "Summaries are extractive because the seq2seq model no-such-org/no-such-model is not "
         f"in the local cache and downloads are off (HF_HUB_OFFLINE=1); {OFFLINE_FIX}.",
     )
+    assert digest.notices == ("Summaries are extractive: sentences chosen from each article.",)
 
 
 def test_unavailable_model_is_found_out_before_torch_is_imported(tmp_path: Path) -> None:

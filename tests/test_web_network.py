@@ -105,13 +105,15 @@ def test_a_public_url_redirecting_into_the_private_network_is_refused(
 
 
 def test_links_in_a_feed_from_a_public_host_never_reach_the_private_network(
-    internal: Any, public_web: Any
+    internal: Any, public_web: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     teaser = Item("Look here", link=internal.url_for("/internal.html"), description="A teaser.")
     public_web.expect_request("/teasers.rss").respond_with_data(rss("Teasers", [teaser]))
     documents, skipped = read(public_web.url_for("/teasers.rss"))
     (document,) = documents
-    assert REFUSED in (document.note or "") and "Internal memo" not in document.text
+    assert document.note == "Page unavailable; summarised from the feed's teaser."
+    assert "Internal memo" not in document.text
+    assert any(REFUSED in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
     assert internal.log == []
 
 

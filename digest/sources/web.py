@@ -14,9 +14,19 @@ from urllib.parse import urlsplit
 
 from digest.defaults import DEFAULT_MAX_ENTRIES
 from digest.errors import SkipDocument
-from digest.http import Fetched, Fetcher, FetchPolicy
+from digest.http import Fetched, Fetcher, FetchFailed, FetchPolicy
 from digest.model import Document, Skipped
-from digest.pages import article_fingerprint, backoff_reason, legacy_page_fingerprint
+from digest.pages import (
+    FETCHING_OFF,
+    NO_LINK,
+    NO_MORE,
+    UNAVAILABLE,
+    BackingOff,
+    TeaserOnly,
+    article_fingerprint,
+    backoff_reason,
+    legacy_page_fingerprint,
+)
 from digest.sources import display_path, read_bytes
 from digest.sources.feeds import (
     FEED_SUFFIXES,
@@ -85,7 +95,10 @@ class _Result:
     fetched: Fetched | None = None
     data: bytes = b""
     content_type: str | None = None
+    #: Why the source could not be had, in a few words (its Skipped line); `detail` says how,
+    #: for the log only ("[Errno -2] Name or service not known").
     error: str | None = None
+    detail: str | None = None
 
 
 class WebReader:
@@ -170,17 +183,18 @@ class WebReader:
             validators = None if self.options.refresh else self.memory.validators(source.where)
             answer = self._fetcher.get(source.where, validators, public_only=source.public_only)
         except SkipDocument as exc:
-            return _Result(source, error=str(exc))
+            return _Result(source, error=str(exc), detail=getattr(exc, "detail", None))
         except Exception as exc:  # noqa: BLE001 - one source's failure, never the run's
             log.debug("%s could not be had", source.label, exc_info=True)
             verb = "read" if source.local is not None else "fetched"
-            return _Result(source, error=f"could not be {verb} ({_describe(exc)})")
+            return _Result(source, error=f"could not be {verb}", detail=_describe(exc))
         return _Result(source, answer, answer.content, answer.headers.get("content-type"))
 
     # -- what came back ---------------------------------------------------------------------
 
-    def _skip(self, label: str, reason: str) -> None:
-        log.warning("skipped %s: %s", label, reason)
+    def _skip(self, label: str, reason: str, detail: str | None = None) -> None:
+        """A Skipped line with `reason`; `detail` (how it failed) goes to the log only."""
+        log.warning("skipped %s: %s%s", label, reason, f" ({one_line(detail)})" if detail else "")
         self.skipped.append(Skipped(label, one_line(reason)))
 
     def _handle(self, result: _Result) -> None:
@@ -189,20 +203,20 @@ class WebReader:
         try:
             self._handle_one(result)
         except SkipDocument as exc:
-            self._fail(source, str(exc))
+            self._fail(source, str(exc), getattr(exc, "detail", None))
         except Exception as exc:  # noqa: BLE001 - a reader bug must not cost the other sources
             log.debug("reading %s failed", source.label, exc_info=True)
             self._fail(source, f"could not be parsed ({_describe(exc)})")
 
-    def _fail(self, source: _Source, reason: str) -> None:
-        self._skip(source.label, reason)
+    def _fail(self, source: _Source, reason: str, detail: str | None = None) -> None:
+        self._skip(source.label, reason, detail)
         # Not seen this time is not gone: what it listed stays known (see state.save).
         self.memory.unavailable(source.where)
 
     def _handle_one(self, result: _Result) -> None:
         source = result.source
         if result.error is not None:
-            raise SkipDocument(result.error)
+            raise FetchFailed(result.error, result.detail)
         if result.fetched is not None and result.fetched.not_modified:
             log.info("%s: not modified since the last run (HTTP 304)", source.label)
             self.memory.unchanged(source.where)
@@ -313,7 +327,8 @@ class WebReader:
         public_only = fetched is None or fetched.public
         pages = self._fetch_pages([e for e, _ in kept], public_only)
         for entry, verdict in kept:
-            page, note = pages.get(entry.key, (None, None))
+            page, teaser = pages.get(entry.key, (None, None))
+            note = teaser.note if teaser is not None else None
             try:
                 document = entry_document(entry, feed, page=page, note=note)
             except Exception as exc:  # noqa: BLE001 - one entry's failure, not the feed's
@@ -323,8 +338,8 @@ class WebReader:
             if verdict == "updated":
                 document = _with_note(document, "Updated since an earlier digest.")
             if document.words == 0:
-                why = f" ({note})" if note else ""
-                self._skip(_entry_label(entry, feed), f"the entry has no text{why}")
+                why = teaser.skipped if teaser is not None else "the entry has no text"
+                self._skip(_entry_label(entry, feed), why)
             else:
                 self.documents.append(document)
                 if entry.link:
@@ -338,45 +353,40 @@ class WebReader:
 
     def _fetch_pages(
         self, entries: list[Entry], public_only: bool
-    ) -> dict[str, tuple[Document | None, str | None]]:
-        """The linked article of each teaser-only entry (or a note saying why there is none)."""
+    ) -> dict[str, tuple[Document | None, TeaserOnly | None]]:
+        """The linked article of each teaser-only entry, or why the teaser is all there is."""
         teasers = [e for e in entries if e.teaser]
         if not teasers:
             return {}
         if not self.options.fetch_articles:
-            note = "Summarised from the feed's teaser (fetching articles is switched off)."
-            return {e.key: (None, note) for e in teasers}
+            return {e.key: (None, FETCHING_OFF) for e in teasers}
         if self._pages is None:
             self._pages = self.memory.pages()  # read here, before the threads share it
 
-        def one(entry: Entry) -> tuple[Document | None, str | None]:
+        def one(entry: Entry) -> tuple[Document | None, TeaserOnly | None]:
+            if entry.link is None:
+                return None, NO_LINK
             try:
-                return self._article(entry, public_only), None
-            except SkipDocument as exc:
-                where = entry.link or "no link"
-                log.info("article of %r not fetched (%s): %s", entry.title, where, exc)
-                return (
-                    None,
-                    f"Summarised from the feed's teaser: the article could not be had ({exc}).",
-                )
+                page = self._article_page(entry.link, public_only)
+            except BackingOff as exc:
+                log.info("article page of %r not fetched (%s): %s", entry.title, entry.link, exc)
+                return None, UNAVAILABLE
             except Exception as exc:  # noqa: BLE001 - the teaser is still there to summarise
-                log.debug("article of %r failed", entry.title, exc_info=True)
-                return (
-                    None,
-                    "Summarised from the feed's teaser: the article could not be read "
-                    f"({_describe(exc)}).",
-                )
+                if not isinstance(exc, SkipDocument):  # a bug: its traceback for -v
+                    log.debug("article of %r failed", entry.title, exc_info=True)
+                detail = getattr(exc, "detail", None)
+                why = str(exc) if isinstance(exc, SkipDocument) else _describe(exc)
+                why += f" ({one_line(detail)})" if detail else ""
+                where = f"article page of {entry.title!r} ({entry.link})"
+                log.warning("%s could not be had: %s; the teaser is summarised", where, why)
+                return None, UNAVAILABLE
+            if page.words <= entry.words:
+                log.info("article page of %r holds no more than its teaser", entry.title)
+                return None, NO_MORE
+            return page, None
 
         found = self._in_parallel(teasers, one, "fetch")
         return {entry.key: result for entry, result in zip(teasers, found, strict=True)}
-
-    def _article(self, entry: Entry, public_only: bool) -> Document:
-        if entry.link is None:
-            raise SkipDocument("the entry has no http(s) link")
-        page = self._article_page(entry.link, public_only)
-        if page.words <= entry.words:
-            raise SkipDocument("the page holds no more than the teaser")
-        return page
 
     def _article_page(self, url: str, public_only: bool) -> Document:
         """The page at `url`, read; from the page cache when it answers 304, and not asked
@@ -385,7 +395,7 @@ class WebReader:
         if cache is not None and not self.options.refresh:
             record = cache.get(url)
             if record is not None and record.waiting(now := cache.now()):
-                raise SkipDocument(backoff_reason(record, now))
+                raise BackingOff(backoff_reason(record, now))
         stored = record.article if record is not None else None
         try:
             validators = record.validators if record is not None and stored else None
