@@ -542,7 +542,10 @@ def test_pathological_inputs_give_bounded_output(tmp_path: Path) -> None:
 
     markdown, data = render_markdown(digest), render_json(digest)
     assert len(markdown) < 30_000 and len(data) < 200_000
-    assert "· … and 4981 more" in markdown  # 5000 less 11 shown less 8 listed
+    # 5000 less 10 shown less 8 listed: "Heading 0", whose one sentence the TL;DR said, keeps
+    # its place by title, under "Also covers".
+    assert "- **Also covers:** Heading 0 · Heading 11 ·" in markdown
+    assert "· … and 4982 more" in markdown
     for text in (markdown, data):
         assert not any(
             ch in text
