@@ -64,12 +64,14 @@ def test_markdown_furniture_goes_and_its_prose_stays() -> None:
     text = (
         f"## Budget\n\n{PROSE}\n\n## Elsewhere on the blog\n\n- [Harbour works](/a)\n"
         f"- [Ferry timetable](/b)\n\n## Share this page\n\n[Email](/e) · [Print](/p)\n\n"
-        f"## References\n\nSmith, J. (2020). Harbour economics. Port Press.\n\n"
-        f"## Staffing\n\n{PROSE} See [the plan](/plan) for details.\n"
+        f"## Related reading\n\nSmith, J. (2020). Harbour economics. Port Press.\n\n"
+        f"## Staffing\n\n{PROSE} See [the plan](/plan) for details.\n\n"
+        f"## Sources\n\nThe figures come from the port authority's annual harbour survey.\n"
     )
     document = parse_markdown(text, Path("b.md"))
-    assert [s.title for s in document.all_sections()] == ["Budget", "Staffing"]
-    # The reference list is text of the post, kept in the section before; the links are not.
+    # "Sources" names part of the post, not a widget of the page: it stays a section.
+    assert [s.title for s in document.all_sections()] == ["Budget", "Staffing", "Sources"]
+    # The reading list is text of the post, kept in the section before; the links are not.
     assert document.sections[0].paragraphs[-1].startswith("Smith, J. (2020)")
     assert "Harbour works" not in document.text and "Print" not in document.text
 
