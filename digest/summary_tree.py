@@ -120,6 +120,14 @@ def _listed(section: SectionSummary) -> SectionSummary:
     return section if section.summary or section.sections else replace(section, folded=True)
 
 
+def _title_only(section: SectionSummary) -> tuple[SectionSummary, ...]:
+    """A lone top-level section whose text the summary paragraph carries: kept by title only
+    (folded, no summary) when it has a title, so the JSON still lists every heading."""
+    if section.title is None and section.kicker is None:
+        return ()
+    return (replace(section, summary="", quoted=False, folded=True),)
+
+
 def summarise_documents(
     documents: Sequence[Document],
     engine: Summariser,
@@ -203,9 +211,17 @@ def summarise_documents(
             )
         if len(sections) == 1 and not sections[0].sections:
             # A list of one is not a list (the templates show bullets from two up): the one
-            # section with something new to say continues the summary paragraph instead.
+            # section with something new to say continues the summary paragraph instead, and
+            # only its title stays (in the JSON).
             paragraphs[d] = " ".join(p for p in (paragraphs[d], sections[0].summary) if p)
-            sections = ()
+            sections = _title_only(sections[0])
+        elif len(folded.sections) == 1:
+            # The article summary covers a lone top-level section; its title stays (in the JSON).
+            (top,) = folded.sections
+            lone = SectionSummary(
+                _title(top.kicker), _title(top.title), "", top.all_words, level=top.level
+            )
+            sections = _title_only(lone)
         results.append(
             ArticleSummary(
                 path=document.origin or display_path(document.path),
