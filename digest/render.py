@@ -14,7 +14,7 @@ import jinja2
 
 from digest.errors import TemplateProblem
 from digest.model import Digest, SectionSummary
-from digest.text import one_line
+from digest.text import label, one_line
 from digest.urls import safe_url
 
 _BUILTIN = Path(__file__).resolve().parent / "templates"
@@ -117,6 +117,7 @@ def environment(
     env.filters["md"] = escape_markdown
     env.filters["url"] = link_url
     env.filters["host"] = link_host
+    env.filters["label"] = label
     env.filters.update(filters or {})
     env.globals.update(long_date=long_date, short_date=short_date, plural=plural, covered=covered)
     return env

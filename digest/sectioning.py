@@ -274,24 +274,59 @@ def _capitalised(word: str) -> bool:
 Block = tuple[str, str, int]
 
 #: Headings that are page furniture rather than content ("Share this page", "Related
-#: content"). Such a heading is dropped; the prose under it (if any) joins the section before.
+#: content"): the whole heading names a page widget, a navigation aid or a prompt, never a
+#: part of the article. Headings that name part of the article's content ("Sources",
+#: "Notes", "References", "Documents", "Search") or merely start with such a word ("Why
+#: newsletters are back", "More from the minister", "Popular uprisings of 1848") are kept.
+#: Such a heading is dropped; the prose under it (if any) joins the section before.
 FURNITURE = re.compile(
-    r"^(?:share(?: this| on\b.*)?(?: page| article| story| post)?"
-    r"|related(?: content| articles?| posts?| stories| links| reading| topics)?"
-    r"|(?:read|see) (?:more|also)|more (?:on|from|in)\b.*"
-    r"|(?:table of )?contents|on this page|in this (?:article|section|page)|footnotes?|notes"
-    r"|references|external links|sources|print(?: this)?(?: page)?"
-    r"|cookies?(?: settings| policy| preferences)?"
-    r"|(?:sign up|subscribe)(?: to| for)?.*newsletter.*|newsletter|subscribe|follow us.*"
-    r"|tags|topics|categories|comments?|leave a (?:comment|reply)|attachments?|downloads?"
-    r"|documents?|skip to .*|navigation(?: menu)?|menu|search|most (?:read|popular|viewed)"
-    r"|trending|advertisement|about (?:the|this) author|sponsored.*|you (?:may|might) also like"
-    r"|recommended.*|popular.*|latest (?:news|posts|articles)|read later|save (?:for later|article)"
-    r"|is this page useful\??|help us improve.*|explore the topic|updates to this page"
-    r"|page history|get emails? about this page|report a problem.*"
-    r"|.*\bnewsletters?\b.*|listen to (?:this )?article|advertisement.*)$",
+    r"^(?:share(?: (?:this|it))?(?: (?:page|article|story|post|link))?"
+    r"|share (?:on|via) \S+(?: \S+)?|social(?: media)?(?: links| sharing)?"
+    r"|related(?: content| articles?| posts?| stories| links| reading| topics| items| guides?)?"
+    r"|(?:read|see) (?:more|also)|more (?:on|about|from) this (?:story|topic|site|author|section)"
+    r"|more (?:stories|news|articles)|(?:table of )?contents|on this page"
+    r"|in this (?:article|section|page|story)|external links|print(?: this)?(?: page| article)?"
+    r"|cookies? (?:settings|policy|preferences|notice|consent)|cookies on \S+(?: \S+)?"
+    r"|(?:click here to )?(?:sign up|subscribe)(?: (?:to|for))?(?: \S+){0,3}"
+    r" (?:newsletters?|e-?mails?|updates|alerts)|(?:our |the |email |daily |weekly )?newsletters?"
+    r"|subscribe(?: now)?|follow us(?: on \S+(?: \S+)?)?|tags|topics|categories"
+    r"|comments?(?: \(\d+\))?|\d+ comments?|leave a (?:comment|reply)|post a comment"
+    r"|join the (?:conversation|discussion)|skip to \S+(?: \S+)?|navigation(?: menu)?|menu"
+    r"|most (?:read|popular|viewed|shared)|trending(?: now| stories)?|advertisements?"
+    r"|about (?:the|this) author|sponsored(?: content| links| stories)?"
+    r"|you (?:may|might) also like|recommended(?: for you| articles| stories| reading| posts)?"
+    r"|popular(?: now| today| posts| articles| stories| on \S+(?: \S+)?)?|like this"
+    r"|latest (?:news|posts|articles|stories)"
+    r"|read later|save (?:for later|article|this article)|is this page useful\??"
+    r"|help us improve(?: \S+){0,2}|explore the topic|updates to this page|page history"
+    r"|get emails? about this page|report a problem(?: with this page)?"
+    r"|listen to (?:this )?article)$",
     re.IGNORECASE,
 )
+
+
+#: A bold run this long at most, alone on the first line of a paragraph, is a run-in heading.
+MAX_LABEL_WORDS = MAX_HEADING_WORDS
+
+
+def run_in_heading(label: str) -> str | None:
+    """The heading a paragraph's bold first line makes ("**Task scheduling**", a line break,
+    then the prose it heads), without a closing colon; None when the bold run is no heading
+    but the paragraph's first sentence ("**New data on colleges.**") or too long for one.
+
+    Read as one paragraph, the label would be glued into the sentence after it ("Task
+    scheduling Clients can schedule tasks…").
+    """
+    text = normalise_space(label).rstrip(":").rstrip()
+    words = text.split()
+    if (
+        not words
+        or len(words) > MAX_LABEL_WORDS
+        or not any(ch.isalpha() for ch in text)
+        or _last_char(text) in ".!?…;,"
+    ):
+        return None
+    return text
 
 
 def sections_from_blocks(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from digest.engines.base import Summariser
 from digest.folding import capped, fold
@@ -13,7 +13,16 @@ from digest.model import ArticleSummary, Document, Section, SectionSummary
 from digest.reading import Progress
 from digest.repeats import Said
 from digest.sources import display_path
-from digest.text import CUT_MARK, bound_text, join_sentences, normalise_space, strip_invisible
+from digest.text import (
+    CUT_MARK,
+    bound_text,
+    dangling_lead_in,
+    join_sentences,
+    normalise_space,
+    split_sentences,
+    strip_invisible,
+    without_trailing_lead_in,
+)
 
 
 def _counted(stage: str, total: int, progress: Progress | None) -> Callable[[int], None] | None:
@@ -32,17 +41,20 @@ def _counted(stage: str, total: int, progress: Progress | None) -> Callable[[int
 #: Hard bounds (words, characters) on what the digest shows, whatever the engine or the input
 #: gives: a digest's size depends on how many documents it holds, not on what is in them.
 SUMMARY_BOUNDS = {"section": (150, 1100), "article": (300, 2200), "tldr": (60, 420)}
-TITLE_BOUND = (25, 200)
+#: Titles and kickers: room for an interview's long question heading (the 18F posts' longest
+#: is 50 words, 310 characters), so a question is not cut off before its question mark.
+TITLE_BOUND = (60, 400)
 
 
 def _clean(text: str, kind: str) -> str:
-    """A summary as shown: no invisible characters, within its bounds, and an unpunctuated
+    """A summary as shown: no invisible characters, within its bounds, an unpunctuated
     paragraph (such as a quoted lead line) ending with a full stop, so it does not run into
-    the next where the summary is shown on one line (a Markdown bullet)."""
+    the next where the summary is shown on one line (a Markdown bullet), and never ending on
+    a colon whose list is not there ("Three important reasons:"), whatever the engine chose."""
     max_words, max_chars = SUMMARY_BOUNDS.get(kind, TITLE_BOUND)
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", strip_invisible(text))]
     joined = join_sentences([p for p in paragraphs if p], separator="\n\n")
-    return bound_text(joined, max_words, max_chars)
+    return bound_text(without_trailing_lead_in(joined), max_words, max_chars)
 
 
 def _title(text: str | None) -> str | None:
@@ -80,12 +92,18 @@ class _SummaryTree:
         # A model's bullet may still restate what was said: filtered as the input was.
         said = self.said.say(summary) if summary else ""
         quoted, summary = quoted and said == summary.strip(), said
+        titled = section.title is not None or section.kicker is not None
+        if not summary and titled:
+            # Everything the bullet would say was said before (by the summary, or by the
+            # bullet of a parent whose text is mostly this section's): the heading keeps its
+            # place, with a sentence of its own not yet said if it has one.
+            summary, quoted = self._unsaid_sentence(section), False
         children = tuple(
             child
             for c in section.sections
             if id(c) in self.kept and (child := self.summarise(c)) is not None
         )
-        if not summary and not children:
+        if not summary and not children and not titled:
             return None
         return SectionSummary(
             _title(section.kicker),
@@ -97,6 +115,28 @@ class _SummaryTree:
             sections=children,
             folded=folded,
         )
+
+    def _unsaid_sentence(self, section: Section) -> str:
+        """The first sentence of the section's text the entry has not said, one that stands
+        alone (not a lead-in to a list); "" when there is none."""
+        text = self.texts.get(id(section), "")
+        for sentence in split_sentences(text):
+            if not self.said.repeats(sentence) and not dangling_lead_in(sentence):
+                return self.said.say(_clean(sentence, "section"))
+        return ""
+
+
+def _listed(section: SectionSummary) -> SectionSummary:
+    """A top-level section with nothing left to say, listed by title only ("Also covers")."""
+    return section if section.summary or section.sections else replace(section, folded=True)
+
+
+def _title_only(section: SectionSummary) -> tuple[SectionSummary, ...]:
+    """A lone top-level section whose text the summary paragraph carries: kept by title only
+    (folded, no summary) when it has a title, so the JSON still lists every heading."""
+    if section.title is None and section.kicker is None:
+        return ()
+    return (replace(section, summary="", quoted=False, folded=True),)
 
 
 def summarise_documents(
@@ -175,16 +215,24 @@ def summarise_documents(
         if len(folded.sections) > 1:
             tree = _SummaryTree(section_summaries, texts[d], kept[d], said[d])
             sections = tuple(
-                summary
+                _listed(summary)
                 for i, section in enumerate(folded.sections)
                 if id(section) in kept[d]
                 and (summary := tree.summarise(section, folded=i not in folded.shown)) is not None
             )
         if len(sections) == 1 and not sections[0].sections:
             # A list of one is not a list (the templates show bullets from two up): the one
-            # section with something new to say continues the summary paragraph instead.
+            # section with something new to say continues the summary paragraph instead, and
+            # only its title stays (in the JSON).
             paragraphs[d] = " ".join(p for p in (paragraphs[d], sections[0].summary) if p)
-            sections = ()
+            sections = _title_only(sections[0])
+        elif len(folded.sections) == 1:
+            # The article summary covers a lone top-level section; its title stays (in the JSON).
+            (top,) = folded.sections
+            lone = SectionSummary(
+                _title(top.kicker), _title(top.title), "", top.all_words, level=top.level
+            )
+            sections = _title_only(lone)
         results.append(
             ArticleSummary(
                 path=document.origin or display_path(document.path),

@@ -142,6 +142,46 @@ def join_sentences(sentences: Sequence[str], separator: str = " ") -> str:
 
 
 _CLOSING = "\"'”’»)]"
+
+
+def dangling_lead_in(sentence: str) -> bool:
+    """Whether a sentence ends on a colon: it introduces what follows ("Three important
+    reasons:"), so it cannot end a summary or stand on its own."""
+    return sentence.rstrip().rstrip(_CLOSING).rstrip().endswith(":")
+
+
+def without_trailing_lead_in(text: str) -> str:
+    """`text` without the sentences at its end that introduce a list or a quote which is not
+    there ("Here's what we learned:"); a text that is nothing else keeps its words and ends
+    with a full stop instead. Text not ending on a colon comes back unchanged."""
+    if not dangling_lead_in(text):
+        return text
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    while paragraphs and dangling_lead_in(paragraphs[-1]):
+        sentences = split_sentences(paragraphs.pop())
+        while sentences and dangling_lead_in(sentences[-1]):
+            sentences.pop()
+        if sentences:
+            paragraphs.append(" ".join(sentences))
+    if paragraphs:
+        return "\n\n".join(paragraphs)
+    stripped = text.rstrip()
+    return stripped[: len(stripped.rstrip(_CLOSING).rstrip()) - 1].rstrip() + "."
+
+
+#: Punctuation that ends a label as a colon would: a label ending in one gets no colon.
+_LABEL_END = ".:;!?…"
+
+
+def label(text: str) -> str:
+    """A bullet's label: its heading and a colon ("Details:"), or the heading alone when it
+    already ends in punctuation ("What is MyUSA?", "Spacing:", "Trust them.")."""
+    bare = text.rstrip()
+    if not bare or bare.rstrip(_CLOSING).rstrip()[-1:] in _LABEL_END:
+        return bare
+    return bare + ":"
+
+
 # Wikipedia-style citation marks after a sentence's stop: "open Web.[66]", "[citation needed]".
 _CITATIONS = re.compile(r"(?:\[[^\[\]]{1,30}\])+$")
 

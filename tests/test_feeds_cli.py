@@ -138,12 +138,16 @@ def test_one_digest_of_every_feed_grouped_by_feed(
     harbour = docs[1]
     assert harbour["link"] == "https://harbour.example/0" and harbour["author"] == "Writer 0"
     assert harbour["date"] == "2026-11-23T18:00+00:00"
-    # Part 1 has no bullet: the fake engine makes its bullet and the article summary from the
-    # same first words, and an entry never says a sentence twice (digest.repeats).
+    # Part 1 says nothing new: the fake engine makes its bullet and the article summary from
+    # the same first words, and an entry never says a sentence twice (digest.repeats). Its
+    # heading keeps its place all the same, with a sentence of its own not yet said.
     assert [x["title"] for x in harbour["sections"]] == [
+        "Part 1 of story 700",
         "Part 2 of story 700",
         "Part 3 of story 700",
     ]
+    part_1 = harbour["sections"][0]["summary"]
+    assert part_1.startswith("The council report") and part_1 not in harbour["summary"]
     # A teaser-only entry is summarised from the article page its link leads to.
     museum = docs[4]
     assert museum["link"] == site.url("articles/0.html")
@@ -254,8 +258,10 @@ def test_a_web_page_url_is_read_like_an_html_file(
     assert result.exit_code == 0, result.output
     (doc,) = documents(tmp_path / "out")
     assert doc["title"] == "Tram line opens" and doc["link"] == url and doc["feed"] is None
-    # Part 1's bullet would repeat the summary (same first words from the fake engine).
-    assert [x["title"] for x in doc["sections"]][:1] == ["Part 2 of story 9"]
+    # Part 1's bullet would repeat the summary (same first words from the fake engine): it
+    # keeps its place with a sentence not yet said.
+    assert [x["title"] for x in doc["sections"]][:2] == ["Part 1 of story 9", "Part 2 of story 9"]
+    assert doc["sections"][0]["summary"] not in doc["summary"]
 
 
 def test_links_in_a_feed_from_elsewhere_never_reach_into_the_private_network(

@@ -64,12 +64,14 @@ def test_markdown_furniture_goes_and_its_prose_stays() -> None:
     text = (
         f"## Budget\n\n{PROSE}\n\n## Elsewhere on the blog\n\n- [Harbour works](/a)\n"
         f"- [Ferry timetable](/b)\n\n## Share this page\n\n[Email](/e) · [Print](/p)\n\n"
-        f"## References\n\nSmith, J. (2020). Harbour economics. Port Press.\n\n"
-        f"## Staffing\n\n{PROSE} See [the plan](/plan) for details.\n"
+        f"## Related reading\n\nSmith, J. (2020). Harbour economics. Port Press.\n\n"
+        f"## Staffing\n\n{PROSE} See [the plan](/plan) for details.\n\n"
+        f"## Sources\n\nThe figures come from the port authority's annual harbour survey.\n"
     )
     document = parse_markdown(text, Path("b.md"))
-    assert [s.title for s in document.all_sections()] == ["Budget", "Staffing"]
-    # The reference list is text of the post, kept in the section before; the links are not.
+    # "Sources" names part of the post, not a widget of the page: it stays a section.
+    assert [s.title for s in document.all_sections()] == ["Budget", "Staffing", "Sources"]
+    # The reading list is text of the post, kept in the section before; the links are not.
     assert document.sections[0].paragraphs[-1].startswith("Smith, J. (2020)")
     assert "Harbour works" not in document.text and "Print" not in document.text
 
@@ -133,6 +135,8 @@ apply</a></li></ol></nav>
 <section class="gem-c-attachment"><h3 class="gem-c-attachment__title"><a href="/licence.pdf">
 Licence conditions 2024</a></h3><p>PDF, 2.3 MB, 45 pages</p></section>
 <h3 id="pay">Paying for your licence</h3><p>{PROSE} A full licence costs 30 pounds a year.</p>
+<div class="gem-c-promo"><h2>Tell a friend about fishing</h2><p>Send this guide to a friend who
+fishes, or print it out for the noticeboard of your angling club.</p></div>
 </div>
 <div class="gem-c-print-link"><h2>Print this page</h2><button>Print</button></div>
 </main>
@@ -142,13 +146,19 @@ fishing byelaws</a></li><li><a href="/sea">Sea fishing</a></li></ul></div>
 </div></div></body></html>"""
 
 
-def test_government_guidance_page_sections() -> None:
-    document = parse_html(GUIDANCE_PAGE, Path("guidance.html"))
+@pytest.mark.parametrize("namespace", ["gem-c-", "app-c-", "nhsuk-c-", "c-", "js-", ""])
+def test_government_guidance_page_sections(namespace: str) -> None:
+    # Furniture blocks are known by their class names whatever the design system's namespace
+    # (GOV.UK's "gem-c-", another's "nhsuk-c-", BEM's "c-", none): the promo block's heading
+    # is no section, though its prose (which the extractor keeps) stays in the text.
+    page = GUIDANCE_PAGE.replace("gem-c-", namespace)
+    document = parse_html(page, Path("guidance.html"))
     assert _shape(document.sections) == [
         (None, 0, []),
         ("Who needs a licence", 2, [("Children under 13", 3, [])]),
         ("How to apply", 2, [("Paying for your licence", 3, [])]),
     ]
+    assert "noticeboard of your angling club" in document.text
 
 
 def test_markup_nested_thousands_deep_does_not_stop_the_reader() -> None:
@@ -542,7 +552,10 @@ def test_pathological_inputs_give_bounded_output(tmp_path: Path) -> None:
 
     markdown, data = render_markdown(digest), render_json(digest)
     assert len(markdown) < 30_000 and len(data) < 200_000
-    assert "· … and 4981 more" in markdown  # 5000 less 11 shown less 8 listed
+    # 5000 less 10 shown less 8 listed: "Heading 0", whose one sentence the TL;DR said, keeps
+    # its place by title, under "Also covers".
+    assert "- **Also covers:** Heading 0 · Heading 11 ·" in markdown
+    assert "· … and 4982 more" in markdown
     for text in (markdown, data):
         assert not any(
             ch in text

@@ -11,7 +11,7 @@ import numpy as np
 
 from digest.budgets import BUDGETS, Budget
 from digest.engines.base import Kind
-from digest.text import join_sentences, split_sentences
+from digest.text import dangling_lead_in, join_sentences, split_sentences
 
 # Unicode letters and digits, so accented, Cyrillic or Greek words count as words too.
 _WORD = re.compile(r"[^\W_]+")
@@ -214,7 +214,10 @@ def select_sentences(sentences: Sequence[str], budget: Budget, weights: Weights)
     scores = score_sentences(sentences, vectors, weights)
     # Only the best few candidates compete in the MMR loop, so a text of thousands of
     # sentences costs max_sentences × pool cosines, not n².
-    pool = sorted(range(n), key=lambda i: (-scores[i], i))[: 4 * budget.max_sentences + 8]
+    # A lead-in ("Three important reasons:") says nothing without the list after it, which
+    # the summary would not carry: it is not a candidate, unless there is nothing else.
+    candidates = [i for i in range(n) if not dangling_lead_in(sentences[i])] or list(range(n))
+    pool = sorted(candidates, key=lambda i: (-scores[i], i))[: 4 * budget.max_sentences + 8]
     chosen: list[int] = []
     words = 0
     closest = [0.0] * n

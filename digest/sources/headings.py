@@ -5,10 +5,10 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from digest.sectioning import Block
+from digest.sectioning import Block, run_in_heading
 from digest.text import normalise_space
 
 #: Elements whose text is never prose a reader keeps (and never holds a content heading).
@@ -21,17 +21,27 @@ _UNCOUNTED_TAGS = frozenset({"table", "pre", "figure"})
 #: Containers that hold page furniture by their markup: a heading inside one is never a section.
 _FURNITURE_TAGS = frozenset({"nav", "aside", "footer", "form", "dialog", "menu"})
 _FURNITURE_ROLES = frozenset({"navigation", "complementary", "contentinfo", "search", "banner"})
-# One class or id token naming a furniture block ("share-tools", "related_links", "sidebar",
-# GOV.UK's "gem-c-related-navigation"); "has-sidebar" on <body> or "post-comments-count" do
-# not match, as the name must come first (after a design system's component prefix).
-_COMPONENT_PREFIX = re.compile(r"^(?:gem-c-|govuk-|app-c-|c-|js-|o-|m-)", re.IGNORECASE)
+# One class or id naming a furniture block ("share-tools", "related_links", "sidebar",
+# "c-newsletter--promo", a design system's "xx-c-related-navigation"). The name is read as
+# CSS naming conventions write it: its block (before a BEM "__element" or "--modifier"),
+# whose first word names what it is, after at most two namespace words (short ones such as
+# "c-", "js-", "gem-", or any word before a one-letter one: "nhsuk-c-"). So "post-comments-count"
+# (a post's count), "has-sidebar" (a state), "l-sidebar-fixed" and "layout-sidebar-right" (a
+# layout) and a slug made from a heading ("sharing-with-a-single-developer", four words and
+# more) do not match.
 _FURNITURE_CLASS = re.compile(
-    r"^(?:share|sharing|social|related|newsletter|cookies?|consent|comments?|sidebar"
+    r"^(?:share|sharing|social|related|newsletters?|cookies?|consent|comments?|sidebar"
     r"|breadcrumbs?|promo|subscribe|signup|toc|contents-list|most-read|popular|trending"
     r"|advert|ad-slot|attachments?|print-link|feedback|visually-hidden|sr-only"
-    r"|screen-reader-text)(?:$|[_-])",
+    r"|screen-reader-text)(?:$|-)",
     re.IGNORECASE,
 )
+_NAME_WORDS = re.compile(r"[-_]+")
+#: Words that start a state ("has-sidebar", "is-related") or a layout ("l-sidebar-fixed",
+#: which places the article beside a sidebar), not a component.
+_STATE_WORDS = frozenset({"has", "is", "no", "not", "with", "without", "l", "layout"})
+#: A name of more words than this (its namespace aside) is a slug, not a component's name.
+_MAX_NAME_WORDS = 3
 _HEADING_TAGS = {f"h{n}": n for n in range(1, 7)}
 # Edit links and permalink anchors that CMSs put inside headings: "History[edit]", "Setup ¶".
 HEADING_CRUFT = re.compile(r"\s*(?:\[edit\]|[¶#§])\s*$")
@@ -56,6 +66,7 @@ class DomHeading:
     text: str
     furniture: bool  # inside a nav, aside, footer, share widget...
     standfirst: bool = False  # a sentence set as a heading: prose, not a section title
+    in_flow: bool = True  # among the paragraphs of its container (not alone in a teaser box)
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,9 @@ class PageText:
     text: str
     links: list[tuple[int, int]]  # (start, end) of each run of link text, in order
     headings: list[DomHeading]
+    #: Run-in headings: where a paragraph opening with a bold line ("<b>Task scheduling</b>
+    #: <br>Clients can…") starts in the compact text, and that line as a heading.
+    labels: dict[int, str] = field(default_factory=dict)
 
     def link_chars(self, start: int, end: int) -> int:
         first = bisect.bisect_left(self.links, (start, start)) - 1
@@ -86,6 +100,7 @@ def page_outline(root: Any) -> PageText:
     pieces: list[str] = []
     headings: list[DomHeading] = []
     links: list[tuple[int, int]] = []
+    labels: dict[int, str] = {}
     length = 0
 
     def add(text: str | None, link: bool = False) -> None:
@@ -112,10 +127,15 @@ def page_outline(root: Any) -> PageText:
             if text:
                 furniture = furniture or _links_home(element, text)
                 level = _HEADING_TAGS[tag]
+                parent = element.getparent()
+                in_flow = parent is not None and any(_tag(child) == "p" for child in parent)
+                standfirst = is_standfirst(text)
                 headings.append(
-                    DomHeading(start, length, level, text, furniture, is_standfirst(text))
+                    DomHeading(start, length, level, text, furniture, standfirst, in_flow)
                 )
             return
+        if tag in _PARAGRAPH_TAGS and not furniture and (label := _run_in_label(element)):
+            labels[length] = label
         link = link or tag == "a"
         add(element.text, link)
         for child in element:
@@ -124,7 +144,37 @@ def page_outline(root: Any) -> PageText:
 
     body = root.find(".//body")
     walk(body if body is not None else root, False)
-    return PageText("".join(pieces), links, headings)
+    return PageText("".join(pieces), links, headings, labels)
+
+
+#: Elements whose text is a paragraph (or a list item) and may open with a run-in heading.
+_PARAGRAPH_TAGS = frozenset({"p", "li", "dd", "div"})
+
+
+def _tag(element: Any) -> str:
+    return element.tag.lower() if isinstance(element.tag, str) else ""
+
+
+def _run_in_label(element: Any) -> str | None:
+    # <p><b>Task scheduling</b><br>Clients can…</p> (or the <br> inside the <b>): a bold
+    # first line, then the prose.
+    if (element.text or "").strip():
+        return None
+    children = [child for child in element if _tag(child)]
+    if not children or _tag(children[0]) not in ("b", "strong"):
+        return None
+    bold, rest = children[0], children[1:]
+    inner = [child for child in bold if _tag(child)]
+    if inner and _tag(inner[-1]) == "br" and not (inner[-1].tail or "").strip():
+        after = bold.tail or ""  # <b>Label<br></b> text
+    elif rest and _tag(rest[0]) == "br" and not (bold.tail or "").strip():
+        after, rest = rest[0].tail or "", rest[1:]  # <b>Label</b><br> text
+    else:
+        return None
+    after += "".join(child.text_content() + (child.tail or "") for child in rest)
+    if not any(ch.isalnum() for ch in after):
+        return None
+    return run_in_heading(bold.text_content())
 
 
 def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
@@ -150,6 +200,8 @@ def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
     # again inside the one before it when the two share a phrase).
     position = search_from = 0
     next_heading = 0
+    level = 1  # of the last heading written out: a run-in heading goes one below it
+    lead = True  # no paragraph placed yet: a long sentence set as a heading is a standfirst
     for block in blocks:
         kind, text, _ = block
         if kind == "verbatim":
@@ -160,12 +212,14 @@ def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
         if kind == "heading":
             if compact(text) not in heading_texts:
                 out.append(block)
+                level = block[2]
             else:
                 pending.append(block)
             continue
         at = find_paragraph(stream, text, search_from)
         if at < 0:
             out.extend(pending)
+            level = pending[-1][2] if pending else level
             pending = []
             out.append(block)
             continue
@@ -178,28 +232,49 @@ def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
             next_heading += 1
         # trafilatura's own headings here are among the page's: the page's rules decide them.
         pending = []
-        placed = _heading_blocks(page, candidates, at)
+        placed = _heading_blocks(page, candidates, at, lead=lead)
         if out and placed and out[-1][0] == "heading" and out[-1][1] == placed[0][1]:
             placed = placed[1:]  # trafilatura's copy of it was already written out
         out.extend(placed)
-        out.append(block)
+        level = next((b[2] for b in reversed(placed) if b[0] == "heading"), level)
+        out.extend(_run_in(block, page.labels.get(at), level))
         position, search_from = at + 1, at + max(1, len(compact(text)) // 2)
+        lead = False
     return out
 
 
-def _heading_blocks(page: PageText, candidates: Sequence[DomHeading], at: int) -> list[Block]:
+def _run_in(block: Block, label: str | None, level: int) -> list[Block]:
+    # A paragraph opening with a run-in heading, as that heading (one level below the section
+    # it is in) and the paragraph after it, so the heading is not read into its first sentence.
+    text = block[1]
+    if label is None or text[: len(label)].casefold() != label.casefold():
+        return [block]
+    rest = text[len(label) :].lstrip(" :")
+    if not rest or text[len(label) : len(label) + 1].isalnum():
+        return [block]  # nothing after it, or the label ends inside a word
+    return [("heading", text[: len(label)], min(level + 1, 6)), ("paragraph", rest, 0)]
+
+
+def _heading_blocks(
+    page: PageText, candidates: Sequence[DomHeading], at: int, *, lead: bool
+) -> list[Block]:
     # The headings between two kept paragraphs, outermost first in document order; each must
     # head the paragraph at `at` with little unkept text in between (other headings aside).
+    # `lead`: no paragraph of the page was placed before these.
     kept: list[Block] = []
     between = sum(h.end - h.offset for h in candidates)  # heading text after each heading
     for heading in candidates:
         between -= heading.end - heading.offset
         gap = at - heading.end - between
         link_gap = page.link_chars(heading.end, at)
-        # A standfirst (a sentence set as a heading under the headline) is the publisher's
-        # summary of the article or a call to action, not the article: the digest makes its
-        # own summary from the article alone.
-        if heading.furniture or heading.standfirst or gap > MAX_GAP or link_gap > MAX_LINK_GAP:
+        if heading.furniture or gap > MAX_GAP or link_gap > MAX_LINK_GAP:
+            continue
+        # A standfirst (a sentence set as a heading before the article's first paragraph, or
+        # alone in a teaser's box) is the publisher's summary of the article or a call to
+        # action, not the article: it leaves the text, and the digest makes its own summary
+        # from the article alone. A long heading among the paragraphs it heads (an
+        # interview's question, "Lesson 2: When it comes to…") is a heading.
+        if heading.standfirst and (lead or not heading.in_flow):
             continue
         kept.append(("heading", heading.text, heading.level))
     return kept
@@ -265,10 +340,28 @@ def _is_furniture_container(element: Any, tag: str) -> bool:
         return True
     if tag in ("html", "body", "main", "article"):
         return False
-    names = f"{element.get('class') or ''} {element.get('id') or ''}".split()
-    for name in names:
-        name = _COMPONENT_PREFIX.sub("", name)
-        # A slug made from a heading ("sharing-with-a-single-developer") is not a widget's name.
-        if _FURNITURE_CLASS.match(name) and len(re.split(r"[_-]", name)) <= 3:
+    names = (element.get("class") or "").split()
+    if tag not in _HEADING_TAGS:  # a heading's id is its anchor, a slug of its own words
+        names += (element.get("id") or "").split()
+    return any(furniture_class(name) for name in names)
+
+
+def furniture_class(name: str) -> bool:
+    """Whether a class or id names a furniture block, by the rule above _FURNITURE_CLASS."""
+    block = re.split(r"__|--", name.strip("-_"), maxsplit=1)[0]
+    words = [w for w in _NAME_WORDS.split(block.casefold()) if w]
+    if not words or words[0] in _STATE_WORDS:
+        return False
+    # The name itself, or what follows one or two namespace words.
+    for start in range(min(3, len(words))):
+        rest = words[start:]
+        if start and not _namespace(words[start - 1], rest[0]):
+            break
+        if len(rest) <= _MAX_NAME_WORDS and _FURNITURE_CLASS.match("-".join(rest)):
             return True
     return False
+
+
+def _namespace(word: str, following: str) -> bool:
+    # "c", "js", "gem", "app" (short) or "nhsuk" before a one-letter word ("nhsuk-c-…").
+    return len(word) <= 3 or len(following) == 1

@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from digest.model import Document
-from digest.sectioning import sections_from_blocks, title_from_filename
+from digest.sectioning import run_in_heading, sections_from_blocks, title_from_filename
 from digest.text import normalise_space
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,7 @@ def _blocks(tokens: Sequence[Token]) -> list[tuple[str, str, int]]:
     of nothing but links) in document order."""
     out: list[tuple[str, str, int]] = []
     heading_level = 0
+    section_level = 1  # of the last heading: a run-in heading goes one below it
     skipping = 0  # depth inside tables, whose cells are data rather than prose
     for token in tokens:
         if token.type.endswith("_open") and token.tag in _BLOCKS_SKIPPED:
@@ -115,18 +116,55 @@ def _blocks(tokens: Sequence[Token]) -> list[tuple[str, str, int]]:
         elif token.type.endswith("_close") and token.tag in _BLOCKS_SKIPPED:
             skipping -= 1
         elif token.type == "heading_open":
-            heading_level = int(token.tag[1])
+            heading_level = section_level = int(token.tag[1])
         elif token.type == "heading_close":
             heading_level = 0
         elif token.type == "inline" and not skipping:
-            text = render_inline(token.children or [])
+            children = token.children or []
+            text = render_inline(children)
             if heading_level:
                 if text:
                     out.append(("heading", text, heading_level))
-            elif text:
-                out.append(("links" if only_links(token.children or []) else "paragraph", text, 0))
+                continue
+            if split := _run_in(children):
+                label, children = split[0], list(split[1])
+                out.append(("heading", label, min(section_level + 1, 6)))
+                text = render_inline(children)
+            if text:
+                out.append(("links" if only_links(children) else "paragraph", text, 0))
         # fence, code_block, html_block and hr carry no prose and are passed over.
     return out
+
+
+_BREAKS = ("softbreak", "hardbreak")
+
+
+def _run_in(children: Sequence[Token]) -> tuple[str, Sequence[Token]] | None:
+    """A paragraph's run-in heading ("**Task scheduling**", a line break, then the prose it
+    heads) and the inline tokens after it; None when it has none (see run_in_heading)."""
+    # markdown-it puts empty text tokens around emphasis: they are not content.
+    children = [c for c in children if not (c.type == "text" and not c.content)]
+    if len(children) < 3 or children[0].type != "strong_open":
+        return None
+    depth, end = 0, 0
+    while end < len(children):
+        depth += (children[end].type == "strong_open") - (children[end].type == "strong_close")
+        if depth == 0:
+            break
+        end += 1
+    else:
+        return None
+    label, rest = children[1:end], children[end + 1 :]
+    if label and label[-1].type in _BREAKS:  # **Label\** then the prose
+        label = label[:-1]
+    elif rest and rest[0].type in _BREAKS:
+        rest = rest[1:]
+    else:
+        return None
+    heading = run_in_heading(render_inline(label))
+    if heading is None or not render_inline(rest):
+        return None
+    return heading, rest
 
 
 def only_links(children: Sequence[Token]) -> bool:
