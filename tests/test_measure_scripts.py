@@ -252,7 +252,6 @@ def test_structure_holds(structure_results: dict[str, list[Any]], folder: str) -
     assert max(r.bullets for r in results) <= 12
 
 
-@pytest.mark.xfail(strict=True, reason="issue #20: headings vanish (remove when met)")
 @pytest.mark.parametrize("folder", ["html-readability", "markdown-18f"])
 def test_heading_recall_target(structure_results: dict[str, list[Any]], folder: str) -> None:
     results = structure_results[folder]

@@ -178,7 +178,8 @@ def _remove(element: Any) -> None:
 
 @dataclass(frozen=True)
 class Block:
-    """One block of the main text: ("heading" | "paragraph" | "item" | "verbatim", text, level)."""
+    """One block of the main text: its kind ("heading", "paragraph", "item" of a list,
+    "links": a list item made of links, "verbatim": a table row or code), text and level."""
 
     kind: str
     text: str
@@ -227,8 +228,9 @@ _CITATION = re.compile(r"\[(?:\d{1,3}|[a-z]{1,2}|[a-z]+(?: [a-z]+)? needed)\]", 
 def drop_clutter(blocks: Sequence[Block], page: PageText | None) -> list[Block]:
     """The blocks without clutter: navigation, notices, promotions and the labels (datelines,
     bylines, credits, counts) at the edges of each section. List items made of links become
-    verbatim text. `page` (the page's text and where its links are) gives each paragraph's
-    share of link text; without it only the text's own signals count."""
+    "links" blocks: text to keep, never to summarise. `page` (the page's text and where its
+    links are) gives each paragraph's share of link text; without it only the text's own
+    signals count."""
     kept: list[Block] = []
     search_from = 0
     for block in blocks:
@@ -247,7 +249,7 @@ def drop_clutter(blocks: Sequence[Block], page: PageText | None) -> list[Block]:
                 search_from = at + max(1, size // 2)
         words = len(text.split())
         if block.kind == "item" and share >= LINK_LIST:
-            kept.append(Block("verbatim", text))
+            kept.append(Block("links", text))
         elif block.kind == "paragraph" and share >= LINK_SHARE and words <= NAV_WORDS:
             continue
         elif words <= NOTICE_WORDS and (

@@ -91,8 +91,14 @@ def parse_html(text: str, path: Path) -> Document:
     blocks = [(b.kind if b.kind != "item" else "paragraph", b.text, b.level) for b in kept]
     if root is not None:
         # The heading structure comes from the page itself: trafilatura's text output keeps
-        # only some headings, and drops others its heuristics took for boilerplate.
+        # only some headings, and drops others its heuristics took for boilerplate. (A list
+        # of links is placed like the prose it sits among, so its heading is found.)
         blocks = place_headings(blocks, root)
+    # A list of links is kept as the page has it, never summarised.
+    blocks = [
+        ("verbatim", text, 0) if kind == "links" else (kind, text, level)
+        for kind, text, level in blocks
+    ]
     title = normalise_space(result.title or "") or None
     if title is None:
         title = next((t for kind, t, level in blocks if kind == "heading" and level == 1), None)
