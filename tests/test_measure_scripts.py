@@ -233,11 +233,10 @@ def structure_results() -> dict[str, list[Any]]:
 
 
 #: Heading recall today (docs/quality.md, "Clutter, extraction and headings"): a floor that
-#: must not fall; issue #20's target of 0.97 is below, expected to fail until it is met.
+#: must not fall; issue #20's target of 0.97 is below.
 RECALL_FLOOR = {
-    # (0.94: a gallery's 50 numbered captions, once found, are clutter and no longer counted.)
-    "html-readability": {"reader": 0.94, "digest": 0.89},
-    "markdown-18f": {"reader": 0.99, "digest": 0.95},
+    "html-readability": {"reader": 0.95, "digest": 0.95},
+    "markdown-18f": {"reader": 0.99, "digest": 0.99},
 }
 
 
@@ -252,7 +251,19 @@ def test_structure_holds(structure_results: dict[str, list[Any]], folder: str) -
     assert max(r.bullets for r in results) <= 12
 
 
-@pytest.mark.parametrize("folder", ["html-readability", "markdown-18f"])
+@pytest.mark.parametrize(
+    "folder",
+    [
+        # 0.952: the ten headings missed are page furniture with a paragraph beneath (a
+        # newsletter box, "Read Later", an author card, "External links") and standfirsts,
+        # which the reader leaves out on purpose; counted here, as the measure cannot tell.
+        pytest.param(
+            "html-readability",
+            marks=pytest.mark.xfail(strict=True, reason="issue #20: furniture headings counted"),
+        ),
+        "markdown-18f",
+    ],
+)
 def test_heading_recall_target(structure_results: dict[str, list[Any]], folder: str) -> None:
     results = structure_results[folder]
     assert structure.recall(results) >= 0.97
