@@ -177,19 +177,21 @@ def _run_in_label(element: Any) -> str | None:
     return run_in_heading(bold.text_content())
 
 
-def place_headings(blocks: Sequence[Block], root: Any) -> list[Block]:
+def place_headings(blocks: Sequence[Block], root: Any, page: PageText | None = None) -> list[Block]:
     """trafilatura's blocks with the page's own headings put back before the prose they head.
 
     trafilatura's paragraphs are kept as they are (so the main text is exactly what it
     extracted); its own headings are replaced by the page's, each found in the page's text
     and kept only when a kept paragraph follows it closely (see MAX_GAP) and it does not sit in
     page furniture. A heading trafilatura kept that the page's headings do not account for
-    (not an h1-h6 there) stays where trafilatura put it.
+    (not an h1-h6 there) stays where trafilatura put it. `page` is root's outline when the
+    caller has it already.
     """
-    try:
-        page = page_outline(root)
-    except RecursionError:  # markup nested thousands deep: keep trafilatura's own headings
-        return list(blocks)
+    if page is None:
+        try:
+            page = page_outline(root)
+        except RecursionError:  # markup nested thousands deep: keep trafilatura's own headings
+            return list(blocks)
     stream, headings = page.text, page.headings
     heading_texts = {compact(h.text) for h in headings}
     out: list[Block] = []
