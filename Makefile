@@ -27,7 +27,8 @@ lint: install
 	$(BIN)/ruff format --check digest tests scripts
 	$(BIN)/mypy
 
-# The readers' fuzz tests in their long profile (20,000 examples per test; hours on 2 cores):
+# The readers' fuzz tests in their long profile (1,000 random examples per test, steered towards
+# slow inputs; about 30 minutes on 2 cores; DIGEST_FUZZ_EXAMPLES=N for more):
 # `make test` runs them in the quick one. docs/testing.md records a run.
 fuzz: install
 	DIGEST_FUZZ=long $(BIN)/python -m pytest -q -p no:randomly tests/test_fuzz_readers.py \
