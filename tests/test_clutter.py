@@ -168,6 +168,17 @@ def test_citation_markers_left_in_the_text_are_removed() -> None:
     assert block.text == "It makes Firefox."
 
 
+@pytest.mark.parametrize(
+    "item", ['^ "About the Mozilla Corporation".', '^ a b "About the Mozilla Corporation".']
+)
+def test_a_reference_lists_back_links_are_removed(item: str) -> None:
+    (block,) = drop_clutter([Block("paragraph", PROSE), Block("item", item)], None)[1:]
+    assert block.text == '"About the Mozilla Corporation".'
+    # A caret inside a sentence is the sentence's own.
+    (block,) = drop_clutter([Block("paragraph", "It grows as x ^ 2 does.")], None)
+    assert block.text == "It grows as x ^ 2 does."
+
+
 def test_navigation_and_promotions_go_by_their_links() -> None:
     html = _page(
         f"<h1>Transport plan agreed</h1><p>{PROSE}</p><p>{MORE}</p>"

@@ -223,6 +223,8 @@ _CALL_TO_ACTION = re.compile(
 )
 # Citation markers left in the text: "[2]", "[12][13]", "[citation needed]".
 _CITATION = re.compile(r"\[(?:\d{1,3}|[a-z]{1,2}|[a-z]+(?: [a-z]+)? needed)\]", re.IGNORECASE)
+# The back-links that open a reference list's items: "^ ", "^ a b ", "↑ ".
+_BACKLINKS = re.compile(r"^[\^↑](?:\s+[a-z]{1,2}\b)*\s+")
 
 
 def drop_clutter(blocks: Sequence[Block], page: PageText | None) -> list[Block]:
@@ -237,7 +239,7 @@ def drop_clutter(blocks: Sequence[Block], page: PageText | None) -> list[Block]:
         if block.kind not in ("paragraph", "item"):
             kept.append(block)
             continue
-        text = _CITATION.sub("", block.text).strip()
+        text = _BACKLINKS.sub("", _CITATION.sub("", block.text)).strip()
         if not text:
             continue
         share = 0.0
