@@ -9,7 +9,7 @@ from typing import Any
 
 from lxml.etree import XPath
 
-from digest.sources.headings import PageText, compact, find_paragraph
+from digest.sources.headings import PageText, compact, find_paragraph, hidden_by_markup
 
 # -- in the page, before the main text is extracted --------------------------------------------
 
@@ -89,15 +89,8 @@ def prune_page(root: Any) -> None:
 
 
 def _hidden(element: Any) -> bool:
-    get = element.get
-    style = (get("style") or "").replace(" ", "").lower()
-    return (
-        get("hidden") is not None
-        or (get("aria-hidden") or "").lower() == "true"
-        or "display:none" in style
-        or "visibility:hidden" in style
-        or not _HIDDEN_CLASSES.isdisjoint((get("class") or "").lower().split())
-    )
+    classes = (element.get("class") or "").lower().split()
+    return hidden_by_markup(element) or not _HIDDEN_CLASSES.isdisjoint(classes)
 
 
 def _is_hover_card(element: Any) -> bool:

@@ -115,7 +115,7 @@ def page_outline(root: Any) -> PageText:
     def walk(element: Any, furniture: bool, link: bool = False) -> None:
         tag = element.tag if isinstance(element.tag, str) else ""
         tag = tag.lower()
-        if tag in _SKIPPED_TAGS or _hidden(element):
+        if tag in _SKIPPED_TAGS or hidden_by_markup(element):
             return
         furniture = furniture or _is_furniture_container(element, tag)
         if tag in _UNCOUNTED_TAGS:
@@ -326,12 +326,14 @@ def _links_home(element: Any, text: str) -> bool:
     return False
 
 
-def _hidden(element: Any) -> bool:
+def hidden_by_markup(element: Any) -> bool:
+    """Whether the element's own attributes hide it: `hidden`, `aria-hidden`, an inline
+    display:none or visibility:hidden."""
     get = element.get
     style = (get("style") or "").replace(" ", "").lower()
     return (
         get("hidden") is not None
-        or get("aria-hidden") == "true"
+        or (get("aria-hidden") or "").lower() == "true"
         or "display:none" in style
         or "visibility:hidden" in style
     )
