@@ -54,7 +54,11 @@ def archive_view(out: Path) -> list[tuple[str, str, str]]:
     """(link, title, text) of each digest index.html lists, in its order."""
     root = lxml.html.document_fromstring((out / "index.html").read_bytes())
     return [
-        (li.find(".//a").get("href"), li.find(".//a").text_content(), " ".join(li.text_content().split()))
+        (
+            li.find(".//a").get("href"),
+            li.find(".//a").text_content(),
+            " ".join(li.text_content().split()),
+        )
         for li in root.find_class("digests")[0].findall("li")
     ]
 
@@ -117,7 +121,9 @@ def test_the_archive_is_rebuilt_from_the_pages_whatever_the_sidecar_says(
         "[]",
         json.dumps({"version": 99, "pages": {}}),
         json.dumps({"version": 1, "pages": {n: {"size": "x"} for n in records}}),
-        json.dumps({"version": 1, "pages": {n: dict(r, articles=None) for n, r in records.items()}}),
+        json.dumps(
+            {"version": 1, "pages": {n: dict(r, articles=None) for n, r in records.items()}}
+        ),
     ]
     for text in damaged:
         sidecar.write_text(text, encoding="utf-8")
@@ -255,7 +261,9 @@ def test_the_feed_is_well_formed_whatever_the_text() -> None:
     parsed = feedparser.parse(data)
     assert not parsed.bozo, parsed.get("bozo_exception")
     summary = parsed.entries[0].summary
-    assert summary.startswith("3 articles: abcdefghijkl<m>&n]]>o") and "<script>x</script>" in summary
+    assert (
+        summary.startswith("3 articles: abcdefghijkl<m>&n]]>o") and "<script>x</script>" in summary
+    )
     for char in "\x00\x01\x08\x0b\x0c\x1b\x7f\x85\ufffe\uffff":
         assert char not in data.decode("utf-8")
     assert xml_text(NASTY) == "abcdefghijkl<m>&n]]>o\r\np\u202eq"

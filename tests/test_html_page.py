@@ -107,7 +107,9 @@ def test_the_page_says_what_the_markdown_says_in_the_same_order() -> None:
 
 def test_grouped_digest_has_feed_sections_and_article_links_to_originals() -> None:
     root = page(GROUPED)
-    groups = [one_line(h.text_content()) for h in root.iter("h2") if h.get("id", "").startswith("group-")]
+    groups = [
+        one_line(h.text_content()) for h in root.iter("h2") if h.get("id", "").startswith("group-")
+    ]
     assert groups == ["Other documents", "Harbour *News*", "Rail [Weekly](javascript:x)"]
     hrefs = [a.get("href") for a in root.iter("a")]
     assert "https://harbour.example/a_%281%29" in hrefs
@@ -123,7 +125,7 @@ def headings(root: Any) -> list[int]:
 def test_headings_go_down_one_level_at_a_time(digest: Digest) -> None:
     levels = headings(page(digest))
     assert levels[0] == 1 and levels.count(1) == 1
-    assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), levels
+    assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), levels
 
 
 def test_the_page_is_self_contained_and_locked_down() -> None:
@@ -134,7 +136,9 @@ def test_the_page_is_self_contained_and_locked_down() -> None:
     assert csp == [CSP]
     # The policy comes before anything it must govern (the style sheet, every link).
     assert html.index("Content-Security-Policy") < html.index("<style>")
-    assert root.xpath("//meta[@name='viewport']/@content") == ["width=device-width, initial-scale=1"]
+    assert root.xpath("//meta[@name='viewport']/@content") == [
+        "width=device-width, initial-scale=1"
+    ]
     assert not root.xpath("//script | //img | //iframe | //object | //embed | //form")
     assert not root.xpath("//*[@src or @srcset or @style]")
     # <link> only for feed discovery, which browsers do not fetch.
@@ -209,7 +213,7 @@ def test_a_200_article_digest_page_stays_under_300_kb(tmp_path: Path, shared: Pa
     for n, post in enumerate(posts):
         (src / f"post-{n:03d}.md").write_bytes(post.read_bytes())
     with (shared / "data" / "bbc-news-summary" / "pairs.jsonl").open(encoding="utf-8") as pairs:
-        for n, line in zip(range(100), pairs):
+        for n, line in zip(range(100), pairs, strict=False):
             item = json.loads(line)
             text = f"{item['title']}\n\n{item['article']}"
             (src / f"bbc-{n:03d}.txt").write_text(text, encoding="utf-8")
