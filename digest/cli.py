@@ -242,7 +242,7 @@ def make_command(
             "--site-url",
             envvar="DIGEST_SITE_URL",
             help="With html: the http(s) address DIR is served at, for the feed's absolute "
-            "links [default: links relative to feed.xml].",
+            "links (without it they are relative to feed.xml).",
         ),
     ] = None,
     feed_entries: Annotated[
@@ -611,6 +611,7 @@ def _schedule(
     ctx: typer.Context, *, at: str | None, install: bool, remove: bool, log_file: Path | None
 ) -> None:
     from digest import schedule
+    from digest.archive import site_base
     from digest.engines import check_engine_name
     from digest.publishing import parse_formats
     from digest.state import parse_since
@@ -636,6 +637,7 @@ def _schedule(
     check_engine_name(params["engine"])
     parse_formats(params["formats"])
     parse_since(params["since"])
+    site_base(params["site_url"])
 
     args = schedule.make_arguments(make, made)
     if not schedule.from_command_line(made, "out"):
