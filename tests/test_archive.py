@@ -305,3 +305,17 @@ def test_pages_keep_their_time_when_the_folder_is_copied(tmp_path: Path) -> None
         os.utime(page, (0, 0))
     (out / ARCHIVE_FILENAME).unlink()
     assert {e.name: e.updated for e in scan(out).entries} == before
+
+
+def test_a_rerun_on_the_same_day_replaces_its_entry(tmp_path: Path) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    write_articles(src, 1)
+    args = ["make", str(src), "-o", str(out), "--date", DATES[0], "-f", "html",
+            "--engine", "extractive", "--no-cache", "-q"]  # fmt: skip
+    assert CliRunner().invoke(cli.app, args).exit_code == 0
+    first = feed_of(out).entries
+    write_articles(src, 1, start=1)
+    assert CliRunner().invoke(cli.app, args).exit_code == 0
+    (entry,) = feed_of(out).entries
+    assert entry.id == first[0].id and entry.summary == "2 articles: Story 0 · Story 1"
+    assert [link for link, _, _ in archive_view(out)] == ["digest-2026-11-20.html"]
