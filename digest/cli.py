@@ -16,6 +16,7 @@ from digest.cli_errors import OneLineErrors, fail
 from digest.defaults import (
     DEFAULT_CACHE_MAX_AGE,
     DEFAULT_EMAIL_MAX_SIZE,
+    DEFAULT_FEED_ENTRIES,
     DEFAULT_FETCH_BUDGET,
     DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_SIZE,
@@ -219,7 +220,7 @@ def make_command(
         typer.Option("--gpus-per-worker", help="With --executor ray: GPUs each worker reserves."),
     ] = 0.0,
     formats: Annotated[
-        str, typer.Option("--format", "-f", help="Comma-separated: md, json, eml.")
+        str, typer.Option("--format", "-f", help="Comma-separated: md, json, eml, html.")
     ] = "md",
     date: Annotated[
         str | None, typer.Option("--date", help="Digest date, YYYY-MM-DD (default: today).")
@@ -235,6 +236,19 @@ def make_command(
             help="Folder of your own output templates, searched before the built-in ones.",
         ),
     ] = None,
+    site_url: Annotated[
+        str | None,
+        typer.Option(
+            "--site-url",
+            envvar="DIGEST_SITE_URL",
+            help="With html: the http(s) address DIR is served at, for the feed's absolute "
+            "links (without it they are relative to feed.xml).",
+        ),
+    ] = None,
+    feed_entries: Annotated[
+        int,
+        typer.Option("--feed-entries", min=1, help="With html: digests in feed.xml, the newest."),
+    ] = DEFAULT_FEED_ENTRIES,
     verbose: Annotated[
         int, typer.Option("--verbose", "-v", count=True, help="More detail on stderr.")
     ] = 0,
@@ -395,6 +409,8 @@ def make_command(
             out=out,
             formats=fmts,
             templates=templates,
+            site_url=site_url,
+            feed_entries=feed_entries,
             since=parse_since(since),
             skip_empty=skip_empty,
             wait=wait,
@@ -595,6 +611,7 @@ def _schedule(
     ctx: typer.Context, *, at: str | None, install: bool, remove: bool, log_file: Path | None
 ) -> None:
     from digest import schedule
+    from digest.archive import site_base
     from digest.engines import check_engine_name
     from digest.publishing import parse_formats
     from digest.state import parse_since
@@ -620,6 +637,7 @@ def _schedule(
     check_engine_name(params["engine"])
     parse_formats(params["formats"])
     parse_since(params["since"])
+    site_base(params["site_url"])
 
     args = schedule.make_arguments(make, made)
     if not schedule.from_command_line(made, "out"):

@@ -22,6 +22,8 @@ DEFAULT_MAX_HTML_BYTES = parse_size(DEFAULT_EMAIL_MAX_SIZE)
 DEFAULT_SENDER = "Digest <digest@localhost>"
 #: Where digests are written (--out).
 DEFAULT_OUT = Path("outputs")
+#: The Atom feed of the HTML digests holds this many, the newest (--feed-entries).
+DEFAULT_FEED_ENTRIES = 10
 #: What is written (--format).
 DEFAULT_FORMATS = ("md",)
 #: At most this many entries per feed in one digest, the newest (--max-entries).

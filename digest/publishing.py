@@ -8,6 +8,7 @@ gets the same guarantees as the command line.
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -15,7 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.defaults import DEFAULT_FORMATS, DEFAULT_MAX_HTML_BYTES, DEFAULT_OUT, DEFAULT_WAIT_S
+from digest.defaults import (
+    DEFAULT_FEED_ENTRIES,
+    DEFAULT_FORMATS,
+    DEFAULT_MAX_HTML_BYTES,
+    DEFAULT_OUT,
+    DEFAULT_WAIT_S,
+)
 from digest.errors import DeliveryError, UsageError
 from digest.options import Options
 from digest.reading import Progress, as_sources
@@ -30,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: What publish() can write, by file suffix.
-FORMATS = ("md", "json", "eml")
+FORMATS = ("md", "json", "eml", "html")
 
 EXIT_OK, EXIT_SKIPPED = 0, 3
 
@@ -79,6 +86,11 @@ class PublishOptions:
     #: Required for the eml format; with settings, the message is also sent (and the eml
     #: format is written whether listed or not: a failed delivery keeps the .eml on disk).
     mail: MailPlan | None = None
+    #: With the html format: the address the folder is served at (http or https), for the
+    #: feed's absolute links; None leaves them relative to the feed.
+    site_url: str | None = None
+    #: With the html format: how many digests, the newest, the feed holds.
+    feed_entries: int = DEFAULT_FEED_ENTRIES
 
     @property
     def written_formats(self) -> tuple[str, ...]:
@@ -127,6 +139,12 @@ def check(sources: Sequence[Path | str], options: Options, publishing: PublishOp
     _known_formats(publishing.formats, given="(none)")
     if publishing.templates is not None and not publishing.templates.is_dir():
         raise UsageError(f"--templates: no such folder: {publishing.templates}")
+    if "html" in publishing.formats:
+        from digest.archive import site_base
+
+        site_base(publishing.site_url)
+        if publishing.feed_entries < 1:
+            raise UsageError("--feed-entries: give 1 or more")
     # URLs are checked when fetched: one that fails is a Skipped line, not a usage error.
     check_sources([s for s in sources if isinstance(s, Path)])
 
@@ -215,8 +233,12 @@ def _exists(stem: Path, formats: Sequence[str]) -> bool:
     return any(stem.with_name(f"{stem.name}.{fmt}").exists() for fmt in formats)
 
 
-def render_outputs(digest: Digest, publishing: PublishOptions) -> dict[str, bytes]:
-    """Every format asked for, rendered in memory: a broken template fails before any write."""
+def render_outputs(
+    digest: Digest, publishing: PublishOptions, *, now: _dt.datetime | None = None
+) -> dict[str, bytes]:
+    """Every format asked for, rendered in memory: a broken template fails before any write.
+    `now` is when the HTML page says it was made (default: now)."""
+    from digest.html_page import render_html
     from digest.render import render_json, render_markdown
 
     templates = publishing.templates
@@ -239,6 +261,7 @@ def render_outputs(digest: Digest, publishing: PublishOptions) -> dict[str, byte
         "md": lambda: render_markdown(digest, templates),
         "json": lambda: render_json(digest),
         "eml": eml,
+        "html": lambda: render_html(digest, templates, updated=now),
     }
     rendered = {}
     for fmt in publishing.written_formats:
@@ -248,13 +271,30 @@ def render_outputs(digest: Digest, publishing: PublishOptions) -> dict[str, byte
 
 
 def write_outputs(digest: Digest, stem: Path, publishing: PublishOptions) -> list[Path]:
-    """Render every format, then write them all (stem.md, stem.json, …); the paths written."""
+    """Render every format, then write them all (stem.md, stem.json, …); the paths written.
+
+    With the html format, the folder's archive page and feed are rendered too, taking in the
+    new page, and written in the same atomic step.
+    """
+    from digest.archive import ARCHIVE_FILENAME, archive_files
     from digest.files import write_all_atomic
 
     rendered = render_outputs(digest, publishing)
-    written = write_all_atomic(
-        {stem.with_name(f"{stem.name}.{fmt}"): data for fmt, data in rendered.items()}
-    )
+    files: dict[Path, str | bytes] = {
+        stem.with_name(f"{stem.name}.{fmt}"): data for fmt, data in rendered.items()
+    }
+    if "html" in rendered:
+        page = stem.with_name(f"{stem.name}.html")
+        files.update(
+            archive_files(
+                stem.parent,
+                pending={page.name: rendered["html"]},
+                site_url=publishing.site_url,
+                feed_entries=publishing.feed_entries,
+                templates_dir=publishing.templates,
+            )
+        )
+    written = [p for p in write_all_atomic(files) if p.name != ARCHIVE_FILENAME]
     log.info(
         "digest of %d article(s) written with the %s engine; %d skipped",
         len(digest.articles),

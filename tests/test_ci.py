@@ -97,3 +97,8 @@ def test_ci_fails_when_the_readme_command_fails(tmp_path: Path) -> None:
     assert result.returncode == 7, result.stderr
     assert "README quick start: python3 -c 'raise SystemExit(7)'" in result.stderr
     assert "never-reached" not in result.stdout and "README test command" not in result.stderr
+
+
+def test_ci_installs_the_browser_the_html_tests_use_when_it_is_missing() -> None:
+    # tests/browser.py looks for `chromium`; without it the browser tests skip.
+    assert "command -v chromium" in CI and "apt-get install -y chromium" in CI

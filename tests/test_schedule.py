@@ -182,6 +182,7 @@ def test_environment_cron_will_not_see_is_pointed_out(home: Path) -> None:
         ("in",),
         ("in", "--at", "06:30", "--engine", "nonsense"),
         ("in", "--at", "06:30", "--since", "whenever"),
+        ("in", "--at", "06:30", "-f", "html", "--site-url", "javascript:alert(1)"),
         ("in", "--at", "06:30", "--no-such-option"),
     ],
 )
