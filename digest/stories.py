@@ -28,7 +28,7 @@ class StoryParams:
     #: Two groups merge when the mean similarity of all their cross pairs reaches this.
     threshold: float = 0.17
     #: Documents with known dates further apart than this are never in one story.
-    max_days: int = 7
+    max_days: int = 5
     #: Candidates: documents sharing at least `shared_terms` of each one's `top_terms`
     #: heaviest TF-IDF terms. Only candidate pairs are scored (no all-pairs matrix).
     top_terms: int = 25
@@ -60,12 +60,18 @@ def _day(date: str | None) -> int | None:
         return None
 
 
+def _far_apart(days: Sequence[int | None], max_days: int) -> bool:
+    """Whether the known days among `days` span more than `max_days`."""
+    known = [day for day in days if day is not None]
+    return bool(known) and max(known) - min(known) > max_days
+
+
 def _lead(document: Document, words: int) -> str:
     return " ".join(document.text.split()[:words])
 
 
 def _tfidf(texts: list[str], **options: object) -> sparse.csr_matrix:
-    vectorizer = TfidfVectorizer(sublinear_tf=True, dtype=np.float32, **options)  # type: ignore[arg-type]
+    vectorizer = TfidfVectorizer(sublinear_tf=True, dtype=np.float32, **options)
     try:
         return sparse.csr_matrix(vectorizer.fit_transform(texts))
     except ValueError:  # no term at all (empty documents)
@@ -116,7 +122,7 @@ def pair_similarities(
     days = [_day(d.date) for d in documents]
     apart = np.array(
         [
-            days[i] is not None and days[j] is not None and abs(days[i] - days[j]) > params.max_days  # type: ignore[operator]
+            _far_apart([days[i], days[j]], params.max_days)
             for i, j in zip(left.tolist(), right.tolist(), strict=True)
         ],
         dtype=bool,
@@ -153,8 +159,7 @@ def group_stories(documents: Sequence[Document], params: StoryParams = StoryPara
         cross = [(min(x, y), max(x, y)) for x in members[a] for y in members[b]]
         if sum(similar.get(pair, 0.0) for pair in cross) / len(cross) < params.threshold:
             continue
-        known = [days[k] for k in members[a] + members[b] if days[k] is not None]
-        if known and max(known) - min(known) > params.max_days:  # type: ignore[operator]
+        if _far_apart([days[k] for k in members[a] + members[b]], params.max_days):
             continue
         keep, drop = min(a, b), max(a, b)
         for k in members[drop]:

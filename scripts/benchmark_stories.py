@@ -48,7 +48,7 @@ def synthetic(shared: Path, count: int, seed: int = 21) -> list[Document]:
 
         sentences = re.split(r"(?<=[.!?])\s+", row["text"])
         day = start + rng.randrange(730)
-        for n in range(rng.randint(1, 5)):
+        for _ in range(rng.randint(1, 5)):
             kept = [s for s in sentences if rng.random() < 0.6] or sentences[:1]
             date = _dt.date.fromordinal(day + rng.randint(0, 2)).isoformat()
             section = Section(title=None, paragraphs=(mark(" ".join(kept)),))

@@ -117,7 +117,10 @@ def score(
         entry: dict[str, object] = {"articles": len(chosen), "groups": len(set(predicted))}
         for label in ("cluster", "story"):
             truth = [rows[i][label] for i in chosen]
-            entry[label] = {"pairwise": pairwise(predicted, truth), "bcubed": bcubed(predicted, truth)}
+            entry[label] = {
+                "pairwise": pairwise(predicted, truth),
+                "bcubed": bcubed(predicted, truth),
+            }
         results[part] = entry
     return results
 
@@ -126,7 +129,10 @@ def measure(shared: Path) -> dict[str, dict[str, dict[str, object]]]:
     rows = load(shared)
     with tempfile.TemporaryDirectory() as folder:
         documents = as_documents(rows, Path(folder))
-    return {"stories": score(rows, documents, group_stories), "baseline": score(rows, documents, baseline)}
+    return {
+        "stories": score(rows, documents, group_stories),
+        "baseline": score(rows, documents, baseline),
+    }
 
 
 def main() -> None:
@@ -135,7 +141,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     results = measure(args.shared)
-    print(f"{'method':9} {'part':8} {'label':7} {'n':>4} {'groups':>6}   pairwise P/R/F1     B3 P/R/F1")
+    print(
+        f"{'method':9} {'part':8} {'label':7} {'n':>4} {'groups':>6}"
+        "   pairwise P/R/F1     B3 P/R/F1"
+    )
     for method, parts in results.items():
         for part, entry in parts.items():
             for label in ("cluster", "story"):

@@ -1,0 +1,134 @@
+"""digest.stories: documents reporting one event share a story, others do not; the scoring of
+scripts/measure_stories.py by hand; the measured floors on ../shared/data/story-clusters."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, shared_path
+
+from digest.model import Document, Section
+from digest.stories import entities, group_stories
+
+
+def _load_script(name: str):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+measure = _load_script("measure_stories")
+
+
+def doc(title: str, text: str, date: str | None = "2031-03-04") -> Document:
+    section = Section(title=None, paragraphs=tuple(text.split("\n\n")))
+    return Document(path=Path(f"{title[:20]}.txt"), title=title, sections=(section,), date=date)
+
+
+# Invented events: two reports of a bridge collapse in Vellmar, one of a different bridge
+# collapse in Orsdale the same week, and two unrelated stories.
+VELLMAR_A = doc(
+    "Harbour bridge collapses in Vellmar, three injured",
+    "The Kessel Bridge in Vellmar collapsed on Tuesday morning, injuring three workers. "
+    "Mayor Ilse Brandt said the span over the Orla river gave way during repairs. "
+    "Engineers from Torvik Construction had warned of cracks in the pillars last year.\n\n"
+    "Police closed the harbour road and ferries took commuters across the Orla.",
+)
+VELLMAR_B = doc(
+    "Three hurt as Kessel Bridge gives way in Vellmar",
+    "Three workers were hurt when the Kessel Bridge over the Orla river fell in Vellmar. "
+    "Ilse Brandt, the mayor, said repairs by Torvik Construction were under way when it "
+    "gave way. Ferries carried commuters across the Orla after police shut the harbour road.",
+    date="2031-03-05",
+)
+ORSDALE = doc(
+    "Rail bridge collapses in Orsdale after storm",
+    "A rail bridge near Orsdale collapsed on Friday after a storm flooded the Penn valley. "
+    "Nobody was hurt, said Governor Malik Osei, but trains to Quarrytown are cancelled. "
+    "Inspectors from Haldane Rail will examine the remaining bridges in the valley.",
+    date="2031-03-07",
+)
+CHESS = doc(
+    "Teenager wins the Lindqvist chess open",
+    "Sixteen-year-old Nadia Fertig won the Lindqvist Open in Brenholm on Sunday, beating "
+    "three grandmasters. The Brenholm Chess Club said entries doubled this year.",
+)
+ORCHARD = doc(
+    "Late frost damages apple orchards in Tessin valley",
+    "Growers in the Tessin valley lost much of their apple blossom to a late frost. "
+    "The Tessin Growers Union asked the province for help with replanting costs.",
+)
+
+
+def test_two_reports_of_one_event_share_a_story_and_a_similar_event_does_not() -> None:
+    stories = group_stories([VELLMAR_A, CHESS, VELLMAR_B, ORSDALE, ORCHARD])
+    assert stories == [0, 1, 0, 2, 3]
+
+
+def test_reports_far_apart_in_time_are_never_one_story() -> None:
+    later = doc(VELLMAR_B.title, VELLMAR_B.text, date="2031-05-20")
+    assert group_stories([VELLMAR_A, CHESS, later, ORSDALE, ORCHARD]) == [0, 1, 2, 3, 4]
+    # An unknown date does not keep them apart.
+    undated = doc(VELLMAR_B.title, VELLMAR_B.text, date=None)
+    assert group_stories([VELLMAR_A, CHESS, undated, ORSDALE, ORCHARD]) == [0, 1, 0, 2, 3]
+
+
+def test_the_grouping_is_deterministic_and_numbered_in_order() -> None:
+    documents = [CHESS, VELLMAR_A, ORCHARD, VELLMAR_B, ORSDALE]
+    first = group_stories(documents)
+    assert first == [0, 1, 2, 1, 3]
+    assert all(group_stories(documents) == first for _ in range(3))
+
+
+def test_no_document_and_one_document() -> None:
+    assert group_stories([]) == []
+    assert group_stories([CHESS]) == [0]
+    assert group_stories([doc("Empty", ""), doc("Empty", "")]) == [0, 1]
+
+
+def test_entities_are_capitalised_runs_without_leading_function_words() -> None:
+    found = entities("The Kessel Bridge fell. In Vellmar, Mayor Ilse Brandt spoke to the ILO.")
+    assert found == ["kessel_bridge", "vellmar", "mayor_ilse_brandt", "ilo"]
+
+
+# ------------------------------------------------------------ scoring, by hand
+
+
+def test_pairwise_scores_by_hand() -> None:
+    # Truth {a,b,c} {d}; predicted {a,b} {c,d}: predicted pairs ab, cd; true pairs ab, ac, bc.
+    scores = measure.pairwise([1, 1, 2, 2], ["x", "x", "x", "y"])
+    assert scores == {"precision": 0.5, "recall": round(1 / 3, 3), "f1": 0.4}
+    assert measure.pairwise([1, 2], ["x", "y"]) == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+
+
+def test_bcubed_scores_by_hand() -> None:
+    # Same case. Precision per item: a 2/2, b 2/2, c 1/2, d 1/2 -> 0.75.
+    # Recall per item: a 2/3, b 2/3, c 1/3, d 1/1 -> 2/3.
+    scores = measure.bcubed([1, 1, 2, 2], ["x", "x", "x", "y"])
+    f1 = 2 * 0.75 * (2 / 3) / (0.75 + 2 / 3)
+    assert scores == {"precision": 0.75, "recall": round(2 / 3, 3), "f1": round(f1, 3)}
+
+
+def test_the_split_keeps_each_event_in_one_half() -> None:
+    assert {measure.split_of(f"e{n:03d}") for n in range(20)} == {"dev", "held-out"}
+    assert measure.split_of("e002") == measure.split_of("e002")
+
+
+# ------------------------------------------------------------ the shared story clusters
+
+
+@pytest.mark.slow
+def test_measured_floors_on_the_shared_story_clusters() -> None:
+    shared_path("data", "story-clusters", "articles.jsonl")
+    results = measure.measure(ROOT.parent / "shared")["stories"]
+    floors = {"dev": (0.95, 0.86), "held-out": (0.83, 0.90), "all": (0.86, 0.87)}
+    for part, (precision, recall) in floors.items():
+        pairwise = results[part]["cluster"]["pairwise"]
+        assert pairwise["precision"] >= precision, (part, pairwise)
+        assert pairwise["recall"] >= recall, (part, pairwise)
