@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, shared_path
 
 from digest.model import Document, Section
-from digest.stories import entities, group_stories
+from digest.stories import StoryParams, entities, group_stories
 
 
 def _load_script(name: str):  # type: ignore[no-untyped-def]
@@ -84,6 +84,33 @@ def test_the_grouping_is_deterministic_and_numbered_in_order() -> None:
     first = group_stories(documents)
     assert first == [0, 1, 2, 1, 3]
     assert all(group_stories(documents) == first for _ in range(3))
+
+
+# Four reports on sanctions against Norland, none sharing a specific name with another: on
+# one topic, and Norland and Vessia are named by all of them, but no event is shared.
+SANCTIONS = [
+    doc(
+        f"Norland sanctions {n} as Vessia crisis goes on",
+        f"Norland announced new sanctions against Vessia on {day}, targeting {target}. "
+        "Officials in Norland said the sanctions on Vessia would widen if the crisis went on. "
+        f"{who} said the measures against Vessia were meant to end the crisis.",
+    )
+    for n, (day, target, who) in enumerate(
+        [
+            ("Monday", "banks", "Ortega"),
+            ("Tuesday", "shipping firms", "Lindahl"),
+            ("Wednesday", "oil traders", "Marchetti"),
+            ("Thursday", "airlines", "Okafor"),
+        ]
+    )
+]
+
+
+def test_documents_sharing_only_common_names_are_not_one_story() -> None:
+    assert group_stories(SANCTIONS) == [0, 1, 2, 3]
+    # Without the specific-name rule the shared topic alone would merge them.
+    loose = StoryParams(shared_entities=0)
+    assert len(set(group_stories(SANCTIONS, loose))) < 4
 
 
 def test_no_document_and_one_document() -> None:
