@@ -154,7 +154,7 @@ def test_the_split_keeps_each_event_in_one_half() -> None:
 def test_measured_floors_on_the_shared_story_clusters() -> None:
     shared_path("data", "story-clusters", "articles.jsonl")
     results = measure.measure(ROOT.parent / "shared")["stories"]
-    floors = {"dev": (0.95, 0.86), "held-out": (0.83, 0.90), "all": (0.86, 0.87)}
+    floors = {"dev": (0.95, 0.86), "held-out": (0.84, 0.89), "all": (0.84, 0.87)}
     for part, (precision, recall) in floors.items():
         pairwise = results[part]["cluster"]["pairwise"]
         assert pairwise["precision"] >= precision, (part, pairwise)
