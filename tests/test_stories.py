@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, shared_path
 
 from digest.model import Document, Section
-from digest.stories import StoryParams, entities, group_stories
+from digest.stories import StoryParams, entities, group_stories, link_groups
 
 
 def _load_script(name: str):  # type: ignore[no-untyped-def]
@@ -77,6 +78,43 @@ def test_reports_far_apart_in_time_are_never_one_story() -> None:
     # An unknown date does not keep them apart.
     undated = doc(VELLMAR_B.title, VELLMAR_B.text, date=None)
     assert group_stories([VELLMAR_A, CHESS, undated, ORSDALE, ORCHARD]) == [0, 1, 0, 2, 3]
+
+
+def test_reports_more_than_two_days_apart_are_two_stories() -> None:
+    # Three days on, the same report is a follow-up: a new story. Within two days it is not.
+    later = doc(VELLMAR_B.title, VELLMAR_B.text, date="2031-03-07")
+    assert group_stories([VELLMAR_A, CHESS, later, ORSDALE, ORCHARD]) == [0, 1, 2, 3, 4]
+    assert group_stories([VELLMAR_A, later], StoryParams(max_days=5)) == [0, 0]
+    # The span counts over the whole story, not pair by pair: B (day 1) joins its copy on
+    # day 3 first, and A (day 0), one day from B, stays out of that story.
+    assert group_stories([VELLMAR_A, VELLMAR_B, later]) == [0, 1, 1]
+
+
+def test_a_document_joins_a_story_only_through_one_clearly_shared_report() -> None:
+    # 0 and 1 are one story; 2 is loosely like both (same topic): its mean similarity (0.18)
+    # passes the threshold, but no pair reaches the link threshold.
+    similar = {(0, 1): 0.5, (0, 2): 0.18, (1, 2): 0.18}
+    params = StoryParams()
+    assert params.threshold < 0.18 < params.link_threshold
+    assert link_groups(similar, [None] * 3, params) == [0, 0, 1]
+    without = StoryParams(link_threshold=params.threshold)
+    assert link_groups(similar, [None] * 3, without) == [0, 0, 0]
+    # One clear link (0.3) and a weak one: the mean (0.24) passes, so 2 joins.
+    assert link_groups({(0, 1): 0.5, (0, 2): 0.3, (1, 2): 0.18}, [None] * 3, params) == [0, 0, 0]
+
+
+def test_pairs_left_out_by_blocking_are_scored_when_a_mean_needs_them() -> None:
+    # (0, 2) is no candidate: counted 0 the mean of 2 with {0, 1} is 0.125, scored 0.2 it is 0.225.
+    similar = {(0, 1): 0.5, (1, 2): 0.25}
+    asked: list[list[tuple[int, int]]] = []
+
+    def others(pairs: list[tuple[int, int]]) -> list[float]:
+        asked.append(pairs)
+        return [0.2] * len(pairs)
+
+    assert link_groups(similar, [None] * 3, StoryParams()) == [0, 0, 1]
+    assert link_groups(similar, [None] * 3, StoryParams(), others) == [0, 0, 0]
+    assert asked == [[(0, 2)]]
 
 
 def test_the_grouping_is_deterministic_and_numbered_in_order() -> None:
@@ -154,8 +192,35 @@ def test_the_split_keeps_each_event_in_one_half() -> None:
 def test_measured_floors_on_the_shared_story_clusters() -> None:
     shared_path("data", "story-clusters", "articles.jsonl")
     results = measure.measure(ROOT.parent / "shared")["stories"]
-    floors = {"dev": (0.95, 0.86), "held-out": (0.84, 0.89), "all": (0.84, 0.87)}
+    floors = {"dev": (0.95, 0.78), "held-out": (0.94, 0.87), "all": (0.92, 0.82)}
     for part, (precision, recall) in floors.items():
         pairwise = results[part]["cluster"]["pairwise"]
         assert pairwise["precision"] >= precision, (part, pairwise)
         assert pairwise["recall"] >= recall, (part, pairwise)
+
+
+@pytest.mark.slow
+def test_the_precision_rules_keep_related_events_apart_on_the_shared_clusters() -> None:
+    # Each rule, on the whole set, keeps two labelled events apart that it alone separates:
+    # the link threshold an article on Ukraine's losses from a week of sanctions reports;
+    # the two-day window Israel's ground operation in Gaza from the collapse of the ceasefire
+    # three days before, and an Egyptian mass death sentence from a clash three days earlier.
+    shared_path("data", "story-clusters", "articles.jsonl")
+    rows = measure.load(ROOT.parent / "shared")
+    with tempfile.TemporaryDirectory() as folder:
+        documents = measure.as_documents(rows, Path(folder))
+    clusters = [row["cluster"] for row in rows]
+
+    def together(params: StoryParams) -> set[tuple[str, str]]:
+        stories = group_stories(documents, params)
+        found = set()
+        for a, b in [("e212", "e215"), ("e146", "e150"), ("e211", "e218")]:
+            of_a = {s for s, c in zip(stories, clusters, strict=True) if c == a}
+            of_b = {s for s, c in zip(stories, clusters, strict=True) if c == b}
+            if of_a & of_b:
+                found.add((a, b))
+        return found
+
+    assert together(StoryParams()) == set()
+    assert together(StoryParams(link_threshold=0.16)) == {("e212", "e215")}
+    assert together(StoryParams(max_days=5)) == {("e146", "e150"), ("e211", "e218")}
