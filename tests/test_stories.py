@@ -180,6 +180,79 @@ def test_bcubed_scores_by_hand() -> None:
     assert scores == {"precision": 0.75, "recall": round(2 / 3, 3), "f1": round(f1, 3)}
 
 
+def test_distractors_count_only_against_labelled_articles() -> None:
+    # a, b labelled x; c, d distractors (None). Predicted {a,b,c} {d}: pairs ab (true),
+    # ac, bc (false). Predicted {a,b} {c,d}: the pair cd is not scored.
+    truth = ["x", "x", None, None]
+    assert measure.pairwise([1, 1, 1, 2], truth)["precision"] == round(1 / 3, 3)
+    assert measure.pairwise([1, 1, 2, 2], truth) == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    # B-cubed over a and b only: each in a group of 3 with 2 of its cluster -> precision 2/3.
+    assert measure.bcubed([1, 1, 1, 2], truth)["precision"] == round(2 / 3, 3)
+    assert measure.bcubed([1, 1, 2, 2], truth) == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+
+
+HOSTILE = {
+    "id": "z001",
+    "cluster": "z",
+    "story": "z",
+    "title": 'Mayor: "No comment" --- # not a heading',
+    "text": "---\ntitle: injected\n---\n\nThe Kessel Bridge fell on Tuesday.",
+    "date": "2031-03-04",
+    "source": "vellmar-post.example",
+    "url": "https://vellmar-post.example/a?b=1&c=2",
+}
+
+
+def test_articles_are_written_with_title_date_outlet_and_link(tmp_path: Path) -> None:
+    undated = HOSTILE | {"id": "z002", "date": None, "title": ""}
+    (tmp_path / "written").mkdir()
+    paths = measure.write_articles([HOSTILE, undated], tmp_path / "written")
+    assert [p.name for p in paths] == ["z001.md", "z002.md"]
+    front = paths[0].read_text(encoding="utf-8").split("\n---\n")[0]
+    assert 'source: "vellmar-post.example"' in front
+    assert 'link: "https://vellmar-post.example/a?b=1&c=2"' in front
+    assert "title:" not in paths[1].read_text(encoding="utf-8").split("\n---\n")[0]
+    # Read back as digest make reads it (outlet and link are read where the reader knows them).
+    (tmp_path / "read").mkdir()
+    first, second = measure.as_documents([HOSTILE, undated], tmp_path / "read")
+    assert first.title == HOSTILE["title"]
+    assert first.date == "2031-03-04"
+    assert "Kessel Bridge fell" in first.text  # the body's own "---" block is no front matter
+    assert second.date is None
+
+
+def test_stories_are_read_from_the_json_digest() -> None:
+    rows = [{"id": "a1"}, {"id": "a2"}, {"id": "a3"}]
+    digest = {
+        "documents": [
+            {"path": "/tmp/x/a2.md", "story": "s1"},
+            {"path": "/tmp/x/a1.md", "story": "s1"},
+            {"path": "/tmp/x/a3.md", "story": "s2"},
+        ]
+    }
+    assert measure.stories_from_json(digest, rows) == ["s1", "s1", "s2"]
+    del digest["documents"][2]["story"]
+    with pytest.raises(measure.NoStories, match="no story for 1 of 3 documents"):
+        measure.stories_from_json(digest, rows)
+
+
+@pytest.mark.slow
+def test_the_cli_groups_two_reports_of_one_event(tmp_path: Path) -> None:
+    rows = [
+        {"id": f"v{n}", "title": d.title, "text": d.text, "date": d.date, "source": f"o{n}"}
+        | {"url": f"https://o{n}.example/v", "cluster": "v", "story": "v"}
+        for n, d in enumerate([VELLMAR_A, CHESS, VELLMAR_B, ORCHARD])
+    ]
+    try:
+        stories = measure.stories_via_cli(rows, tmp_path)
+    except measure.NoStories as error:
+        if "does not group stories yet" in str(error):
+            pytest.skip(str(error))
+        raise
+    assert stories[0] == stories[2]
+    assert len({stories[0], stories[1], stories[3]}) == 3
+
+
 def test_the_split_keeps_each_event_in_one_half() -> None:
     assert {measure.split_of(f"e{n:03d}") for n in range(20)} == {"dev", "held-out"}
     assert measure.split_of("e002") == measure.split_of("e002")
