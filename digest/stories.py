@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,14 +58,18 @@ def entities(text: str) -> list[str]:
     """Capitalised word sequences ("White House", "ILO"), a cheap stand-in for named entities;
     leading function words ("The", "In") are dropped, and what is left of one letter is not
     kept."""
-    found = []
-    for match in _ENTITY.finditer(text):
-        words = match.group().replace("-", " ").split()
-        while words and words[0].lower() in ENGLISH_STOP_WORDS:
-            words.pop(0)
-        if words and len("".join(words)) > 2:
-            found.append("_".join(w.lower().strip(".") for w in words))
-    return found
+    return [name for found in _ENTITY.findall(text) if (name := _name(found))]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _name(found: str) -> str:
+    """One capitalised run as an entity ("kessel_bridge"), or "" (names repeat: cached)."""
+    words = found.replace("-", " ").split()
+    while words and words[0].lower() in ENGLISH_STOP_WORDS:
+        words.pop(0)
+    if not words or len("".join(words)) <= 2:
+        return ""
+    return "_".join(w.lower().strip(".") for w in words)
 
 
 def _day(date: str | None) -> int | None:
@@ -129,12 +134,13 @@ def _specific(named: sparse.csr_matrix, names: list[str], params: StoryParams) -
 
 @dataclass(frozen=True)
 class _Views:
-    """The run's documents as L2-normalised TF-IDF rows (lead, title, names) and their
-    specific names as 1s."""
+    """The run's documents as TF-IDF rows: `text` (the lead, L2-normalised) for blocking,
+    `scored` whose row products are the pair scores (the lead, title and names rows, each
+    L2-normalised and scaled by the square root of its weight, side by side), and each
+    document's specific names as 1s."""
 
     text: sparse.csr_matrix
-    titles: sparse.csr_matrix
-    named: sparse.csr_matrix
+    scored: sparse.csr_matrix
     specific: sparse.csr_matrix
 
 
@@ -147,20 +153,21 @@ def _views(documents: Sequence[Document], params: StoryParams) -> _Views:
         lowercase=False,
     )
     titles, _ = _tfidf([d.title for d in documents], stop_words="english")
+    weighted = [(params.text_weight, text), (params.title_weight, titles)]
+    weighted.append((params.entity_weight, named))
+    blocks = [np.sqrt(w) * normalize(m) for w, m in weighted if w]
+    scored = sparse.hstack(blocks, format="csr") if blocks else sparse.csr_matrix(text.shape)
     return _Views(
         text=normalize(text),
-        titles=normalize(titles),
-        named=normalize(named),
+        scored=sparse.csr_matrix(scored, dtype=np.float32),
         specific=_specific(named, names, params),
     )
 
 
 def _scores(views: _Views, left: np.ndarray, right: np.ndarray, params: StoryParams) -> np.ndarray:
-    """Similarity of each pair (left[n], right[n]); 0 where they share too few specific names."""
-    score = params.text_weight * _pair_cosines(views.text, left, right)
-    score += params.title_weight * _pair_cosines(views.titles, left, right)
-    if params.entity_weight:
-        score += params.entity_weight * _pair_cosines(views.named, left, right)
+    """Similarity of each pair (left[n], right[n]): the weighted sum of its lead, title and
+    names cosines; 0 where they share too few specific names."""
+    score = _pair_cosines(views.scored, left, right)
     if params.shared_entities:
         shared = _pair_cosines(views.specific, left, right)
         score[shared < params.shared_entities] = 0.0
@@ -240,11 +247,15 @@ def link_groups(
         if _far_apart([days[k] for k in members[a] + members[b]], params.max_days):
             continue
         cross = [(min(x, y), max(x, y)) for x in members[a] for y in members[b]]
+        need = params.threshold * len(cross)
+        total = sum(known.get(pair, 0.0) for pair in cross)
         missing = [pair for pair in cross if pair not in known]
-        if missing:
-            scored = others(missing) if others else [0.0] * len(missing)
+        if total < need and missing and others:
+            # Only scored when the pairs known so far fall short (scores are never negative).
+            scored = others(missing)
             known.update(zip(missing, scored, strict=True))
-        if sum(known[pair] for pair in cross) / len(cross) < params.threshold:
+            total += sum(scored)
+        if total < need:
             continue
         keep, drop = min(a, b), max(a, b)
         for k in members[drop]:

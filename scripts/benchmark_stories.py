@@ -9,6 +9,7 @@ reports on one topic), and gets 1 to 5 documents, each a random 60% of the artic
 with a date within 2 days of the event's (events spread over two years). Each size runs in a
 fresh process, which prints the seconds `group_stories` took and the process's peak resident
 memory (VmHWM in /proc/self/status, so it includes Python, NumPy and scikit-learn).
+--undated drops the dates (no date window to narrow the candidates: the worst case).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from digest.stories import group_stories  # noqa: E402
 ARTICLES = Path("data") / "story-clusters" / "articles.jsonl"
 
 
-def synthetic(shared: Path, count: int, seed: int = 21) -> list[Document]:
+def synthetic(shared: Path, count: int, seed: int = 21, dated: bool = True) -> list[Document]:
     rows = [json.loads(line) for line in (shared / ARTICLES).read_text("utf-8").splitlines()]
     rng = random.Random(seed)
     start = _dt.date(2020, 1, 1).toordinal()
@@ -54,7 +55,10 @@ def synthetic(shared: Path, count: int, seed: int = 21) -> list[Document]:
             section = Section(title=None, paragraphs=(mark(" ".join(kept)),))
             title = mark(row["title"] or kept[0][:80])
             path = Path(f"synthetic/{len(documents)}.txt")
-            documents.append(Document(path=path, title=title, sections=(section,), date=date))
+            document = Document(
+                path=path, title=title, sections=(section,), date=date if dated else None
+            )
+            documents.append(document)
             if len(documents) == count:
                 break
     return documents
@@ -65,8 +69,8 @@ def peak_mib() -> float:
     return int(re.search(r"VmHWM:\s+(\d+)", status)[1]) / 1024  # type: ignore[index]
 
 
-def one(shared: Path, count: int) -> dict[str, float]:
-    documents = synthetic(shared, count)
+def one(shared: Path, count: int, dated: bool = True) -> dict[str, float]:
+    documents = synthetic(shared, count, dated=dated)
     began = time.perf_counter()
     stories = group_stories(documents)
     seconds = time.perf_counter() - began
@@ -82,14 +86,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
+    parser.add_argument("--undated", action="store_true", help="documents without dates")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.shared, args.one)))
+        print(json.dumps(one(args.shared, args.one, dated=not args.undated)))
         return
     print(f"{'documents':>9} {'stories':>7} {'seconds':>7} {'peak MiB':>8}")
     for size in args.sizes:
         command = [sys.executable, __file__, "--shared", str(args.shared), "--one", str(size)]
+        command += ["--undated"] if args.undated else []
         result = json.loads(subprocess.run(command, capture_output=True, check=True).stdout)
         print(
             f"{result['documents']:>9} {result['stories']:>7} "
