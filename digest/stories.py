@@ -19,7 +19,8 @@ from digest.model import Document
 @dataclass(frozen=True)
 class StoryParams:
     """The grouping's knobs, chosen on the dev half of ../shared/data/story-clusters, also run
-    with 300 and 1,000 unrelated BBC articles added (a larger run must not merge more)."""
+    with 300 and 1,000 unrelated BBC articles added (a larger run must not merge more); the
+    date window excepted (docs/quality.md, "Stories", says how each was chosen)."""
 
     #: A document is compared by its title and its first `lead_words` words of prose.
     lead_words: int = 600
@@ -38,7 +39,8 @@ class StoryParams:
     #: of one event come out within a day or two; later ones are follow-ups (new events).
     max_days: int = 2
     #: Candidates: documents sharing at least `shared_terms` of each one's `top_terms`
-    #: heaviest TF-IDF terms. Only candidate pairs are scored (no all-pairs matrix).
+    #: heaviest TF-IDF terms. Only candidates start a merge (no all-pairs matrix); another
+    #: pair is scored only when the mean across two groups needs it.
     top_terms: int = 25
     shared_terms: int = 2
     #: A pair counts only when its documents share at least `shared_entities` specific
