@@ -40,10 +40,12 @@ run: install
 quality: install
 	$(BIN)/python scripts/evaluate_rouge.py
 
-# Clutter, extraction F1 and heading recall on ../shared (docs/quality.md; about 2 minutes).
+# Clutter, extraction F1, heading recall and story grouping on ../shared (docs/quality.md;
+# about 3 minutes).
 measure: install
 	$(BIN)/python scripts/measure_extraction.py --json outputs/measure-extraction.json
 	$(BIN)/python scripts/measure_structure.py
+	$(BIN)/python scripts/measure_stories.py --json outputs/measure-stories.json
 
 bench: install
 	$(BIN)/python scripts/benchmark.py --limit 100 --beams 1 --tokens 64 --repeat 2 --output docs/benchmarks/batching.md
