@@ -22,6 +22,10 @@ DEFAULT_MAX_HTML_BYTES = parse_size(DEFAULT_EMAIL_MAX_SIZE)
 DEFAULT_SENDER = "Digest <digest@localhost>"
 #: Where digests are written (--out).
 DEFAULT_OUT = Path("outputs")
+#: The reading budget in words of prose, about 7 minutes at 230 words a minute (--max-words).
+DEFAULT_MAX_WORDS = 1500
+#: How entries are ordered (--order): most independent sources first.
+DEFAULT_ORDER = "rank"
 #: What is written (--format).
 DEFAULT_FORMATS = ("md",)
 #: At most this many entries per feed in one digest, the newest (--max-entries).

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from digest.engines.base import Summariser
 from digest.folding import capped, fold
 from digest.model import ArticleSummary, Document, Section, SectionSummary
+from digest.outlets import outlet_of
 from digest.reading import Progress
 from digest.repeats import Said
 from digest.sources import display_path
@@ -247,6 +248,7 @@ def summarise_documents(
                 feed=_title(document.feed),
                 author=_title(document.author),
                 note=document.note,
+                outlet=outlet_of(document),
                 omitted_sections=sum(1 for _ in document.all_sections()) - len(kept[d]),
             )
         )
