@@ -46,8 +46,10 @@ class Told:
 
     def repeats(self, sentence: str) -> bool:
         grams = trigrams(sentence)
-        return not grams or self._said.repeats(sentence) or any(
-            near_duplicate(grams, other) for other in self._grams
+        return (
+            not grams
+            or self._said.repeats(sentence)
+            or any(near_duplicate(grams, other) for other in self._grams)
         )
 
     def tell(self, sentence: str) -> bool:

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from digest.defaults import DEFAULT_CACHE_MAX_AGE_S, DEFAULT_MAX_BYTES, DEFAULT_MAX_WORDS, DEFAULT_ORDER
+from digest.defaults import (
+    DEFAULT_CACHE_MAX_AGE_S,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_WORDS,
+    DEFAULT_ORDER,
+)
 
 if TYPE_CHECKING:
     from digest.cluster import RaySettings

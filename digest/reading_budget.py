@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from digest.model import ArticleSummary, SectionSummary, Story
+from digest.model import ArticleSummary, Story
 from digest.text import bound_text
 
 #: A one-line entry's TL;DR is cut to this many words.
@@ -20,17 +20,11 @@ def words(text: str) -> int:
     return len(text.split())
 
 
-def _section_words(section: SectionSummary) -> int:
-    return words(section.summary) + sum(_section_words(s) for s in section.sections)
-
-
 def entry_words(entry: ArticleSummary) -> int:
-    """The prose of an entry as shown: TL;DR, summary and every shown bullet (at any depth)."""
-    return (
-        words(entry.tldr)
-        + words(entry.summary)
-        + sum(_section_words(s) for s in entry.shown_sections)
-    )
+    """The prose of an entry as shown: TL;DR, summary and its bullets (shown from two
+    sections up; nested sections are named, not summarised, in the digest)."""
+    bullets = entry.shown_sections if len(entry.sections) > 1 else ()
+    return words(entry.tldr) + words(entry.summary) + sum(words(s.summary) for s in bullets)
 
 
 def line_tldr(tldr: str) -> str:
