@@ -76,8 +76,8 @@ def shorten(entry: ArticleSummary) -> ArticleSummary:
         for i in longest:
             if entry_size(entry) <= limit:
                 break
-            if sections[i].folded:
-                continue
+            if sections[i].folded or sections[i].sections:
+                continue  # a bullet with sections under it keeps their titles on "Covers"
             listed = replace(sections[i], summary="", quoted=False, folded=True)
             sections = sections[:i] + (listed,) + sections[i + 1 :]
             entry = replace(entry, sections=sections)
