@@ -66,14 +66,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     # A syndicated copy, as wire stories are reprinted: the lead article again from another
     # outlet, "said" turned to "says" (the outlets here rewrite rather than reprint).
     first = chosen[0]
-    chosen.append(
+    chosen.insert(
+        1,
         dict(
             first,
             id="reprint",
             source="reprints.example",
             url="https://reprints.example/story?id=1&x=(2)",
             text=first["text"].replace(" said", " says"),
-        )
+        ),
     )
     folder = tmp_path_factory.mktemp("cluster")
     documents: list[Document] = []
@@ -133,7 +134,9 @@ def test_merged_entry_says_nothing_twice_and_credits_every_source(
     rendered = fit_email(digest)
     for source in story.others:
         assert f'<a href="{escape(link_url(source.link))}"' in rendered.html
-        assert f"- {source.outlet}" in rendered.text and f"<{link_url(source.link)}>" in rendered.text
+        assert (
+            f"- {source.outlet}" in rendered.text and f"<{link_url(source.link)}>" in rendered.text
+        )
     data = json.loads(render_json(digest))
     assert [s["link"] for s in data["stories"][0]["sources"]] == [
         link_url(s.link) for s in story.sources

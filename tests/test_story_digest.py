@@ -107,7 +107,7 @@ def test_default_budget_ranks_and_lists_every_story(run: dict[str, Any]) -> None
     widest = max(len(v) for v in outlets.values())
     first = data["stories"][0]
     assert len(outlets[first["id"]]) == widest >= 3
-    assert md.index("<a id=\"article-1\"></a>\n## 1. " + escape_markdown(first["title"])) > 0
+    assert md.index('<a id="article-1"></a>\n## 1. ' + escape_markdown(first["title"])) > 0
     # Every story is listed, in the JSON's order.
     places = [md.index(escape_markdown(s["title"]) + "](") for s in data["stories"]]
     assert places == sorted(places)
