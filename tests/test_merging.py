@@ -4,10 +4,10 @@ every source credited and linked, in Markdown, HTML and plain-text email."""
 from __future__ import annotations
 
 import datetime as dt
-from html import escape
 import json
 import re
 from collections import defaultdict
+from html import escape
 from pathlib import Path
 from typing import Any
 

@@ -65,8 +65,9 @@ def test_weights_parse_and_come_from_a_config_table(tmp_path: Path) -> None:
     for bad in ("BBC", "=2", "BBC=x", "BBC=-1"):
         with pytest.raises(UsageError):
             parse_weights([bad])
-    from digest.cli import app
     import typer.main
+
+    from digest.cli import app
 
     config = tmp_path / "digest.toml"
     config.write_text('max-words = 900\n[weight]\n"BBC News" = 2\nreuters = 1.5\n', "utf-8")
