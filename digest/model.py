@@ -202,9 +202,13 @@ class Story:
         """The sources credited under "Also reported by": all but the lead."""
         return self.sources[1:]
 
+    #: The feed the digest shows it under in feed order: that of its first document as read
+    #: (None: the lead's).
+    first_feed: str | None = None
+
     @property
     def feed(self) -> str | None:
-        return self.entry.feed
+        return self.first_feed if len(self.documents) > 1 else self.entry.feed
 
 
 @dataclass(frozen=True)

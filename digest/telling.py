@@ -40,6 +40,7 @@ def make_story(members: Sequence[int], articles: Sequence[ArticleSummary]) -> St
         documents=tuple(order),
         sources=sources,
         outlets=outlets,
+        first_feed=articles[min(members)].feed,
     )
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 from collections import defaultdict
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from markdown_it import MarkdownIt
 from digest.email import fit_email
 from digest.model import ArticleSummary, Digest, Document, Source, Story
 from digest.options import Options
+from digest.outlets import outlet_of
 from digest.pipeline import summarise_read_documents
 from digest.reading import read_file
 from digest.render import escape_markdown, link_url, render_json, render_markdown
@@ -171,3 +173,26 @@ def test_front_matter_link_and_source(tmp_path: Path) -> None:
     document = read_file(path)
     assert isinstance(document, Document)
     assert document.outlet == "Example News" and document.link == "https://example.org/a"
+
+
+PAGE = """<html><head><title>Bridge opens at last</title>
+<meta property="og:site_name" content="Harbour Gazette">
+<meta property="article:published_time" content="2026-11-30T08:00:00Z">
+</head><body><article><h1>Bridge opens at last</h1>
+<p>The new Kessel Bridge opened to traffic on Monday after four years of building work, the
+city council said in a statement on its website.</p>
+<p>Thousands of people walked across the bridge before the first cars were allowed on it in
+the afternoon, and the mayor cut a ribbon at noon.</p>
+</article></body></html>"""
+
+
+def test_outlets_from_page_meta_feed_title_or_link_host(tmp_path: Path) -> None:
+    page = tmp_path / "bridge.html"
+    page.write_text(PAGE, encoding="utf-8")
+    document = read_file(page)
+    assert isinstance(document, Document)
+    assert outlet_of(document) == "Harbour Gazette" and document.date == "2026-11-30"
+    bare = Document(Path("x"), "T", (), link="https://www.harbour.example/a")
+    assert outlet_of(bare) == "harbour.example"
+    assert outlet_of(replace(bare, feed="Harbour News")) == "Harbour News"
+    assert outlet_of(replace(bare, link="javascript:alert(1)")) is None
