@@ -14,6 +14,7 @@ from conftest import shared_path
 from typer.testing import CliRunner
 
 from digest import cli
+from digest.email import read_message
 from digest.render import escape_markdown
 
 DATE = "2026-12-03"
@@ -40,10 +41,11 @@ def write_articles(folder: Path) -> list[dict[str, Any]]:
 
 
 def make(folder: Path, out: Path, cache: Path, *args: str) -> tuple[str, dict[str, Any]]:
+    formats = "md,json,eml" if out.name == "out" else "md,json"
     result = CliRunner().invoke(
         cli.app,
         ["make", str(folder), "-o", str(out), "-e", "extractive", "--cache-dir", str(cache)]
-        + ["--date", DATE, "-f", "md,json", "-q", *args],
+        + ["--date", DATE, "-f", formats, "-q", *args],
     )
     assert result.exit_code == 0, result.output
     md = (out / f"digest-{DATE}.md").read_text(encoding="utf-8")
@@ -111,7 +113,13 @@ def test_default_budget_ranks_and_lists_every_story(run: dict[str, Any]) -> None
     # Every story is listed, in the JSON's order.
     places = [md.index(escape_markdown(s["title"]) + "](") for s in data["stories"]]
     assert places == sorted(places)
-    assert Counter(s["shown"] for s in data["stories"])["more"] == 0
+    shown = Counter(s["shown"] for s in data["stories"])
+    assert shown["more"] == 0
+    # The email follows the same budget: as many entries in full, the rest one line each.
+    message = read_message(run["base"] / "out" / f"digest-{DATE}.eml")
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert text.count("\nTL;DR: ") == shown["full"] and "\nBriefly\n" in text
+    assert f"{shown['full']} in full, {shown['line']} in brief" in " ".join(text.split())
 
 
 def test_prose_counter_sees_what_the_budget_hides(run: dict[str, Any]) -> None:
