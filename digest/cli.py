@@ -20,6 +20,8 @@ from digest.defaults import (
     DEFAULT_FETCH_BUDGET,
     DEFAULT_MAX_ENTRIES,
     DEFAULT_MAX_SIZE,
+    DEFAULT_MAX_WORDS,
+    DEFAULT_ORDER,
     DEFAULT_OUT,
     DEFAULT_SENDER,
     DEFAULT_TIMEOUT_S,
@@ -359,6 +361,40 @@ def make_command(
     smtp_port: SmtpPort = None,
     smtp_security: SmtpSecurity = None,
     smtp_user: SmtpUser = None,
+    merge: Annotated[
+        bool,
+        typer.Option(
+            "--merge/--no-merge",
+            help="One entry per story: documents reporting the same event are merged.",
+        ),
+    ] = True,
+    order: Annotated[
+        str,
+        typer.Option(
+            "--order",
+            envvar="DIGEST_ORDER",
+            help="rank (most independent sources first, then newest, then --weight), "
+            "date (newest first) or feed (as read, grouped by feed).",
+        ),
+    ] = DEFAULT_ORDER,
+    max_words: Annotated[
+        int,
+        typer.Option(
+            "--max-words",
+            min=0,
+            envvar="DIGEST_MAX_WORDS",
+            help="Reading budget in words of prose (about 7 minutes at 1500): the top stories "
+            "in full until it is spent, the rest one line each; 0 for no limit.",
+        ),
+    ] = DEFAULT_MAX_WORDS,
+    weight: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--weight",
+            help="OUTLET=WEIGHT, repeatable: among stories as widely reported and as recent, "
+            "those from outlets weighed more come first (default weight 1).",
+        ),
+    ] = None,
 ) -> None:
     """Summarise SOURCES into DIR/digest-YYYY-MM-DD.md; print the paths written."""
     from digest.cache_maintenance import parse_max_age
@@ -367,6 +403,7 @@ def make_command(
     from digest.http import FetchPolicy, parse_budget
     from digest.pipeline import Options
     from digest.publishing import PublishOptions, parse_formats, publish
+    from digest.ranking import check_order, parse_weights
     from digest.reading import as_sources
     from digest.sources.web import WebOptions
     from digest.state import parse_since
@@ -404,6 +441,10 @@ def make_command(
                 ),
             ),
             cache_max_age=parse_max_age(cache_max_age),
+            merge=merge,
+            order=check_order(order),
+            max_words=max_words,
+            weights=parse_weights(weight or []),
         )
         publishing = PublishOptions(
             out=out,

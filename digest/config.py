@@ -72,9 +72,13 @@ def _names(param: Any) -> set[str]:
 
 
 def _convert(param: Any, value: Any, base: Path, where: str) -> Any:
-    if isinstance(value, dict):
-        raise UsageError(f"{where}: expected a value, not a table")
     many = param.multiple or param.nargs == -1
+    if isinstance(value, dict):
+        if not many or is_source_param(param):
+            raise UsageError(f"{where}: expected a value, not a table")
+        # A repeatable NAME=VALUE option (--weight) reads naturally as a table:
+        # [weight] "BBC News" = 2  is  --weight "BBC News=2".
+        return [f"{name}={_table_value(item, where)}" for name, item in value.items()]
     if many:
         values = value if isinstance(value, list) else [value]
         odd = [v for v in values if not isinstance(v, str)]
@@ -86,6 +90,12 @@ def _convert(param: Any, value: Any, base: Path, where: str) -> Any:
         # Comma-separated options (formats, recipients) read naturally as TOML arrays.
         return ",".join(str(v) for v in value)
     return _convert_one(param, value, base)
+
+
+def _table_value(value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise UsageError(f"{where}: expected NAME = value pairs, not {value!r}")
+    return str(value)
 
 
 def _convert_one(param: Any, value: Any, base: Path) -> Any:

@@ -24,6 +24,10 @@ DEFAULT_SENDER = "Digest <digest@localhost>"
 DEFAULT_OUT = Path("outputs")
 #: The Atom feed of the HTML digests holds this many, the newest (--feed-entries).
 DEFAULT_FEED_ENTRIES = 10
+#: The reading budget in words of prose, about 7 minutes at 230 words a minute (--max-words).
+DEFAULT_MAX_WORDS = 1500
+#: How entries are ordered (--order): most independent sources first.
+DEFAULT_ORDER = "rank"
 #: What is written (--format).
 DEFAULT_FORMATS = ("md",)
 #: At most this many entries per feed in one digest, the newest (--max-entries).

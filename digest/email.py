@@ -202,7 +202,7 @@ def fit_email(
     when even the titles alone are too big, that it is over).
     """
     text_template, html_template = _templates(templates_dir)
-    count = len(digest.articles)
+    count = len(digest.full)  # the entries the reading budget shows in full
 
     def context(full: int, shown: int, fits: bool = True) -> dict[str, Any]:
         return {

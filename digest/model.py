@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,9 @@ class Document:
     origin: str | None = None
     #: Shown with the article, e.g. why it was summarised from a feed's teaser.
     note: str | None = None
+    #: Who published it, when the source says (Markdown front matter `source`, a page's
+    #: og:site_name); see digest.outlets for the fallbacks.
+    outlet: str | None = None
 
     def all_sections(self) -> Iterator[Section]:
         """Every section at every depth, in document order (the flat view of the tree)."""
@@ -134,6 +138,9 @@ class ArticleSummary:
     #: Sections beyond the per-document cap, left out of `sections` (their text is still in
     #: the article summary and their ancestors' summaries).
     omitted_sections: int = 0
+    #: Who published it (digest.outlets.outlet_of): the feed's title, the site's name, the
+    #: front matter's `source`, else the link's host; None for a local file with none.
+    outlet: str | None = None
 
     @property
     def shown_sections(self) -> tuple[SectionSummary, ...]:
@@ -149,6 +156,59 @@ class ArticleSummary:
     def reading_minutes(self) -> int:
         # 230 words a minute is the usual adult silent-reading figure; never show "0 min".
         return max(1, round(self.words / 230))
+
+
+@dataclass(frozen=True)
+class Source:
+    """One document of a story as the reader sees it credited: who published it, where."""
+
+    outlet: str | None
+    link: str | None
+    path: str
+    title: str
+
+
+def story_id(paths: Sequence[str]) -> str:
+    """A story's id: the same for the same documents in any order, in every run."""
+    digest = hashlib.sha256("\n".join(sorted(paths)).encode("utf-8")).hexdigest()
+    return "s" + digest[:12]
+
+
+#: How a story is shown: "full" (its whole entry), "line" (title, outlet, link and maybe a
+#: short TL;DR) or "more" (past the cap: counted in the digest, listed in the JSON only).
+SHOWN = ("full", "line", "more")
+
+
+@dataclass(frozen=True)
+class Story:
+    """Documents of one run that report the same event, and the one entry the digest shows.
+
+    `documents` index Digest.articles, the lead (the source the entry is built on) first.
+    `entry` is that lead's entry, or for several documents the merged one (digest.merging).
+    """
+
+    id: str
+    entry: ArticleSummary
+    documents: tuple[int, ...]
+    sources: tuple[Source, ...]
+    #: Distinct outlets among the sources (how many independent sources report it).
+    outlets: int = 1
+    shown: str = "full"
+    #: For a "line": the TL;DR cut to at most 25 words, "" once the budget has no room for it.
+    line_tldr: str = ""
+
+    @property
+    def others(self) -> tuple[Source, ...]:
+        """The sources credited under "Also reported by": all but the lead."""
+        return self.sources[1:]
+
+    #: The feed the digest shows it under in feed order: that of its first document as read
+    #: (None: the lead's).
+    first_feed: str | None = None
+
+    @property
+    def feed(self) -> str | None:
+        return self.first_feed if len(self.documents) > 1 else self.entry.feed
 
 
 @dataclass(frozen=True)
@@ -183,8 +243,43 @@ class Digest:
     #: it (auto's fallback to extractive and why). The CLI logs these on stderr; `notices`
     #: are the short lines readers see.
     diagnostics: tuple[str, ...] = ()
+    #: The entries in the order shown (digest.ranking); empty: one full entry per article,
+    #: in the order read (a Digest built by hand).
+    stories: tuple[Story, ...] = ()
+    #: "rank", "date" or "feed" (as read, grouped by feed): how `stories` are ordered.
+    order: str = "feed"
+    #: The reading budget the entries were fitted to (0: none).
+    max_words: int = 0
+
+    @property
+    def entries(self) -> tuple[Story, ...]:
+        """The stories to show, in order: `stories`, else one full entry per article."""
+        if self.stories:
+            return self.stories
+        return tuple(
+            Story(
+                id=story_id([a.path]),
+                entry=a,
+                documents=(i,),
+                sources=(Source(a.outlet, a.link, a.path, a.title),),
+            )
+            for i, a in enumerate(self.articles)
+        )
+
+    @property
+    def full(self) -> tuple[Story, ...]:
+        return tuple(s for s in self.entries if s.shown == "full")
+
+    @property
+    def lines(self) -> tuple[Story, ...]:
+        return tuple(s for s in self.entries if s.shown == "line")
+
+    @property
+    def more(self) -> tuple[Story, ...]:
+        return tuple(s for s in self.entries if s.shown == "more")
 
     @property
     def grouped(self) -> bool:
-        """Whether any article came from a feed: the digest is then grouped by feed."""
-        return any(a.feed for a in self.articles)
+        """Whether the digest is grouped by feed: in feed order, when any article came from
+        a feed."""
+        return self.order == "feed" and any(a.feed for a in self.articles)

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from digest.defaults import DEFAULT_CACHE_MAX_AGE_S, DEFAULT_MAX_BYTES
+from digest.defaults import (
+    DEFAULT_CACHE_MAX_AGE_S,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_WORDS,
+    DEFAULT_ORDER,
+)
 
 if TYPE_CHECKING:
     from digest.cluster import RaySettings
@@ -48,6 +53,15 @@ class Options:
     #: Feeds and web pages: entries per feed, updated entries, HTTP limits (see sources.web).
     #: Used as given; None bounds downloads by `max_bytes`.
     web: WebOptions | None = None
+    #: Documents of one run that report the same event become one story entry (digest.stories).
+    merge: bool = True
+    #: The entries' order: "rank" (most independent sources, then newest, then `weights`),
+    #: "date" (newest first) or "feed" (as read, grouped by feed).
+    order: str = DEFAULT_ORDER
+    #: The reading budget in words of prose (TL;DRs, summaries, bullets); 0: no limit.
+    max_words: int = DEFAULT_MAX_WORDS
+    #: Outlet (name or host, any case) → weight, breaking ties in "rank" order (default 1).
+    weights: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if "backend" in self.engine_options:

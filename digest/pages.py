@@ -286,6 +286,8 @@ def _document_from_json(data: dict[str, Any]) -> Document:
         metadata={str(k): str(v) for k, v in metadata.items()},
         link=_text(data.get("link")),
         origin=_text(data.get("origin")),
+        # The reader keeps og:site_name as metadata "site": the outlet, as parse_html sets it.
+        outlet=_text(metadata.get("site")),
     )
 
 

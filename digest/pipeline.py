@@ -17,9 +17,11 @@ from digest.errors import UsageError
 from digest.executing import EXTRACTIVE_NOTE, Executor, LocalExecutor
 from digest.model import Digest, Document
 from digest.options import Options
+from digest.ranking import check_order
 from digest.reading import Progress, Selection, as_sources, read_sources
 from digest.run_plan import RunPlan, plan_run
 from digest.summarising import Summarised, summarise
+from digest.telling import tell_stories
 
 if TYPE_CHECKING:
     from digest.cluster import RaySession
@@ -49,6 +51,9 @@ def make_digest(
     if not paths:
         raise UsageError("no sources given")
     plan = plan_run(options)  # every setting checked and decided before anything is read
+    check_order(options.order)
+    if options.max_words < 0:
+        raise UsageError("max_words: 0 (no limit) or more")
     with ExitStack() as stack:
         session = _ray_session(plan, stack)
         documents, skipped, unreadable = read_sources(
@@ -72,8 +77,18 @@ def make_digest(
                 skipped=tuple(skipped),
                 notices=notices,
                 unreadable=tuple(unreadable),
+                order=options.order,
+                max_words=options.max_words,
             )
         run = _summarise(documents, plan, progress, session, stack)
+    stories = tell_stories(
+        documents,
+        run.articles,
+        merge=options.merge,
+        order=options.order,
+        weights=options.weights,
+        max_words=options.max_words,
+    )
     # The engine's notices (auto fell back to extractive: why, and how to fix it) are for the
     # operator, who saw them on stderr; the readers get one neutral line.
     fallback = (EXTRACTIVE_NOTE,) if run.notices else ()
@@ -88,6 +103,9 @@ def make_digest(
         unreadable=tuple(unreadable),
         executor=run.executor,
         diagnostics=run.notices,
+        stories=stories,
+        order=options.order,
+        max_words=options.max_words,
     )
 
 

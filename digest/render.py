@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 import jinja2
 
 from digest.errors import TemplateProblem
-from digest.model import Digest, SectionSummary
+from digest.model import Digest, SectionSummary, Story
 from digest.text import label, one_line
 from digest.urls import safe_url
 
@@ -170,6 +170,8 @@ def render_markdown(digest: Digest, templates_dir: Path | None = None) -> str:
 
 def digest_as_dict(digest: Digest) -> dict[str, Any]:
     """The JSON shape (documented in the README; fields may be added, never renamed)."""
+    entries = digest.entries
+    story_of = {i: s.id for s in entries for i in s.documents}
     return {
         "date": digest.date.isoformat(),
         "engine": digest.engine,
@@ -177,6 +179,9 @@ def digest_as_dict(digest: Digest) -> dict[str, Any]:
         "backend": digest.backend,
         "executor": digest.executor,
         "notices": list(digest.notices),
+        "order": digest.order,
+        "max_words": digest.max_words,
+        "stories": [_story_dict(rank, story) for rank, story in enumerate(entries, 1)],
         "documents": [
             {
                 "path": a.path,
@@ -193,10 +198,37 @@ def digest_as_dict(digest: Digest) -> dict[str, Any]:
                 "reading_minutes": a.reading_minutes,
                 "sections": [_section_dict(s) for s in a.sections],
                 "omitted_sections": a.omitted_sections,
+                "outlet": a.outlet,
+                "story": story_of.get(i),
             }
-            for a in digest.articles
+            for i, a in enumerate(digest.articles)
         ],
         "skipped": [{"path": s.path, "reason": s.reason} for s in digest.skipped],
+    }
+
+
+def _story_dict(rank: int, story: Story) -> dict[str, Any]:
+    """A story as listed in the JSON: its place, how it is shown, its entry's text, and
+    every source (the lead first) with the index of its document in "documents"."""
+    entry = story.entry
+    return {
+        "id": story.id,
+        "rank": rank,
+        "shown": story.shown,
+        "title": entry.title,
+        "outlets": story.outlets,
+        "tldr": entry.tldr,
+        "summary": entry.summary,
+        "sources": [
+            {
+                "document": index,
+                "path": source.path,
+                "title": source.title,
+                "outlet": source.outlet,
+                "link": link_url(source.link) or None,
+            }
+            for index, source in zip(story.documents, story.sources, strict=True)
+        ],
     }
 
 

@@ -10,8 +10,10 @@ from dataclasses import dataclass, replace
 from digest.engines.base import Summariser
 from digest.folding import capped, fold
 from digest.model import ArticleSummary, Document, Section, SectionSummary
+from digest.outlets import outlet_of
 from digest.reading import Progress
 from digest.repeats import Said
+from digest.shortening import shorten
 from digest.sources import display_path
 from digest.text import (
     CUT_MARK,
@@ -233,21 +235,26 @@ def summarise_documents(
                 _title(top.kicker), _title(top.title), "", top.all_words, level=top.level
             )
             sections = _title_only(lone)
+        # Within its share of the article's words (digest.shortening): a digest that is most
+        # of its sources saves the reader nothing.
         results.append(
-            ArticleSummary(
-                path=document.origin or display_path(document.path),
-                title=_title(document.title) or "",
-                summary=paragraphs[d],
-                tldr=tldrs[d],
-                words=document.words,
-                sections=sections,
-                date=document.date,
-                format=document.format,
-                link=document.link,
-                feed=_title(document.feed),
-                author=_title(document.author),
-                note=document.note,
-                omitted_sections=sum(1 for _ in document.all_sections()) - len(kept[d]),
+            shorten(
+                ArticleSummary(
+                    path=document.origin or display_path(document.path),
+                    title=_title(document.title) or "",
+                    summary=paragraphs[d],
+                    tldr=tldrs[d],
+                    words=document.words,
+                    sections=sections,
+                    date=document.date,
+                    format=document.format,
+                    link=document.link,
+                    feed=_title(document.feed),
+                    author=_title(document.author),
+                    note=document.note,
+                    outlet=outlet_of(document),
+                    omitted_sections=sum(1 for _ in document.all_sections()) - len(kept[d]),
+                )
             )
         )
     return results

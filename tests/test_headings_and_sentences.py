@@ -121,14 +121,15 @@ def _html_headings(path: Path, kept: str) -> list[str]:
 @pytest.fixture(scope="module")
 def posts() -> tuple[Digest, dict[str, Any]]:
     folder = shared_path("data", "markdown-18f")
-    digest = make_digest([folder], Options(engine="extractive"))
+    # Every entry in full, one per post: these tests are about each post's headings.
+    digest = make_digest([folder], Options(engine="extractive", merge=False, max_words=0))
     return digest, digest_as_dict(digest)
 
 
 @pytest.fixture(scope="module")
 def pages() -> tuple[Digest, dict[str, Any]]:
     folder = shared_path("data", "html-readability")
-    digest = make_digest([folder], Options(engine="extractive"))
+    digest = make_digest([folder], Options(engine="extractive", merge=False, max_words=0))
     return digest, digest_as_dict(digest)
 
 

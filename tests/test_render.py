@@ -235,6 +235,28 @@ GOLDEN_JSON = """\
   "notices": [
     "Café notice."
   ],
+  "order": "feed",
+  "max_words": 0,
+  "stories": [
+    {
+      "id": "s61169041d4f6",
+      "rank": 1,
+      "shown": "full",
+      "title": "Zoë’s café",
+      "outlets": 1,
+      "tldr": "A TL;DR.",
+      "summary": "A summary.",
+      "sources": [
+        {
+          "document": 0,
+          "path": "posts/café.md",
+          "title": "Zoë’s café",
+          "outlet": null,
+          "link": null
+        }
+      ]
+    }
+  ],
   "documents": [
     {
       "path": "posts/café.md",
@@ -261,7 +283,9 @@ GOLDEN_JSON = """\
           "sections": []
         }
       ],
-      "omitted_sections": 0
+      "omitted_sections": 0,
+      "outlet": null,
+      "story": "s61169041d4f6"
     }
   ],
   "skipped": [

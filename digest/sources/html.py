@@ -123,6 +123,8 @@ def parse_html(text: str, path: Path) -> Document:
         format="html",
         date=result.date or None,
         metadata=metadata,
+        # og:site_name (or what trafilatura finds in its place) names the outlet.
+        outlet=metadata.get("site"),
     )
 
 

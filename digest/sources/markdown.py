@@ -16,11 +16,16 @@ from markdown_it.token import Token
 from digest.model import Document
 from digest.sectioning import run_in_heading, sections_from_blocks, title_from_filename
 from digest.text import normalise_space
+from digest.urls import safe_url
 
 log = logging.getLogger(__name__)
 
 #: Front-matter keys copied into Document.metadata when they hold text.
 METADATA_KEYS = ("excerpt", "description", "author", "summary")
+#: Front-matter keys naming who published the text (the first one given is used).
+OUTLET_KEYS = ("source", "outlet", "publisher")
+#: Front-matter keys giving the original's address (http/https only).
+LINK_KEYS = ("link", "url")
 
 _FRONT_MATTER_END = ("---", "...")
 # Jekyll/Hugo/Eleventy tags such as {% image "a.png" %} are markup for the site builder, not prose.
@@ -71,7 +76,19 @@ def parse_markdown(text: str, path: Path) -> Document:
         format="markdown",
         date=_date_field(front.get("date")),
         metadata=metadata,
+        link=_link_field(front),
+        outlet=next((v for k in OUTLET_KEYS if (v := _text_field(front.get(k)))), None),
     )
+
+
+def _link_field(front: dict[str, Any]) -> str | None:
+    """The original's address from `link` or `url`: http(s) only (a digest never links a
+    `javascript:` or `file:` address found in a file)."""
+    for key in LINK_KEYS:
+        value = front.get(key)
+        if isinstance(value, str) and (url := safe_url(value)):
+            return url
+    return None
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
