@@ -15,7 +15,7 @@ from test_render_feeds import DIGEST as GROUPED
 from digest import Options, PublishOptions, publish
 from digest.errors import TemplateProblem
 from digest.html_page import render_html, utc_stamp
-from digest.model import ArticleSummary, Digest, SectionSummary, Skipped
+from digest.model import ArticleSummary, Digest, SectionSummary, Skipped, Source, Story
 from digest.render import render_markdown
 from digest.text import one_line
 
@@ -103,6 +103,58 @@ def test_the_page_says_what_the_markdown_says_in_the_same_order() -> None:
         in_order(text_of(root.find(".//main")), pieces)
         titles = [one_line(e.text_content()) for e in root.find_class("headline")]
         assert titles == [a.title for a in digest.articles]
+
+
+def _story(n: int, docs: tuple[int, ...], shown: str, **kw: Any) -> Story:
+    sources = tuple(
+        Source(f"Outlet {i}", f"https://outlet{i}.example/{i}", f"notes/story-{i}.txt", f"Story {i}")
+        for i in docs
+    )
+    return Story(f"s{n}", article(docs[0]), docs, sources, len(docs), shown, **kw)
+
+
+STORIES = Digest(
+    date=dt.date(2026, 11, 24),
+    engine="extractive",
+    model=None,
+    articles=tuple(article(n) for n in range(4)),
+    stories=(
+        _story(1, (2, 0), "full"),
+        _story(2, (1,), "line", line_tldr="Story 1 in short."),
+        _story(3, (3,), "more"),
+    ),
+    order="rank",
+    max_words=120,
+)
+
+
+def test_stories_merged_in_brief_and_past_the_budget_are_as_in_the_markdown() -> None:
+    md = render_markdown(STORIES)
+    assert "\n\n*Also reported by:*" in md  # a paragraph of its own, not part of the last bullet
+    md = re.sub(r"\[([^]]*)\]\([^)]*\)", r"\1", md)  # links as their text
+    md = " ".join(md.replace("*", "").replace("\\", "").split())
+    shown = text_of(page(STORIES).find(".//main"))
+    pieces = [
+        "4 articles in 3 stories",
+        "1 in full, 1 in brief, 1 more listed in the JSON",
+        "Contents",
+        "Story 2",
+        "Story 1",
+        "… and 1 more",
+        "TL;DR: Story 2 in short.",
+        "Also reported by: Outlet 0",
+        "Briefly",
+        "Story 1 — ",
+        ": Story 1 in short.",
+        "… and 1 more: their titles and links are in the JSON.",
+    ]
+    in_order(md, pieces)
+    in_order(shown, pieces)
+    assert "Story 3" not in shown
+    root = page(STORIES)
+    hrefs = [a.get("href") for a in root.iter("a")]
+    assert "https://outlet0.example/0" in hrefs  # the other source, credited and linked
+    assert [one_line(e.text_content()) for e in root.find_class("headline")] == ["Story 2", "Story 1"]
 
 
 def test_grouped_digest_has_feed_sections_and_article_links_to_originals() -> None:
