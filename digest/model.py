@@ -118,6 +118,24 @@ class SectionSummary:
 
 
 @dataclass(frozen=True)
+class GuardNote:
+    """What the faithfulness guard did with one sentence a model wrote (digest.guard)."""
+
+    #: Which text it was in: "summary", "tldr" or "section".
+    part: str
+    sentence: str
+    #: "replaced" (by `replacement`, a source sentence), "dropped" or "flagged" (kept).
+    action: str
+    #: Why it is not supported: "number 89th not in the source".
+    reason: str
+    replacement: str | None = None
+    #: The section's title, for a section bullet's sentence.
+    section: str | None = None
+    #: The model-based checker's probability that the source supports it, when one ran.
+    model_score: float | None = None
+
+
+@dataclass(frozen=True)
 class ArticleSummary:
     path: str
     title: str
@@ -134,6 +152,13 @@ class ArticleSummary:
     #: Sections beyond the per-document cap, left out of `sections` (their text is still in
     #: the article summary and their ancestors' summaries).
     omitted_sections: int = 0
+    #: What the faithfulness guard replaced, dropped or flagged in this entry.
+    guard: tuple[GuardNote, ...] = ()
+
+    @property
+    def flagged(self) -> tuple[str, ...]:
+        """The sentences kept but marked as not supported by the source (--guard flag)."""
+        return tuple(n.sentence for n in self.guard if n.action == "flagged")
 
     @property
     def shown_sections(self) -> tuple[SectionSummary, ...]:
@@ -183,6 +208,10 @@ class Digest:
     #: it (auto's fallback to extractive and why). The CLI logs these on stderr; `notices`
     #: are the short lines readers see.
     diagnostics: tuple[str, ...] = ()
+    #: The faithfulness guard asked for ("fix", "flag" or "off"), and whether it checked
+    #: anything: extractive summaries are the source's own sentences and are not checked.
+    guard: str = "off"
+    guarded: bool = False
 
     @property
     def grouped(self) -> bool:

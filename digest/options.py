@@ -48,6 +48,13 @@ class Options:
     #: Feeds and web pages: entries per feed, updated entries, HTTP limits (see sources.web).
     #: Used as given; None bounds downloads by `max_bytes`.
     web: WebOptions | None = None
+    #: The faithfulness guard over model-written summaries: "fix" (unsupported sentences
+    #: replaced by the source sentence they paraphrased, or dropped), "flag" (kept and
+    #: marked) or "off" (digest.guard).
+    guard: str = "fix"
+    #: An NLI or factual-consistency model (hub id or local folder) the guard consults
+    #: besides its lexical checker, when it loads.
+    guard_model: str | None = None
 
     def __post_init__(self) -> None:
         if "backend" in self.engine_options:

@@ -66,6 +66,7 @@ def make_digest(
             # Nothing to summarise: the model is not loaded at all.
             return Digest(
                 date=date,
+                guard=plan.guard,
                 engine=options.engine,
                 model=None,
                 articles=(),
@@ -88,6 +89,8 @@ def make_digest(
         unreadable=tuple(unreadable),
         executor=run.executor,
         diagnostics=run.notices,
+        guard=plan.guard,
+        guarded=run.guarded,
     )
 
 

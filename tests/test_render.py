@@ -235,6 +235,11 @@ GOLDEN_JSON = """\
   "notices": [
     "Café notice."
   ],
+  "guard": {
+    "mode": "off",
+    "checked": false,
+    "note": "not checked (--guard off)"
+  },
   "documents": [
     {
       "path": "posts/café.md",
@@ -261,7 +266,8 @@ GOLDEN_JSON = """\
           "sections": []
         }
       ],
-      "omitted_sections": 0
+      "omitted_sections": 0,
+      "guard": []
     }
   ],
   "skipped": [
