@@ -530,7 +530,9 @@ def eval_command(
     configure_logging(-1 if quiet else verbose)
     try:
         if consistency is not None or pairs is None:
-            text = _eval_consistency(consistency, pairs, as_json=as_json)
+            from digest.consistency import consistency_text
+
+            text = consistency_text(consistency, pairs, as_json=as_json)
         else:
             text = _eval(
                 pairs,
@@ -602,17 +604,6 @@ def _eval(
             progress=progress,
         )
     return report_json(report) if as_json else report_markdown(report)
-
-
-def _eval_consistency(labels: Path | None, pairs: Path | None, *, as_json: bool) -> str:
-    from digest.consistency import consistency_json, consistency_markdown, evaluate_consistency
-
-    if labels is None:
-        raise UsageError("digest eval needs PAIRS (ROUGE) or --consistency FILE")
-    if pairs is not None:
-        raise UsageError("give PAIRS (ROUGE) or --consistency FILE, not both")
-    report = evaluate_consistency(labels)
-    return consistency_json(report) if as_json else consistency_markdown(report)
 
 
 @app.command(

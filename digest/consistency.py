@@ -141,7 +141,9 @@ def score(groups: Sequence[Sequence[tuple[bool, bool]]]) -> Scores:
 
     def interval(i: int) -> Interval:
         values = sorted(s[i] for s in samples)
-        return Interval(point[i], values[int(0.025 * RESAMPLES)], values[int(0.975 * RESAMPLES) - 1])
+        return Interval(
+            point[i], values[int(0.025 * RESAMPLES)], values[int(0.975 * RESAMPLES) - 1]
+        )
 
     return Scores(
         len(flat),
@@ -189,9 +191,7 @@ def evaluate_consistency(path: Path) -> ConsistencyReport:
     parts: dict[str, dict[str, Scores]] = {}
     for part in PARTS:
         chosen = [
-            a.id
-            for a in articles
-            if part == "all" or tuning_half(a.id) == (part == "tuning")
+            a.id for a in articles if part == "all" or tuning_half(a.id) == (part == "tuning")
         ]
         if not chosen:
             continue
@@ -200,6 +200,18 @@ def evaluate_consistency(path: Path) -> ConsistencyReport:
             for verdict in ("checker", "baseline")
         }
     return ConsistencyReport(str(path), parts, sentences, flagged, seconds)
+
+
+def consistency_text(labels: Path | None, pairs: Path | None, *, as_json: bool) -> str:
+    """`digest eval --consistency FILE`: the report as Markdown or JSON."""
+    from digest.errors import UsageError
+
+    if labels is None:
+        raise UsageError("digest eval needs PAIRS (ROUGE) or --consistency FILE")
+    if pairs is not None:
+        raise UsageError("give PAIRS (ROUGE) or --consistency FILE, not both")
+    report = evaluate_consistency(labels)
+    return consistency_json(report) if as_json else consistency_markdown(report)
 
 
 def _cell(i: Interval) -> str:

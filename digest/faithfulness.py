@@ -20,16 +20,16 @@ from digest.wording import (
 #: Weights of the sentence risk (a logistic score over the features below), tuned on the
 #: tuning half of the SummEval dev split only (scripts/tune_faithfulness.py; docs/quality.md).
 WEIGHTS = {
-    "bias": -1.633,
-    "novel_numbers": 2.345,
-    "novel_words": -0.006,
-    "unsupported_share": 0.526,
-    "novel_trigrams": 1.753,
-    "negation_flip": 0.695,
-    "uncopied": -2.315,
-    "fragments": 4.654,
-    "spread": 0.720,
-    "unpaired": 1.341,
+    "bias": -1.833,
+    "novel_numbers": 2.327,
+    "novel_words": 0.000,
+    "unsupported_share": 0.000,
+    "novel_trigrams": 0.855,
+    "negation_flip": 0.615,
+    "uncopied": 0.000,
+    "fragments": 3.450,
+    "spread": 0.915,
+    "unpaired": 0.962,
 }
 #: The signals of one sentence, in the order the tuning script fits them.
 FEATURES = (
@@ -43,6 +43,9 @@ FEATURES = (
     "spread",
     "unpaired",
 )
+#: A sentence with at least this share of its content words in no source passage is
+#: unsupported whatever its risk; so is one with a number the source does not have.
+UNSUPPORTED_SHARE = 0.5
 #: A sentence whose risk is at least this is unsupported.
 THRESHOLD = 0.5
 #: A source sentence that covers at least this share of a flagged sentence's content words
@@ -209,7 +212,11 @@ def sentence_features(sentence: str, source: Source) -> tuple[dict[str, float], 
     ]
     aligned, share = source.align(stems)
     trigrams = list(_ngrams(words, 3))
-    novel_tri = sum(1 for g in trigrams if g not in source.all_trigrams) / len(trigrams) if trigrams else 0.0
+    novel_tri = (
+        sum(1 for g in trigrams if g not in source.all_trigrams) / len(trigrams)
+        if trigrams
+        else 0.0
+    )
     negated = any(w in NEGATIONS for w in words)
     flip = 0.0
     mine = _negated_stems(toks)
@@ -235,6 +242,7 @@ def sentence_features(sentence: str, source: Source) -> tuple[dict[str, float], 
         "fragments": len(runs) / max(1, len(words)),
         "spread": float(max(0, spread - 1)),
         "unpaired": unpaired,
+        "words": float(len(words)),
     }
     reasons = []
     if novel_numbers:
@@ -252,7 +260,19 @@ def sentence_features(sentence: str, source: Source) -> tuple[dict[str, float], 
         reasons.append(f"only {share:.0%} of its words in any one source passage")
     if spread > 2:
         reasons.append(f"pieced together from {spread} places in the source")
+    if not words:
+        reasons.append("no words to find in the source")
     return features, "; ".join(reasons[:2]), aligned
+
+
+def certainly_unsupported(features: dict[str, float]) -> bool:
+    """The verdicts that need no weighing: a number the source lacks, most of the words
+    found in no source passage, or no words at all (what a broken model writes)."""
+    return (
+        features["novel_numbers"] > 0
+        or features["unsupported_share"] >= UNSUPPORTED_SHARE
+        or features["words"] == 0
+    )
 
 
 def risk(features: dict[str, float]) -> float:
@@ -263,7 +283,7 @@ def risk(features: dict[str, float]) -> float:
 def check_sentence(sentence: str, source: Source) -> SentenceCheck:
     features, reason, aligned = sentence_features(sentence, source)
     score = risk(features)
-    supported = score < THRESHOLD
+    supported = score < THRESHOLD and not certainly_unsupported(features)
     share = 1.0 - features["unsupported_share"]
     return SentenceCheck(
         sentence,

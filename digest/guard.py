@@ -154,7 +154,16 @@ class Guard:
         if self.model is not None:
             asked = [i for i, c in enumerate(checks) if c is not None]
             pairs = [(checks[i].aligned or flat[:2000], sentences[i]) for i in asked]  # type: ignore[union-attr]
-            for i, p in zip(asked, self.model.support(pairs), strict=True):
+            try:
+                found = self.model.support(pairs)
+            except Exception as exc:  # noqa: BLE001 - an optional model must not end the run
+                self.model_problem = (
+                    f"consistency model {self.model.model} failed ({type(exc).__name__}: "
+                    f"{exc}); the guard uses the lexical checker alone"
+                )
+                log.warning("%s", self.model_problem)
+                self.model, found = None, [None] * len(asked)
+            for i, p in zip(asked, found, strict=True):
                 scores[i] = p
         verdicts: list[tuple[str | None, float | None]] = []
         for check, score in zip(checks, scores, strict=True):

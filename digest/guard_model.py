@@ -45,6 +45,7 @@ class ModelChecker:
         self._tokenizer: Any = None
         self._network: Any = None
         self._label = 0
+        self._max_tokens = MAX_TOKENS
 
     def prepare(self) -> None:
         """Load tokenizer and classifier; ModelUnavailable if they cannot be had."""
@@ -64,6 +65,12 @@ class ModelChecker:
                 f"consistency model {self.model} could not be loaded: {first_line(exc)}"
             ) from None
         self._label = support_label(dict(network.config.id2label))
+        # The smallest limit the checkpoint states: past its position table a model fails.
+        limits = [MAX_TOKENS, getattr(network.config, "max_position_embeddings", MAX_TOKENS)]
+        stated = getattr(tokenizer, "model_max_length", MAX_TOKENS)
+        if isinstance(stated, int) and 0 < stated < 1_000_000:
+            limits.append(stated)
+        self._max_tokens = min(limits)
         network.eval()
         if self.device:
             network.to(self.device)
@@ -83,7 +90,7 @@ class ModelChecker:
                 [p for p, _ in batch],
                 [h for _, h in batch],
                 truncation=True,
-                max_length=MAX_TOKENS,
+                max_length=self._max_tokens,
                 padding=True,
                 return_tensors="pt",
             ).to(self._network.device)

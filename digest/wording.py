@@ -23,7 +23,10 @@ NUMBER_WORDS = {
     if w != "_"
 }
 NUMBER_WORDS.update(
-    {w: str(10 * n) for n, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)}
+    {
+        w: str(10 * n)
+        for n, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)
+    }
 )
 NUMBER_WORDS.update(
     {
@@ -36,7 +39,9 @@ NUMBER_WORDS.update(
 )
 NUMBER_WORDS.update({"twice": "2", "dozen": "12", "half": "0.5"})
 
-NEGATIONS = frozenset({"not", "no", "never", "nobody", "nothing", "none", "neither", "nor", "without"})
+NEGATIONS = frozenset(
+    {"not", "no", "never", "nobody", "nothing", "none", "neither", "nor", "without"}
+)
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before

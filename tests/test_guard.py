@@ -75,7 +75,7 @@ def test_numbers_compare_by_value_and_units_stand_apart() -> None:
 
 
 def test_quick_sentences_keep_titles_and_initials() -> None:
-    text = "Mr. Smith met J. K. Rowling in the U.S. on Monday. \"Great,\" he said.\n\nNew one."
+    text = 'Mr. Smith met J. K. Rowling in the U.S. on Monday. "Great," he said.\n\nNew one.'
     assert quick_sentences(text) == [
         "Mr. Smith met J. K. Rowling in the U.S. on Monday.",
         '"Great," he said.',
