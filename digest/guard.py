@@ -154,8 +154,9 @@ class Guard:
         if self.model is not None:
             asked = [i for i, c in enumerate(checks) if c is not None]
             pairs = [(checks[i].aligned or flat[:2000], sentences[i]) for i in asked]  # type: ignore[union-attr]
+            found: list[float | None]
             try:
-                found = self.model.support(pairs)
+                found = list(self.model.support(pairs))
             except Exception as exc:  # noqa: BLE001 - an optional model must not end the run
                 self.model_problem = (
                     f"consistency model {self.model.model} failed ({type(exc).__name__}: "
