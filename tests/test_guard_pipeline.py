@@ -249,3 +249,29 @@ def test_bad_guard_mode_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--guard must be one of fix, flag, off" in result.output
+
+
+def test_eval_reports_the_share_the_guard_flags(tiny_bart: Path, tmp_path: Path) -> None:
+    article = next(SEEDS.iterdir()).read_text(encoding="utf-8")
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        json.dumps({"article": article, "reference": "A made-up reference summary."}) + "\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "report.json"
+    common = ["eval", str(pairs), "--no-cache", "-g", "num_beams=1", "-o", str(report)]
+    model = ["-e", "seq2seq", "-m", str(tiny_bart), "--backend", "transformers"]
+    result = runner.invoke(cli.app, [*common, "--json", *model, "--guard", "flag"])
+    assert result.exit_code == 0, result.output
+    guard = json.loads(report.read_text(encoding="utf-8"))["guard"]
+    assert guard["mode"] == "flag" and guard["checked"] is True
+    # The random model's summary: every sentence of it unsupported.
+    assert guard["sentences"] > 0 and guard["unsupported"] == guard["sentences"]
+    assert guard["unsupported_share"] == 1.0
+    result = runner.invoke(cli.app, [*common, *model, "--guard", "fix"])
+    assert result.exit_code == 0, result.output
+    assert "Faithfulness: the guard found" in result.output
+    assert "and replaced or dropped them before scoring" in result.output
+    result = runner.invoke(cli.app, [*common, "-e", "extractive", "--guard", "fix"])
+    assert result.exit_code == 0, result.output
+    assert "Faithfulness: not checked: extractive summaries" in result.output
