@@ -232,6 +232,8 @@ def sentence_features(sentence: str, source: Source) -> tuple[dict[str, float], 
     long_runs = [n for n, _ in runs if n >= 3]
     copied = sum(long_runs) / len(words) if words else 1.0
     spread = len({at for n, at in runs if n >= 3})
+    # A capitalised word not opening the sentence is most likely a name.
+    names = [t for t in novel if t.text[:1].isupper() and t is not toks[0]]
     features = {
         "novel_numbers": float(len(novel_numbers)),
         "novel_words": float(len(novel)),
@@ -243,12 +245,11 @@ def sentence_features(sentence: str, source: Source) -> tuple[dict[str, float], 
         "spread": float(max(0, spread - 1)),
         "unpaired": unpaired,
         "words": float(len(words)),
+        "novel_names": float(len(names)),
     }
     reasons = []
     if novel_numbers:
         reasons.append(f"number {novel_numbers[0].text} not in the source")
-    # A capitalised word not opening the sentence is most likely a name.
-    names = [t for t in novel if t.text[:1].isupper() and t is not toks[0]]
     if names or novel:
         first = (names or novel)[0]
         reasons.append(f"{'name' if names else 'word'} {first.text} not in the source")
@@ -266,10 +267,11 @@ def sentence_features(sentence: str, source: Source) -> tuple[dict[str, float], 
 
 
 def certainly_unsupported(features: dict[str, float]) -> bool:
-    """The verdicts that need no weighing: a number the source lacks, most of the words
-    found in no source passage, or no words at all (what a broken model writes)."""
+    """The verdicts that need no weighing: a number or a name the source lacks, most of the
+    words found in no source passage, or no words at all (what a broken model writes)."""
     return (
         features["novel_numbers"] > 0
+        or features["novel_names"] > 0
         or features["unsupported_share"] >= UNSUPPORTED_SHARE
         or features["words"] == 0
     )
