@@ -17,7 +17,13 @@ from digest.consistency import (
     tuning_half,
 )
 from digest.errors import UsageError
-from digest.faithfulness import Source, check_sentence, check_summary, quick_sentences
+from digest.faithfulness import (
+    Source,
+    certainly_unsupported,
+    check_sentence,
+    check_summary,
+    quick_sentences,
+)
 from digest.guard import Guard
 from digest.render import escape_flagged
 from digest.wording import tokens
@@ -161,13 +167,31 @@ def _labels(tmp_path: Path) -> Path:
 
 
 def test_metrics_and_article_bootstrap() -> None:
-    # Article A: one hit, one false alarm; article B: one miss, one correct pass.
-    scores = score([[(True, True), (False, True)], [(True, False), (False, False)]])
-    assert scores.balanced_accuracy.value == pytest.approx(0.5)
-    assert scores.precision.value == pytest.approx(0.5)
-    assert scores.recall.value == pytest.approx(0.5)
-    assert scores.balanced_accuracy.low <= 0.5 <= scores.balanced_accuracy.high
-    assert (scores.summaries, scores.articles, scores.inconsistent) == (4, 2, 2)
+    # Article A: one hit, two false alarms; article B: one miss, one correct pass.
+    scores = score([[(True, True), (False, True), (False, True)], [(True, False), (False, False)]])
+    assert scores.recall.value == pytest.approx(1 / 2)
+    assert scores.precision.value == pytest.approx(1 / 3)
+    # Recall 1/2, specificity 1/3.
+    assert scores.balanced_accuracy.value == pytest.approx(5 / 12)
+    assert scores.balanced_accuracy.low <= 5 / 12 <= scores.balanced_accuracy.high
+    assert (scores.summaries, scores.articles, scores.inconsistent) == (5, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("changed", "certain"),
+    [
+        ({}, False),
+        ({"novel_numbers": 1.0}, True),
+        ({"novel_names": 1.0}, True),
+        ({"unsupported_share": 0.5}, True),
+        ({"unsupported_share": 0.4}, False),
+        ({"words": 0.0}, True),
+    ],
+)
+def test_the_rules_need_no_weights(changed: dict[str, float], certain: bool) -> None:
+    features = {"novel_numbers": 0.0, "novel_names": 0.0, "unsupported_share": 0.0}
+    features["words"] = 5.0
+    assert certainly_unsupported({**features, **changed}) is certain
 
 
 def test_consistency_report_on_a_small_file(tmp_path: Path) -> None:
