@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Contractions first, so "didn't", "did n't" (tokenised news text) and "did not" all carry
 # the same negation.
@@ -95,6 +96,7 @@ def number_values(toks: Iterable[Token]) -> set[str]:
 _SUFFIXES = ("ies", "ing", "ed", "es", "s", "ly", "e")
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A crude stem (a few suffixes off, then the first six letters): "scored", "scores" and
     "scoring" meet; over-merging rarer words costs little, since a match only ever lends
