@@ -275,3 +275,20 @@ def test_eval_reports_the_share_the_guard_flags(tiny_bart: Path, tmp_path: Path)
     result = runner.invoke(cli.app, [*common, "-e", "extractive", "--guard", "fix"])
     assert result.exit_code == 0, result.output
     assert "Faithfulness: not checked: extractive summaries" in result.output
+
+
+def test_guard_mode_from_digest_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DIGEST_GUARD")  # the environment would win over the file
+    src = _sources(tmp_path / "src")
+    config = tmp_path / "digest.toml"
+    config.write_text('guard = "flag"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["make", str(src), "-o", str(out), "-e", "extractive", "-f", "json", "--no-cache"]
+    result = runner.invoke(cli.app, ["--config", str(config), *args])
+    assert result.exit_code == 0, result.output
+    data = json.loads(next(out.glob("digest-*.json")).read_text("utf-8"))
+    assert data["guard"]["mode"] == "flag"
+    result = runner.invoke(cli.app, ["--config", str(config), *args, "--guard", "off"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(next(out.glob("digest-*.json")).read_text("utf-8"))
+    assert data["guard"]["mode"] == "off"
