@@ -328,7 +328,6 @@ __all__ = [
     "Source",
     "SentenceCheck",
     "SummaryCheck",
-    "Token",
     "best_source_sentence",
     "check_sentence",
     "check_summary",

@@ -244,6 +244,8 @@ def guard_note(digest: Digest) -> str:
     """What the faithfulness guard did in this digest, in one line."""
     if digest.guard == "off":
         return "not checked (--guard off)"
+    if not digest.articles:
+        return "nothing to check"
     if not digest.guarded:
         return "not checked: extractive summaries and quoted texts are the source's own sentences"
     if digest.guard == "flag":
