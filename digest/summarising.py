@@ -180,7 +180,8 @@ def _executed(
         # runs on transformers, and its summaries must not pass for CTranslate2's.
         fingerprint = plan.fingerprint(*plan.used(identity.engine, identity.backend))
     summariser = Executed(executor, identity, plan.batch_size, cache, fingerprint)
-    guard = _guard(plan, identity.engine)
+    # The cache's notion of the engine: extractive when planned so or when auto fell back.
+    guard = _guard(plan, plan.used(identity.engine, identity.backend)[0])
     articles = summarise_documents(
         documents,
         summariser,
