@@ -118,6 +118,25 @@ BackendOption = Annotated[
         "pip install 'digest\\[fast]') or auto (ctranslate2 when installed).",
     ),
 ]
+GuardOption = Annotated[
+    str,
+    typer.Option(
+        "--guard",
+        envvar="DIGEST_GUARD",
+        help="Check what the model wrote against the source: fix (replace an unsupported "
+        "sentence by the source sentence it paraphrased, or drop it), flag (keep it, marked "
+        "with a dagger) or off. Extractive summaries are not checked.",
+    ),
+]
+GuardModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--guard-model",
+        envvar="DIGEST_GUARD_MODEL",
+        help="An NLI or factual-consistency model (hub id or local folder) the guard consults "
+        "besides its lexical checker, when it loads.",
+    ),
+]
 SmtpHost = Annotated[
     str | None,
     typer.Option(
@@ -193,6 +212,8 @@ def make_command(
         ),
     ] = None,
     backend: BackendOption = "auto",
+    guard: GuardOption = "fix",
+    guard_model: GuardModelOption = None,
     executor: Annotated[
         str,
         typer.Option(
@@ -400,6 +421,7 @@ def make_command(
     from digest.cache_maintenance import parse_max_age
     from digest.cluster import RaySettings, check_executor
     from digest.console import ProgressReporter, configure_logging
+    from digest.guard import check_guard_mode
     from digest.http import FetchPolicy, parse_budget
     from digest.pipeline import Options
     from digest.publishing import PublishOptions, parse_formats, publish
@@ -416,6 +438,8 @@ def make_command(
             engine=engine,
             model=model,
             backend=backend,
+            guard=check_guard_mode(guard),
+            guard_model=guard_model,
             generate=parse_generate(generate or []),
             date=parse_date(date),
             max_bytes=parse_size(max_size),
@@ -503,12 +527,21 @@ def _conversions(cache_dir: Path | None) -> Path:
 @app.command("eval")
 def eval_command(
     pairs: Annotated[
-        Path,
+        Path | None,
         typer.Argument(
             help='JSON lines: "article" (or "text") and "reference" (or a list, '
             '"references"); optional "id" and "format" (text, markdown, html).'
         ),
-    ],
+    ] = None,
+    consistency: Annotated[
+        Path | None,
+        typer.Option(
+            "--consistency",
+            help="Instead of ROUGE: score the faithfulness checker against human consistency "
+            "labels in this file (SummEval layout: id, src, sys_summs.M.sys_summ, "
+            "sys_summs.M.scores.consistency).",
+        ),
+    ] = None,
     kind: Annotated[
         str, typer.Option("--kind", "-k", help="Which summary to score: article, tldr, section.")
     ] = "article",
@@ -530,6 +563,8 @@ def eval_command(
         typer.Option("--generate", "-g", help="A decoding setting, KEY=VALUE, repeatable."),
     ] = None,
     backend: BackendOption = "auto",
+    guard: GuardOption = "fix",
+    guard_model: GuardModelOption = None,
     cache_dir: Annotated[
         Path | None,
         typer.Option("--cache-dir", envvar="DIGEST_CACHE_DIR", help="Folder of the summary cache."),
@@ -544,25 +579,34 @@ def eval_command(
         bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr.")
     ] = False,
 ) -> None:
-    """Summarise every article in PAIRS as `digest make` would and score it with ROUGE."""
+    """Summarise every article in PAIRS as `digest make` would and score it with ROUGE (and
+    the share of model sentences the faithfulness guard finds unsupported); or, with
+    --consistency, score the guard's checker against human consistency labels."""
     from digest.console import ProgressReporter, configure_logging
 
     configure_logging(-1 if quiet else verbose)
     try:
-        text = _eval(
-            pairs,
-            kind=kind,
-            baseline=baseline,
-            limit=limit,
-            as_json=as_json,
-            engine=engine,
-            model=model,
-            generate=parse_generate(generate or []),
-            backend=backend,
-            cache=None if no_cache else _cache_file(cache_dir),
-            conversions=_conversions(cache_dir),
-            progress=ProgressReporter(enabled=not quiet),
-        )
+        if consistency is not None or pairs is None:
+            from digest.consistency import consistency_text
+
+            text = consistency_text(consistency, pairs, as_json=as_json)
+        else:
+            text = _eval(
+                pairs,
+                kind=kind,
+                baseline=baseline,
+                limit=limit,
+                as_json=as_json,
+                engine=engine,
+                model=model,
+                generate=parse_generate(generate or []),
+                backend=backend,
+                guard=guard,
+                guard_model=guard_model,
+                cache=None if no_cache else _cache_file(cache_dir),
+                conversions=_conversions(cache_dir),
+                progress=ProgressReporter(enabled=not quiet),
+            )
         if out is not None:
             from digest.files import write_atomic
 
@@ -583,6 +627,8 @@ def _eval(
     model: str | None,
     generate: dict[str, Any],
     backend: str,
+    guard: str,
+    guard_model: str | None,
     cache: Path | None,
     conversions: Path,
     progress: Any,
@@ -590,6 +636,7 @@ def _eval(
     from digest.engines import check_engine_name
     from digest.engines.ctranslate2_backend import require_backend
     from digest.evaluate import evaluate, parse_baselines, report_json, report_markdown
+    from digest.guard import check_guard_mode
     from digest.pipeline import Options
 
     check_engine_name(engine)
@@ -599,6 +646,8 @@ def _eval(
         model=model,
         generate=generate,
         backend=backend,
+        guard=check_guard_mode(guard),
+        guard_model=guard_model,
         cache=cache,
         conversions=conversions,
     )

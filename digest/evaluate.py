@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 METRICS = ("rouge1", "rouge2", "rougeLsum")
 KINDS = ("article", "tldr", "section")
+#: The guard's name for the text each kind scores.
+GUARD_PARTS = {"article": "summary", "tldr": "tldr", "section": "section"}
 #: Reader formats a pair may name in its "format" field (plain text when absent).
 PAIR_FORMATS = tuple(READERS)
 #: Bootstrap resamples for the 95% intervals; seeded, so a report is reproducible.
@@ -80,6 +82,19 @@ class Report:
     reference_words: float
     systems: tuple[SystemResult, ...]
     notices: tuple[str, ...] = ()
+    #: The faithfulness guard: its mode, whether it checked anything (not extractive
+    #: summaries), and of the model's sentences of this kind how many it checked and found
+    #: unsupported (before fixing them, with --guard fix).
+    guard: str = "off"
+    guarded: bool = False
+    guard_checked: int = 0
+    guard_unsupported: int = 0
+
+    @property
+    def unsupported_share(self) -> float | None:
+        if not self.guarded or not self.guard_checked:
+            return None
+        return self.guard_unsupported / self.guard_checked
 
 
 # ------------------------------------------------------------------------- reading pairs
@@ -310,7 +325,9 @@ def evaluate(
         raise EvalError(f"no such file: {data}")
     scorer = make_scorer()
     usable, documents, bad = usable_pairs(data, limit=limit)
-    run = summarise_read_documents(documents, options or Options(), progress=progress)
+    options = options or Options()
+    run = summarise_read_documents(documents, options, progress=progress)
+    checked, unsupported = run.guard_counts.get(GUARD_PARTS[kind], (0, 0))
     outputs = [entry_text(a, kind) for a in run.articles]
     notices = list(run.notices)
     if kind == "section":
@@ -341,6 +358,10 @@ def evaluate(
         reference_words=reference_words(usable),
         systems=tuple(systems),
         notices=tuple(notices),
+        guard=options.guard,
+        guarded=run.guarded,
+        guard_checked=checked,
+        guard_unsupported=unsupported,
     )
 
 
@@ -379,12 +400,30 @@ def report_markdown(report: Report) -> str:
             for s in (system.scores[m] for m in METRICS)
         )
         lines.append(f"| {system.name} | {cells} | {system.words:.1f} |")
+    lines += ["", f"Faithfulness: {faithfulness_line(report)}"]
     for notice in report.notices:
         lines += ["", f"Note: {notice}"]
     if report.bad_lines:
         lines += ["", "Skipped lines:", ""]
         lines += [f"- line {b.line}: {b.reason}" for b in report.bad_lines]
     return "\n".join(lines) + "\n"
+
+
+def faithfulness_line(report: Report) -> str:
+    """The share of the model's sentences the guard found unsupported, in words."""
+    share = report.unsupported_share
+    if share is None:
+        if report.guard == "off":
+            return "not checked (--guard off)"
+        if not report.guarded:
+            return "not checked: extractive summaries are the source's own sentences"
+        return "no model-written sentences to check"
+    done = {"fix": "replaced or dropped", "flag": "flagged"}[report.guard]
+    return (
+        f"the guard found {report.guard_unsupported} of {report.guard_checked} model-written "
+        f"sentences ({100 * share:.1f}%) not supported by their article, and {done} them "
+        "before scoring"
+    )
 
 
 def report_dict(report: Report) -> dict[str, Any]:
@@ -409,6 +448,13 @@ def report_dict(report: Report) -> dict[str, Any]:
         ],
         "skipped": [{"line": b.line, "reason": b.reason} for b in report.bad_lines],
         "notices": list(report.notices),
+        "guard": {
+            "mode": report.guard,
+            "checked": report.guarded,
+            "sentences": report.guard_checked,
+            "unsupported": report.guard_unsupported,
+            "unsupported_share": report.unsupported_share,
+        },
     }
 
 

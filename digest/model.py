@@ -122,6 +122,24 @@ class SectionSummary:
 
 
 @dataclass(frozen=True)
+class GuardNote:
+    """What the faithfulness guard did with one sentence a model wrote (digest.guard)."""
+
+    #: Which text it was in: "summary", "tldr" or "section".
+    part: str
+    sentence: str
+    #: "replaced" (by `replacement`, a source sentence), "dropped" or "flagged" (kept).
+    action: str
+    #: Why it is not supported: "number 89th not in the source".
+    reason: str
+    replacement: str | None = None
+    #: The section's title, for a section bullet's sentence.
+    section: str | None = None
+    #: The model-based checker's probability that the source supports it, when one ran.
+    model_score: float | None = None
+
+
+@dataclass(frozen=True)
 class ArticleSummary:
     path: str
     title: str
@@ -141,6 +159,14 @@ class ArticleSummary:
     #: Who published it (digest.outlets.outlet_of): the feed's title, the site's name, the
     #: front matter's `source`, else the link's host; None for a local file with none.
     outlet: str | None = None
+
+    #: What the faithfulness guard replaced, dropped or flagged in this entry.
+    guard: tuple[GuardNote, ...] = ()
+
+    @property
+    def flagged(self) -> tuple[str, ...]:
+        """The sentences kept but marked as not supported by the source (--guard flag)."""
+        return tuple(n.sentence for n in self.guard if n.action == "flagged")
 
     @property
     def shown_sections(self) -> tuple[SectionSummary, ...]:
@@ -277,6 +303,11 @@ class Digest:
     @property
     def more(self) -> tuple[Story, ...]:
         return tuple(s for s in self.entries if s.shown == "more")
+
+    #: The faithfulness guard asked for ("fix", "flag" or "off"), and whether it checked
+    #: anything: extractive summaries are the source's own sentences and are not checked.
+    guard: str = "off"
+    guarded: bool = False
 
     @property
     def grouped(self) -> bool:

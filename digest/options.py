@@ -62,6 +62,13 @@ class Options:
     max_words: int = DEFAULT_MAX_WORDS
     #: Outlet (name or host, any case) → weight, breaking ties in "rank" order (default 1).
     weights: Mapping[str, float] = field(default_factory=dict)
+    #: The faithfulness guard over model-written summaries: "fix" (unsupported sentences
+    #: replaced by the source sentence they paraphrased, or dropped), "flag" (kept and
+    #: marked) or "off" (digest.guard).
+    guard: str = "fix"
+    #: An NLI or factual-consistency model (hub id or local folder) the guard consults
+    #: besides its lexical checker, when it loads.
+    guard_model: str | None = None
 
     def __post_init__(self) -> None:
         if "backend" in self.engine_options:

@@ -71,6 +71,7 @@ def make_digest(
             # Nothing to summarise: the model is not loaded at all.
             return Digest(
                 date=date,
+                guard=plan.guard,
                 engine=options.engine,
                 model=None,
                 articles=(),
@@ -106,6 +107,8 @@ def make_digest(
         stories=stories,
         order=options.order,
         max_words=options.max_words,
+        guard=plan.guard,
+        guarded=run.guarded,
     )
 
 

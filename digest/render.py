@@ -38,6 +38,22 @@ def escape_markdown(text: str | None) -> str:
     return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text, count=1)
 
 
+#: Marks a sentence the faithfulness guard flagged (--guard flag); a footnote line says what
+#: it means.
+FLAG_MARK = "\u2020"
+# Stands in for the mark while the text is escaped; never in what is shown.
+_PLACEHOLDER = "\ue000"
+
+
+def escape_flagged(text: str | None, flagged: Sequence[str] = ()) -> str:
+    """escape_markdown(text), with FLAG_MARK after each of the `flagged` sentences in it."""
+    text = (text or "").replace(_PLACEHOLDER, "")
+    for sentence in dict.fromkeys(s.strip() for s in flagged):
+        if sentence:
+            text = text.replace(sentence, sentence + _PLACEHOLDER)
+    return escape_markdown(text).replace(_PLACEHOLDER, FLAG_MARK)
+
+
 def link_url(url: str | None) -> str:
     """An http(s) link made safe to put in a Markdown link or an href; "" for anything else.
 
@@ -115,11 +131,18 @@ def environment(
         lstrip_blocks=True,
     )
     env.filters["md"] = escape_markdown
+    env.filters["md_flagged"] = escape_flagged
     env.filters["url"] = link_url
     env.filters["host"] = link_host
     env.filters["label"] = label
     env.filters.update(filters or {})
-    env.globals.update(long_date=long_date, short_date=short_date, plural=plural, covered=covered)
+    env.globals.update(
+        long_date=long_date,
+        short_date=short_date,
+        plural=plural,
+        covered=covered,
+        flag_mark=FLAG_MARK,
+    )
     return env
 
 
@@ -182,6 +205,11 @@ def digest_as_dict(digest: Digest) -> dict[str, Any]:
         "order": digest.order,
         "max_words": digest.max_words,
         "stories": [_story_dict(rank, story) for rank, story in enumerate(entries, 1)],
+        "guard": {
+            "mode": digest.guard,
+            "checked": digest.guarded,
+            "note": guard_note(digest),
+        },
         "documents": [
             {
                 "path": a.path,
@@ -200,6 +228,18 @@ def digest_as_dict(digest: Digest) -> dict[str, Any]:
                 "omitted_sections": a.omitted_sections,
                 "outlet": a.outlet,
                 "story": story_of.get(i),
+                "guard": [
+                    {
+                        "part": n.part,
+                        "section": n.section,
+                        "action": n.action,
+                        "sentence": n.sentence,
+                        "reason": n.reason,
+                        "replacement": n.replacement,
+                        "model_score": n.model_score,
+                    }
+                    for n in a.guard
+                ],
             }
             for i, a in enumerate(digest.articles)
         ],
@@ -230,6 +270,22 @@ def _story_dict(rank: int, story: Story) -> dict[str, Any]:
             for index, source in zip(story.documents, story.sources, strict=True)
         ],
     }
+
+
+def guard_note(digest: Digest) -> str:
+    """What the faithfulness guard did in this digest, in one line."""
+    if digest.guard == "off":
+        return "not checked (--guard off)"
+    if not digest.articles:
+        return "nothing to check"
+    if not digest.guarded:
+        return "not checked: extractive summaries and quoted texts are the source's own sentences"
+    if digest.guard == "flag":
+        return "model-written sentences checked against their source; unsupported ones flagged"
+    return (
+        "model-written sentences checked against their source; unsupported ones replaced by "
+        "the source sentence they paraphrased, or dropped"
+    )
 
 
 def _section_dict(section: SectionSummary) -> dict[str, Any]:

@@ -57,6 +57,9 @@ class RunPlan:
     cache_max_age: float | None
     executor: str
     ray: RaySettings | None
+    #: The faithfulness guard's mode and its optional consistency model (digest.guard).
+    guard: str = "fix"
+    guard_model: str | None = None
     _fingerprints: dict[tuple[str, str | None], str] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -129,6 +132,7 @@ def plan_run(options: Options) -> RunPlan:
     from digest.cluster import check_executor
     from digest.engines.conversions import conversions_folder
     from digest.engines.ctranslate2_backend import check_backend_name
+    from digest.guard import check_guard_mode
 
     engine = check_engine_name(options.engine)
     cache = expand(options.cache) if options.cache is not None else None
@@ -144,6 +148,8 @@ def plan_run(options: Options) -> RunPlan:
         cache_max_age=options.cache_max_age,
         executor=check_executor(options.executor),
         ray=options.ray,
+        guard=check_guard_mode(options.guard),
+        guard_model=options.guard_model or None,
     )
     if engine == "extractive":
         spec = EngineSpec.create("extractive")

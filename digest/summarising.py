@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from digest.engines.base import Kind
@@ -17,6 +17,7 @@ from digest.summary_tree import summarise_documents
 
 if TYPE_CHECKING:
     from digest.cache import SummaryCache
+    from digest.guard import Guard
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,10 @@ class Summarised:
     backend: str | None
     notices: tuple[str, ...]
     executor: str = "local"
+    #: Whether the faithfulness guard checked the summaries (not for extractive ones).
+    guarded: bool = False
+    #: part ("summary", "tldr", "section") → (model sentences checked, found unsupported)
+    guard_counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class Executed:
@@ -134,14 +139,26 @@ def _from_cache(
             backend=None if first == "extractive" else backend,
         )
         try:
+            guard = _guard(plan, cached.name)
             articles = summarise_documents(
-                documents, cached, quote_under_words=plan.quote_under_words
+                documents, cached, quote_under_words=plan.quote_under_words, guard=guard
             )
         except CacheMiss as miss:
             log.debug("summary cache (%s): %s", backend or first, miss)
             continue
         log.info("all %d summaries came from the cache; no engine was loaded", cached.hits)
-        return Summarised(tuple(articles), cached.name, cached.model, cached.backend, (), executor)
+        if guard is not None:
+            guard.log_counts()
+        return Summarised(
+            tuple(articles),
+            cached.name,
+            cached.model,
+            cached.backend,
+            (),
+            executor,
+            guarded=guard is not None,
+            guard_counts=_counts(guard),
+        )
     return None
 
 
@@ -163,9 +180,17 @@ def _executed(
         # runs on transformers, and its summaries must not pass for CTranslate2's.
         fingerprint = plan.fingerprint(*plan.used(identity.engine, identity.backend))
     summariser = Executed(executor, identity, plan.batch_size, cache, fingerprint)
+    # The cache's notion of the engine: extractive when planned so or when auto fell back.
+    guard = _guard(plan, plan.used(identity.engine, identity.backend)[0])
     articles = summarise_documents(
-        documents, summariser, quote_under_words=plan.quote_under_words, progress=progress
+        documents,
+        summariser,
+        quote_under_words=plan.quote_under_words,
+        progress=progress,
+        guard=guard,
     )
+    if guard is not None:
+        guard.log_counts()
     if cache is not None:
         log.info(
             "summaries: %d from the cache, %d newly written", summariser.hits, summariser.misses
@@ -177,4 +202,24 @@ def _executed(
         identity.backend,
         identity.notices,
         executor.name,
+        guarded=guard is not None,
+        guard_counts=_counts(guard),
     )
+
+
+def _counts(guard: Guard | None) -> dict[str, tuple[int, int]]:
+    if guard is None:
+        return {}
+    return {part: guard.counts.unsupported(part) for part in guard.counts.parts}
+
+
+def _guard(plan: RunPlan, engine: str) -> Guard | None:
+    """The run's guard, over what the engine wrote; none for extractive summaries (the
+    source's own sentences: supported by construction) or with --guard off. The cache holds
+    what the engine wrote, never the guard's output, so the guard's setting (and a better
+    checker) apply to cached summaries exactly as to new ones."""
+    if plan.guard == "off" or engine == "extractive":
+        return None
+    from digest.guard import Guard
+
+    return Guard(plan.guard, plan.guard_model)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from digest.engines.base import Summariser
 from digest.folding import capped, fold
-from digest.model import ArticleSummary, Document, Section, SectionSummary
+from digest.model import ArticleSummary, Document, GuardNote, Section, SectionSummary
 from digest.outlets import outlet_of
 from digest.reading import Progress
 from digest.repeats import Said
@@ -25,6 +26,9 @@ from digest.text import (
     strip_invisible,
     without_trailing_lead_in,
 )
+
+if TYPE_CHECKING:
+    from digest.guard import Guard
 
 
 def _counted(stage: str, total: int, progress: Progress | None) -> Callable[[int], None] | None:
@@ -141,12 +145,42 @@ def _title_only(section: SectionSummary) -> tuple[SectionSummary, ...]:
     return (replace(section, summary="", quoted=False, folded=True),)
 
 
+#: What a summary the guard emptied says instead: the source's opening, up to this many words.
+LEAD_WORDS = 60
+
+
+def _guarded(
+    guard: Guard,
+    summary: str,
+    source: str,
+    kind: str,
+    notes: list[GuardNote],
+    section: str | None = None,
+) -> str:
+    """`summary` as the guard leaves it, its notes added to `notes`. A summary every sentence
+    of which was dropped becomes the source's opening sentences: an entry is never empty."""
+    part = "summary" if kind == "article" else kind
+    fixed, found = guard.apply(summary, source, part, section)
+    notes.extend(found)
+    if not found:
+        return summary
+    if not fixed.strip():
+        lead: list[str] = []
+        for sentence in split_sentences(source):
+            lead.append(sentence)
+            if sum(len(s.split()) for s in lead) >= (LEAD_WORDS if kind != "tldr" else 1):
+                break
+        fixed = join_sentences(lead)
+    return _clean(fixed, kind)
+
+
 def summarise_documents(
     documents: Sequence[Document],
     engine: Summariser,
     *,
     quote_under_words: int = 60,
     progress: Progress | None = None,
+    guard: Guard | None = None,
 ) -> list[ArticleSummary]:
     """Summarise every article, then every section of every document, in batched passes.
 
@@ -156,7 +190,14 @@ def summarise_documents(
     said; a section with nothing new left gets no bullet. A document with fewer than two
     top-level sections has no bullets (its summary covers it), and a lone bullet continues
     the summary paragraph.
+
+    With a `guard` (and an engine that writes its own sentences: extractive summaries are the
+    source's sentences), every summary, TL;DR and section bullet the engine wrote is checked
+    against the text it was made from before anything is built on it (digest.guard).
     """
+    if guard is not None and (guard.mode == "off" or engine.name == "extractive"):
+        guard = None
+    notes: list[list[GuardNote]] = [[] for _ in documents]
     article_texts = [d.text for d in documents if d.words >= quote_under_words]
     generated = iter(
         engine.summarise(
@@ -169,7 +210,18 @@ def summarise_documents(
         _clean(next(generated) if d.words >= quote_under_words else d.text, "article")
         for d in documents
     ]
+    written = [d.words >= quote_under_words for d in documents]
+    if guard is not None:
+        for d, document in enumerate(documents):
+            if written[d]:
+                article_summaries[d] = _guarded(
+                    guard, article_summaries[d], document.text, "article", notes[d]
+                )
     tldrs = [_clean(t, "tldr") for t in engine.summarise(article_summaries, kind="tldr")]
+    if guard is not None:
+        for d, document in enumerate(documents):
+            if written[d]:
+                tldrs[d] = _guarded(guard, tldrs[d], document.text, "tldr", notes[d])
     said = [Said() for _ in documents]
     paragraphs = []
     for d, tldr in enumerate(tldrs):
@@ -183,6 +235,7 @@ def summarise_documents(
     texts: list[dict[int, str]] = []
     section_texts: list[str] = []
     section_slots: list[int] = []
+    section_owner: dict[int, tuple[int, Section]] = {}
     for d, folded in enumerate(folds):
         order = sorted(folded.shown)
         kept.append(capped(folded.sections, order))
@@ -198,6 +251,7 @@ def summarise_documents(
                 if len(text.split()) >= quote_under_words:
                     section_texts.append(text)
                     section_slots.append(id(section))
+                    section_owner[id(section)] = (d, section)
     section_summaries = dict(
         zip(
             section_slots,
@@ -209,6 +263,13 @@ def summarise_documents(
             strict=True,
         )
     )
+    if guard is not None:
+        for slot, text in zip(section_slots, section_texts, strict=True):
+            d, section = section_owner[slot]
+            title = _title(section.title or section.kicker)
+            section_summaries[slot] = _guarded(
+                guard, section_summaries[slot], text, "section", notes[d], title
+            )
 
     results = []
     for d, document in enumerate(documents):
@@ -254,6 +315,7 @@ def summarise_documents(
                     note=document.note,
                     outlet=outlet_of(document),
                     omitted_sections=sum(1 for _ in document.all_sections()) - len(kept[d]),
+                    guard=tuple(notes[d]),
                 )
             )
         )

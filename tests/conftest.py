@@ -29,6 +29,10 @@ os.environ.setdefault(
 )
 os.environ["XDG_CACHE_HOME"] = os.path.join(_CACHE, "user-cache")
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+# The fake engine writes labelled stand-ins ("article: <first words>"), unsupported by
+# construction: CLI runs (in-process and subprocesses) leave them as they are, and the tests
+# of the faithfulness guard (tests/test_guard*.py) ask for it by name.
+os.environ["DIGEST_GUARD"] = "off"
 
 from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402

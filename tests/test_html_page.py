@@ -107,7 +107,9 @@ def test_the_page_says_what_the_markdown_says_in_the_same_order() -> None:
 
 def _story(n: int, docs: tuple[int, ...], shown: str, **kw: Any) -> Story:
     sources = tuple(
-        Source(f"Outlet {i}", f"https://outlet{i}.example/{i}", f"notes/story-{i}.txt", f"Story {i}")
+        Source(
+            f"Outlet {i}", f"https://outlet{i}.example/{i}", f"notes/story-{i}.txt", f"Story {i}"
+        )
         for i in docs
     )
     return Story(f"s{n}", article(docs[0]), docs, sources, len(docs), shown, **kw)
@@ -154,7 +156,10 @@ def test_stories_merged_in_brief_and_past_the_budget_are_as_in_the_markdown() ->
     root = page(STORIES)
     hrefs = [a.get("href") for a in root.iter("a")]
     assert "https://outlet0.example/0" in hrefs  # the other source, credited and linked
-    assert [one_line(e.text_content()) for e in root.find_class("headline")] == ["Story 2", "Story 1"]
+    assert [one_line(e.text_content()) for e in root.find_class("headline")] == [
+        "Story 2",
+        "Story 1",
+    ]
 
 
 def test_grouped_digest_has_feed_sections_and_article_links_to_originals() -> None:

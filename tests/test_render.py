@@ -257,6 +257,11 @@ GOLDEN_JSON = """\
       ]
     }
   ],
+  "guard": {
+    "mode": "off",
+    "checked": false,
+    "note": "not checked (--guard off)"
+  },
   "documents": [
     {
       "path": "posts/café.md",
@@ -285,7 +290,8 @@ GOLDEN_JSON = """\
       ],
       "omitted_sections": 0,
       "outlet": null,
-      "story": "s61169041d4f6"
+      "story": "s61169041d4f6",
+      "guard": []
     }
   ],
   "skipped": [

@@ -138,3 +138,34 @@ def build_bert(folder: Path) -> Path:
     )
     BertModel(config).save_pretrained(folder)
     return folder
+
+
+def build_tiny_classifier(folder: Path, *, supported_bias: float = 0.0) -> Path:
+    """A 1-layer random BERT sequence classifier with NLI labels and a word-level tokenizer
+    written here: the shape of a consistency model for the guard. `supported_bias` is added
+    to the entailment logit, so a test can make it always agree (+) or always object (-)."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    torch.manual_seed(0)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(WORDS)), "."]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizer(str(folder / "vocab.txt"), model_max_length=128)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=128,
+        num_labels=3,
+        id2label={0: "entailment", 1: "neutral", 2: "contradiction"},
+        label2id={"entailment": 0, "neutral": 1, "contradiction": 2},
+    )
+    model = BertForSequenceClassification(config)
+    with torch.no_grad():
+        model.classifier.bias[0] += supported_bias
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
