@@ -1,7 +1,7 @@
 """Benchmark the story grouping (digest.stories) at 1,000 to 10,000 documents.
 
 Usage: python scripts/benchmark_stories.py [--shared ../shared] [--sizes 1000 3000 10000]
-       [--undated]
+           [--undated]
 
 The documents are made in memory (never written anywhere) from the 215 articles of
 ../shared/data/story-clusters: each synthetic event takes one article, marks a random third of
