@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,30 @@ def test_summeval_dev_figures(shared: Path) -> None:
     }
     assert figures == {"tuning": 0.736, "held-out": 0.693, "all": 0.717}
     assert round(report.parts["held-out"]["checker"].precision.value, 3) == 0.437
+
+
+def test_markdown_marks_flagged_sentences_in_every_place() -> None:
+    import datetime as _dt
+
+    from digest.model import ArticleSummary, Digest, GuardNote, SectionSummary
+    from digest.render import render_markdown
+
+    note = GuardNote("summary", "It rained *hard*.", "flagged", "word rained not in the source")
+    article = ArticleSummary(
+        path="a.txt",
+        title="T",
+        summary="First. It rained *hard*.",
+        tldr="It rained *hard*.",
+        words=100,
+        sections=(
+            SectionSummary(None, "One", "It rained *hard*. Then sun.", 50),
+            SectionSummary(None, "Two", "Other news.", 50),
+        ),
+        guard=(note,),
+    )
+    day = _dt.date(2026, 12, 3)
+    md = render_markdown(Digest(day, "seq2seq", None, (article,), guard="flag", guarded=True))
+    assert md.count(r"It rained \*hard\*.†") == 3  # TL;DR, summary and bullet
+    assert md.count("*Not found in the source as written") == 1
+    plain = render_markdown(Digest(day, "seq2seq", None, (replace(article, guard=()),)))
+    assert "†" not in plain and "Not found in the source" not in plain

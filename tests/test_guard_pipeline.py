@@ -18,6 +18,7 @@ from digest.errors import ModelUnavailable
 from digest.faithfulness import Source, check_sentence, quick_sentences
 from digest.guard import Guard
 from digest.guard_model import ModelChecker, support_label
+from digest.render import escape_markdown
 from digest.text import normalise_space
 
 runner = CliRunner()
@@ -115,7 +116,11 @@ def test_flag_keeps_and_marks(tiny_bart: Path, tmp_path: Path) -> None:
     assert md.count("*Not found in the source as written") == sum(
         1 for d in flagged["documents"] if d["guard"]
     )
-    assert "†" in md
+    # Each flagged sentence is marked wherever it is shown: summary, TL;DR or bullet.
+    for doc in flagged["documents"]:
+        for note in doc["guard"]:
+            shown = escape_markdown(note["sentence"])
+            assert md.count(shown) == md.count(shown + "†") > 0, note
 
 
 def test_cache_holds_what_the_model_wrote(
