@@ -62,7 +62,8 @@ def _one_sentence(section: SectionSummary) -> SectionSummary:
 def shorten(entry: ArticleSummary) -> ArticleSummary:
     """`entry` within its allowance (digest.shortening.allowance), giving up as little as it
     can, in this order: every bullet to one sentence; then bullets folded into the "Also
-    covers" line by title, the longest first; then the summary's last sentences. The TL;DR and
+    covers" line by title, the longest first (one with sections under it keeps its label and
+    their titles, without its sentence); then the summary's last sentences. The TL;DR and
     every heading stay (a folded section is still named)."""
     limit = allowance(entry.words)
     if limit is None or entry_size(entry) <= limit:
@@ -76,9 +77,12 @@ def shorten(entry: ArticleSummary) -> ArticleSummary:
         for i in longest:
             if entry_size(entry) <= limit:
                 break
-            if sections[i].folded or sections[i].sections:
-                continue  # a bullet with sections under it keeps their titles on "Covers"
-            listed = replace(sections[i], summary="", quoted=False, folded=True)
+            if sections[i].folded:
+                continue
+            # A bullet with sections under it stays, by its label, to keep their titles on
+            # its "Covers" line; the others are named on the "Also covers" line.
+            nested = bool(sections[i].sections)
+            listed = replace(sections[i], summary="", quoted=False, folded=not nested)
             sections = sections[:i] + (listed,) + sections[i + 1 :]
             entry = replace(entry, sections=sections)
     sentences = split_sentences(entry.summary)

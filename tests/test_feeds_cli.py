@@ -124,7 +124,9 @@ def test_one_digest_of_every_feed_grouped_by_feed(
     subscriptions: dict[str, Any], site: Site, fake_engine: FakeSummariser
 ) -> None:
     s = subscriptions
-    result = make(s["feed"], str(s["opml"]), str(s["docs"]), "-o", str(s["out"]))
+    # The layout before stories: as read, grouped by feed, one entry per document.
+    args = ("-o", str(s["out"]), "--order", "feed", "--no-merge")
+    result = make(s["feed"], str(s["opml"]), str(s["docs"]), *args)
     assert result.exit_code == 0, result.output
     docs = documents(s["out"])
     assert [(d["feed"], d["title"]) for d in docs] == [

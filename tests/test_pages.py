@@ -429,6 +429,7 @@ def article(words: int = 30) -> Document:
         format="html",
         date="2026-11-23",
         metadata={"site": "Example"},
+        outlet="Example",  # as parse_html sets it from og:site_name
         link="https://example.org/story.html",
         origin="https://example.org/story.html",
     )

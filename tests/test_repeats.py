@@ -92,7 +92,9 @@ def test_seed_entry_says_each_sentence_once() -> None:
 
 def test_18f_posts_say_each_sentence_once() -> None:
     folder = shared_path("data", "markdown-18f")
-    digest = make_digest([folder], Options(engine="extractive"))
+    # One full entry per post, as read: these tests read each post's entry in the Markdown.
+    options = Options(engine="extractive", merge=False, max_words=0, order="feed")
+    digest = make_digest([folder], options)
     assert len(digest.articles) == 130
     check_digest(digest)
     with_bullets = [a for a in digest.articles if a.sections]
@@ -102,7 +104,10 @@ def test_18f_posts_say_each_sentence_once() -> None:
 def test_seq2seq_entries_say_each_sentence_once(tiny_bart: Path, tmp_path: Path) -> None:
     folder = shared_path("data", "markdown-18f")
     posts = sorted(folder.glob("*.md"))[:4]
-    digest = make_digest([SEED, *posts], Options(engine="seq2seq", model=str(tiny_bart)))
+    options = Options(
+        engine="seq2seq", model=str(tiny_bart), merge=False, max_words=0, order="feed"
+    )
+    digest = make_digest([SEED, *posts], options)
     assert digest.engine == "seq2seq"
     check_digest(digest)
 
