@@ -129,6 +129,23 @@ def test_split_front_matter(text: str, front: dict[str, str], body: str) -> None
     assert split_front_matter(text) == (front, body)
 
 
+@pytest.mark.parametrize(
+    ("name", "front", "date"),
+    [
+        ("2016-07-21-buying-better-part-1.md", "", "2016-07-21"),  # Jekyll's post name
+        ("2016-07-21-buying-better-part-1.md", "date: 2016-08-01\n", "2016-08-01"),  # says so
+        ("2016-02-30-not-a-day.md", "", None),
+        ("20160721-no-dashes.md", "", None),
+        ("notes.md", "", None),
+    ],
+)
+def test_a_post_without_a_date_takes_the_day_its_file_name_gives(
+    name: str, front: str, date: str | None
+) -> None:
+    text = f"---\ntitle: T\n{front}---\nBody text.\n"
+    assert parse_markdown(text, Path(name)).date == date
+
+
 def test_date_with_time_keeps_the_day() -> None:
     text = "---\ntitle: T\ndate: '2014-09-18T15:21:00-04:00'\n---\nBody text.\n"
     assert parse_markdown(text, Path("t.md")).date == "2014-09-18"

@@ -74,7 +74,7 @@ def parse_markdown(text: str, path: Path) -> Document:
         title=title,
         sections=tuple(sections),
         format="markdown",
-        date=_date_field(front.get("date")),
+        date=_date_field(front.get("date")) or _date_from_filename(path.name),
         metadata=metadata,
         link=_link_field(front),
         outlet=next((v for k in OUTLET_KEYS if (v := _text_field(front.get(k)))), None),
@@ -214,6 +214,23 @@ def _text_field(value: object) -> str | None:
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return ", ".join(normalise_space(v) for v in value)
     return None
+
+
+#: A post named the Jekyll way, "2016-07-21-title.md": the day it was published.
+_FILENAME_DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
+
+
+def _date_from_filename(name: str) -> str | None:
+    """The day a "YYYY-MM-DD-title.md" post names, when it is a real day; blog generators
+    (Jekyll, and Hugo's and Eleventy's date-in-name conventions) take it from there when the
+    front matter has no date, so the post's date is known even then (stories need it)."""
+    match = _FILENAME_DAY.match(name)
+    if match is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(match.group(1)).isoformat()
+    except ValueError:
+        return None
 
 
 def _date_field(value: object) -> str | None:
