@@ -114,8 +114,8 @@ BackendOption = Annotated[
     typer.Option(
         "--backend",
         envvar="DIGEST_BACKEND",
-        help="What runs the seq2seq model: transformers, ctranslate2 (faster; "
-        "pip install 'digest\\[fast]') or auto (ctranslate2 when installed).",
+        help="What runs the seq2seq model: transformers, ctranslate2 (about 5x faster on a "
+        "CPU; installed with digest) or auto (ctranslate2 when installed).",
     ),
 ]
 SmtpHost = Annotated[
@@ -199,7 +199,7 @@ def make_command(
             "--executor",
             envvar="DIGEST_EXECUTOR",
             help="Where the work runs: local (this process) or ray (a Ray cluster; "
-            "pip install 'digest\\[ray]').",
+            "pip install 'article-digest\\[ray]').",
         ),
     ] = "local",
     ray_address: Annotated[
