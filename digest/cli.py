@@ -40,6 +40,9 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Named, not left to typer: its default changed, and with markup off an escaped "\\[ray]"
+    # in the help shows its backslash.
+    rich_markup_mode="rich",
 )
 
 

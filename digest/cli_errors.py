@@ -139,7 +139,9 @@ def _click_message(exc: Any) -> str:
             shown = f" = {value!r}" if isinstance(value, (str, int, float)) else ""
             return f"{config}: {key}{shown}: {detail}"
     if ctx is not None:
-        return f"{message} (see {ctx.command_path} --help)"
+        # Named `digest` however the program was started (python -m digest, a test runner).
+        path = " ".join(["digest", *ctx.command_path.split()[1:]])
+        return f"{message} (see {path} --help)"
     return message
 
 
