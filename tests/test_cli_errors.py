@@ -51,7 +51,7 @@ def assert_one_line(result: object, code: int) -> str:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("--wait", "soon"), ["--wait", "valid number"]),
+        (("--wait", "soon"), ["--wait", "valid"]),
         (("--verbose=3",), ["--verbose"]),
         (("--bogus",), ["--bogus"]),
         (("--smtp-port", "twenty-five"), ["--smtp-port"]),

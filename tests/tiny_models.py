@@ -81,22 +81,7 @@ def build_tiny_bart(folder: Path, *, eos_bias: float = 0.0, positions: int = 128
     trainer.train_from_iterator(corpus, vocab_size=400, min_frequency=1, special_tokens=specials)
     vocab = trainer.get_vocab()
     merges = _merges(trainer)
-    try:
-        tokenizer = BartTokenizer(vocab=vocab, merges=merges, model_max_length=positions)
-    except TypeError:  # transformers 4.x (make lowest) reads the vocabulary from files
-        import json
-        import tempfile
-
-        files = Path(tempfile.mkdtemp(prefix="tiny-bart-vocab."))
-        (files / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
-        (files / "merges.txt").write_text(
-            "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8"
-        )
-        tokenizer = BartTokenizer(
-            vocab_file=str(files / "vocab.json"),
-            merges_file=str(files / "merges.txt"),
-            model_max_length=positions,
-        )
+    tokenizer = BartTokenizer(vocab=vocab, merges=merges, model_max_length=positions)
     config = BartConfig(
         vocab_size=len(vocab),
         d_model=16,
