@@ -78,6 +78,18 @@ class Removed:
     summaries: int
     conversions: tuple[Conversion, ...] = ()
     corrupt: tuple[CorruptCopy, ...] = ()
+    #: How much smaller the summary database is on disk afterwards (with its journal files):
+    #: deleted rows free nothing until the file is compacted, so this is measured, not summed.
+    database_bytes: int = 0
+
+    @property
+    def bytes(self) -> int:
+        """All the disk space given back."""
+        return (
+            self.database_bytes
+            + sum(c.bytes for c in self.conversions)
+            + sum(c.bytes for c in self.corrupt)
+        )
 
 
 def database_path(folder: Path) -> Path:
@@ -92,6 +104,17 @@ def _size(path: Path) -> int:
                 total += os.lstat(os.path.join(root, name)).st_size
             except OSError:
                 pass  # removed meanwhile
+    return total
+
+
+def _database_bytes(database: Path) -> int:
+    """The database's size on disk, its write-ahead log and shared memory included."""
+    total = 0
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            total += os.stat(f"{database}{suffix}").st_size
+        except OSError:
+            pass  # not there
     return total
 
 
@@ -206,15 +229,18 @@ def clear_cache(folder: Path, *, include_conversions: bool = False) -> Removed:
     """Delete every summary and every damaged copy of the cache (and, with
     `include_conversions`, every converted model)."""
     deleted = 0
-    if database_path(folder).is_file():
-        with SummaryCache(database_path(folder)) as cache:
+    database = database_path(folder)
+    before = _database_bytes(database)
+    if database.is_file():
+        with SummaryCache(database) as cache:
             deleted = cache.clear()
             cache.compact()
     removed: tuple[Conversion, ...] = ()
     if include_conversions:
         removed = tuple(c for c in conversions(folder) if _remove(c.path))
         remove_leftovers(conversions_folder(folder))
-    return Removed(deleted, removed, _remove_copies(corrupt_copies(database_path(folder))))
+    copies = _remove_copies(corrupt_copies(database))
+    return Removed(deleted, removed, copies, max(0, before - _database_bytes(database)))
 
 
 def prune_cache(folder: Path, older_than: float, *, now: float | None = None) -> Removed:
@@ -222,15 +248,19 @@ def prune_cache(folder: Path, older_than: float, *, now: float | None = None) ->
     copies of the cache moved aside longer ago than that."""
     now = time.time() if now is None else now
     deleted = 0
-    if database_path(folder).is_file():
-        with SummaryCache(database_path(folder)) as cache:
+    database = database_path(folder)
+    before = _database_bytes(database)
+    if database.is_file():
+        with SummaryCache(database) as cache:
             deleted = cache.prune(older_than, now=now)
             if deleted > 0:
                 cache.compact()
+    freed = max(0, before - _database_bytes(database))
     return Removed(
         deleted,
         prune_conversions(folder, older_than, now=now),
-        prune_corrupt_copies(database_path(folder), older_than, now=now),
+        prune_corrupt_copies(database, older_than, now=now),
+        freed,
     )
 
 

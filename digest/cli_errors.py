@@ -11,11 +11,23 @@ from typing import Any
 
 import typer
 import typer.core
-from typer import _click as click
 
 from digest.errors import DigestError
 
 EXIT_FATAL = 1
+
+
+def _base_of(cls: type, name: str) -> type[Exception]:
+    for base in cls.__mro__:
+        if base.__name__ == name:
+            return base
+    raise TypeError(f"{cls!r} does not derive from {name}")  # pragma: no cover
+
+
+#: click's base exception for usage and parameter errors, found through typer's public
+#: BadParameter: older typers re-export click's own, newer ones ship a copy of click under a
+#: private module name, so neither `import click` nor that module would hold for every typer.
+ClickException = _base_of(typer.BadParameter, "ClickException")
 
 
 def _line(text: object) -> str:
@@ -27,9 +39,50 @@ def _debug() -> bool:
     return os.environ.get("DIGEST_DEBUG") == "1"
 
 
+#: The root command's options that take a value (what may follow them is not a command).
+_ROOT_VALUE_OPTIONS = ("--config",)
+
+
+def config_first(args: Sequence[str]) -> list[str]:
+    """`digest make --config f.toml …` as `digest --config f.toml make …`.
+
+    The settings file must be read before the command's own options are parsed (its values are
+    their defaults), so it is a root option; users put it after the command too, as with
+    every other option. Nothing after `--` moves: that is data.
+    """
+    args = list(args)
+    index = 0
+    while index < len(args) and args[index].startswith("-") and args[index] != "--":
+        index += 2 if args[index] in _ROOT_VALUE_OPTIONS else 1
+    head, tail = args[:index], args[index:]
+    moved: list[str] = []
+    rest: list[str] = []
+    position = 0
+    while position < len(tail):
+        token = tail[position]
+        if token == "--":
+            rest += tail[position:]
+            break
+        if token == "--config" and position + 1 < len(tail):
+            moved += tail[position : position + 2]
+            position += 2
+            continue
+        if token.startswith("--config="):
+            moved.append(token)
+        else:
+            rest.append(token)
+        position += 1
+    return head + moved + rest
+
+
 class OneLineErrors(typer.core.TyperGroup):
     """click's own errors (a bad option value, a missing argument, a wrongly typed digest.toml
     value) as `digest: error: …` lines with exit 2, like the command's own usage errors."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if ctx.parent is None:  # the root command: `--config` may follow the subcommand
+            args = config_first(args)
+        return super().parse_args(ctx, args)
 
     def main(
         self,
@@ -47,10 +100,11 @@ class OneLineErrors(typer.core.TyperGroup):
             return run(standalone_mode=False, **extra)
         try:
             code = run(standalone_mode=False, **extra)
-        except click.exceptions.NoArgsIsHelpError as exc:
-            exc.show()  # `digest` alone: the help is what was asked for
-            sys.exit(exc.exit_code)
-        except click.exceptions.ClickException as exc:
+        except ClickException as caught:
+            exc: Any = caught  # click's exception, whichever click: used by duck type
+            if type(exc).__name__ == "NoArgsIsHelpError":  # click >= 8.2 (and typer's copy)
+                exc.show()  # `digest` alone: the help is what was asked for
+                sys.exit(exc.exit_code)
             if _debug():
                 traceback.print_exc()
             typer.echo(f"digest: error: {_line(_click_message(exc))}", err=True)
@@ -69,7 +123,7 @@ class OneLineErrors(typer.core.TyperGroup):
 _INTERRUPTED = 130
 
 
-def _click_message(exc: click.exceptions.ClickException) -> str:
+def _click_message(exc: Any) -> str:
     """click's message, saying where a bad value came from when it was digest.toml."""
     message = exc.format_message()
     ctx = getattr(exc, "ctx", None)
@@ -78,9 +132,16 @@ def _click_message(exc: click.exceptions.ClickException) -> str:
         source = ctx.get_parameter_source(param.name)
         config = ctx.find_root().meta.get("digest.config")
         if source is not None and source.name == "DEFAULT_MAP" and config is not None:
-            return f"{config}: {message}"
+            # The file and the key as written there: not the flag, nor its environment variable.
+            key = ctx.find_root().meta.get("digest.config_keys", {}).get(param.name, param.name)
+            detail = getattr(exc, "message", None) or message
+            value = (ctx.default_map or {}).get(param.name)
+            shown = f" = {value!r}" if isinstance(value, (str, int, float)) else ""
+            return f"{config}: {key}{shown}: {detail}"
     if ctx is not None:
-        return f"{message} (see {ctx.command_path} --help)"
+        # Named `digest` however the program was started (python -m digest, a test runner).
+        path = " ".join(["digest", *ctx.command_path.split()[1:]])
+        return f"{message} (see {path} --help)"
     return message
 
 

@@ -23,7 +23,7 @@ from digest.executing import Identity, build_engine
 log = logging.getLogger(__name__)
 
 EXECUTORS = ("local", "ray")
-INSTALL = "pip install 'digest[ray]'"
+INSTALL = "pip install 'article-digest[ray]'"
 #: Files per reading task: enough to pay for a task's overhead, few enough to spread out.
 FILES_PER_TASK = 8
 #: How often Ray restarts a worker whose process died, and runs its batch again.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import sys
 from collections.abc import Mapping
 from pathlib import Path, PurePath
@@ -124,7 +125,30 @@ def _leaves(
     return found
 
 
-def default_map(path: Path, commands: Mapping[str, Any]) -> dict[str, Any]:
+def _user_keys(param: Any) -> set[str]:
+    """The keys a user is told about: an option's long flags as the README spells keys
+    (`cache_dir`), and `sources`; never a parameter's internal name (`as_json`, `sender`)."""
+    if is_source_param(param):
+        return {"sources"}
+    return {o[2:].replace("-", "_") for o in getattr(param, "opts", ()) if o.startswith("--")}
+
+
+def _unknown_key(path: Path, key: str, leaves: list[tuple[tuple[str, ...], Any]]) -> UsageError:
+    known = sorted(
+        {n for _, c in leaves for p in c.params if p.expose_value for n in _user_keys(p)}
+        - {"help", "version", "config"}
+    )
+    close = difflib.get_close_matches(key.replace("-", "_").lower(), known, n=3, cutoff=0.6)
+    if close:
+        hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    else:
+        hint = f"keys are the long option names: {', '.join(known)}"
+    return UsageError(f"{path}: unknown key {key!r}; {hint}")
+
+
+def default_map(
+    path: Path, commands: Mapping[str, Any], spelled: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The file's keys as click's `default_map` for every command that has a matching option.
 
     `commands` are click commands, used by duck type: typer ships its own copy of click. A
@@ -132,6 +156,7 @@ def default_map(path: Path, commands: Mapping[str, Any]) -> dict[str, Any]:
 
     click looks a value up on the command line, then in the environment, then in the default
     map, then in the built-in default: exactly the precedence CLI > env > file > built-in.
+    `spelled`, when given, receives each parameter's key as the file spells it, for messages.
     """
     data = read_config(path)
     base = path.parent.absolute()
@@ -148,11 +173,9 @@ def default_map(path: Path, commands: Mapping[str, Any]) -> dict[str, Any]:
                     for name in names:
                         target = target.setdefault(name, {})
                     target[param.name] = _convert(param, value, base, where)
+                    if spelled is not None:
+                        spelled[param.name] = key
                     matched = True
         if not matched:
-            known = sorted(
-                {n for _, c in leaves for p in c.params if p.expose_value for n in _names(p)}
-                - {"help", "version", "config"}
-            )
-            raise UsageError(f"{path}: unknown key {key!r} (known keys: {', '.join(known)})")
+            raise _unknown_key(path, key, leaves)
     return result

@@ -6,7 +6,7 @@ import json
 import logging
 import math
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,21 +100,33 @@ class Report:
 # ------------------------------------------------------------------------- reading pairs
 
 
+#: Where a pair's article may be, in the order looked for.
+ARTICLE_FIELDS = ("article", "text", "document")
+#: Where its reference summaries may be (a string, or a list of strings): the names of the
+#: common data sets too (CNN/DailyMail's "highlights", BBC News Summary's "summary").
+REFERENCE_FIELDS = ("reference", "references", "summary", "summaries", "highlights")
+#: ... looked for in this order: a plural (several references) before its singular.
+_REFERENCE_LOOKUP = ("references", "reference", "summaries", "summary", "highlights")
+#: Skipped lines named in the one log line about them (all are in the report).
+SHOWN_SKIPS = 5
+#: ... and in the Markdown report (the JSON report has every one).
+REPORTED_SKIPS = 50
+
+
+def _alternatives(fields: Sequence[str]) -> str:
+    return f'"{fields[0]}" (or ' + ", ".join(f'"{f}"' for f in fields[1:]) + ")"
+
+
 def _reference_list(row: Mapping[str, Any]) -> list[str] | str:
     """The references of a row, or why there are none."""
-    if "references" in row:
-        value = row["references"]
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
-            return '"references" must be a list of strings'
-    elif "reference" in row:
-        value = row["reference"]
-        if not isinstance(value, str):
-            return '"reference" must be a string'
+    name = next((f for f in _REFERENCE_LOOKUP if f in row), None)
+    if name is None:
+        return f"missing field {_alternatives(REFERENCE_FIELDS)}"
+    value = row[name]
+    if isinstance(value, str):
         value = [value]
-    else:
-        return 'missing field "reference" (or "references")'
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        return f'"{name}" must be a string or a list of strings'
     value = [r for r in value if r.strip()]
     return value or "empty reference"
 
@@ -127,11 +139,12 @@ def parse_pair(line_number: int, line: str) -> Pair | BadLine:
         return BadLine(line_number, f"not JSON ({exc.msg})")
     if not isinstance(row, dict):
         return BadLine(line_number, "not a JSON object")
-    article = row.get("article", row.get("text"))
-    if article is None:
-        return BadLine(line_number, 'missing field "article" (or "text")')
+    name = next((f for f in ARTICLE_FIELDS if f in row), None)
+    if name is None:
+        return BadLine(line_number, f"missing field {_alternatives(ARTICLE_FIELDS)}")
+    article = row[name]
     if not isinstance(article, str):
-        return BadLine(line_number, '"article" must be a string')
+        return BadLine(line_number, f'"{name}" must be a string')
     if not article.strip():
         return BadLine(line_number, "empty article")
     references = _reference_list(row)
@@ -143,27 +156,39 @@ def parse_pair(line_number: int, line: str) -> Pair | BadLine:
     return Pair(line_number, str(row.get("id", line_number)), article, tuple(references), fmt)
 
 
-def load_pairs(path: Path, *, limit: int | None = None) -> tuple[list[Pair], list[BadLine]]:
-    """The usable pairs of a JSON-lines file (the first `limit`) and every line skipped."""
-    pairs: list[Pair] = []
-    bad: list[BadLine] = []
+def iter_pairs(path: Path) -> Iterator[Pair | BadLine]:
+    """Each non-blank line of a JSON-lines file as a Pair or a BadLine, read as asked for: a
+    caller that stops early reads no further (a 2 GB file and --limit 5 read five lines)."""
     try:
         handle = path.open(encoding="utf-8-sig", errors="replace")
     except OSError as exc:
         raise EvalError(f"cannot read {path}: {exc.strerror or exc}") from None
     with handle:
         for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            parsed = parse_pair(number, line)
-            if isinstance(parsed, BadLine):
-                log.warning("%s line %d skipped: %s", path, number, parsed.reason)
-                bad.append(parsed)
-                continue
-            pairs.append(parsed)
-            if limit is not None and len(pairs) >= limit:
-                break
+            if line.strip():
+                yield parse_pair(number, line)
+
+
+def load_pairs(path: Path, *, limit: int | None = None) -> tuple[list[Pair], list[BadLine]]:
+    """The first `limit` well-formed pairs of a JSON-lines file and the lines skipped before."""
+    pairs: list[Pair] = []
+    bad: list[BadLine] = []
+    for parsed in iter_pairs(path):
+        if isinstance(parsed, BadLine):
+            bad.append(parsed)
+            continue
+        pairs.append(parsed)
+        if limit is not None and len(pairs) >= limit:
+            break
     return pairs, bad
+
+
+def describe_skips(bad: Sequence[BadLine]) -> str:
+    """One line for all the lines skipped: how many, and the first few with why."""
+    ordered = sorted(bad, key=lambda b: b.line)
+    shown = "; ".join(f"line {b.line}: {b.reason}" for b in ordered[:SHOWN_SKIPS])
+    more = f"; and {len(ordered) - SHOWN_SKIPS} more" if len(ordered) > SHOWN_SKIPS else ""
+    return f"{len(ordered)} line(s) skipped ({shown}{more})"
 
 
 def read_pair(pair: Pair) -> Document:
@@ -182,9 +207,7 @@ def make_scorer() -> Any:
     try:
         from rouge_score import rouge_scorer
     except ImportError:
-        raise EvalError(
-            "digest eval needs rouge-score: pip install rouge-score (or 'digest[eval]')"
-        ) from None
+        raise EvalError("digest eval needs rouge-score: pip install rouge-score") from None
     return rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
 
 
@@ -273,12 +296,18 @@ def entry_text(article: ArticleSummary, kind: str) -> str:
 def usable_pairs(
     data: Path, *, limit: int | None = None
 ) -> tuple[list[Pair], list[Document], list[BadLine]]:
-    """The pairs of `data` whose article reads and has prose, their documents, and the lines
-    left out (with why); EvalError when none is usable."""
-    pairs, bad = load_pairs(data, limit=limit)
+    """The first `limit` pairs of `data` whose article reads and has prose, their documents,
+    and the lines left out on the way (with why); EvalError when none is usable. Reading
+    stops once `limit` pairs are usable."""
     documents: list[Document] = []
     usable: list[Pair] = []
-    for pair in pairs:
+    bad: list[BadLine] = []
+    for pair in iter_pairs(data):
+        if limit is not None and len(usable) >= limit:
+            break
+        if isinstance(pair, BadLine):
+            bad.append(pair)
+            continue
         try:
             document = read_pair(pair)
         except DigestError as exc:
@@ -293,7 +322,7 @@ def usable_pairs(
         documents.append(document)
         usable.append(pair)
     if not usable:
-        raise EvalError(f"no usable pairs in {data} ({len(bad)} line(s) skipped)")
+        raise EvalError(f"no usable pairs in {data}" + (f": {describe_skips(bad)}" if bad else ""))
     return usable, documents, bad
 
 
@@ -325,6 +354,10 @@ def evaluate(
         raise EvalError(f"no such file: {data}")
     scorer = make_scorer()
     usable, documents, bad = usable_pairs(data, limit=limit)
+    if bad:
+        # One line, not one per bad line: a file in another layout has thousands. INFO, so
+        # -q keeps it off stderr; the report lists every skipped line.
+        log.info("%s: %s", data, describe_skips(bad))
     options = options or Options()
     run = summarise_read_documents(documents, options, progress=progress)
     checked, unsupported = run.guard_counts.get(GUARD_PARTS[kind], (0, 0))
@@ -405,7 +438,9 @@ def report_markdown(report: Report) -> str:
         lines += ["", f"Note: {notice}"]
     if report.bad_lines:
         lines += ["", "Skipped lines:", ""]
-        lines += [f"- line {b.line}: {b.reason}" for b in report.bad_lines]
+        lines += [f"- line {b.line}: {b.reason}" for b in report.bad_lines[:REPORTED_SKIPS]]
+        if len(report.bad_lines) > REPORTED_SKIPS:
+            lines.append(f"- and {len(report.bad_lines) - REPORTED_SKIPS} more (all in --json)")
     return "\n".join(lines) + "\n"
 
 

@@ -128,11 +128,13 @@ def check(sources: Sequence[Path | str], options: Options, publishing: PublishOp
     from digest.cluster import check_executor, require_ray
     from digest.engines import check_engine_name
     from digest.engines.ctranslate2_backend import require_backend
+    from digest.engines.settings import check_decoding, check_model_path
     from digest.sources import check_sources
 
     if not sources:
         raise UsageError("give at least one folder or file to summarise, e.g. digest make seeds/")
-    check_engine_name(options.engine)
+    check_decoding(check_engine_name(options.engine), options.generate)
+    check_model_path(options.model)
     require_backend(options.backend)
     if check_executor(options.executor) == "ray":
         require_ray()  # one line naming the install command, before anything is created

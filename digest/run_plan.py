@@ -133,8 +133,11 @@ def plan_run(options: Options) -> RunPlan:
     from digest.engines.conversions import conversions_folder
     from digest.engines.ctranslate2_backend import check_backend_name
     from digest.guard import check_guard_mode
+    from digest.engines.settings import check_decoding, check_model_path
 
     engine = check_engine_name(options.engine)
+    check_model_path(options.model)
+    check_decoding(engine, options.generate)
     cache = expand(options.cache) if options.cache is not None else None
     conversions = (
         expand(options.conversions)

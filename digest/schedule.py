@@ -134,6 +134,55 @@ def model_is_local(engine: str, model: str | None) -> bool:
         return False
 
 
+def check_make_options(params: Mapping[str, Any]) -> None:
+    """The `make` options that would only fail at night, checked now (UsageError)."""
+    from digest.archive import site_base
+    from digest.engines import check_engine_name
+    from digest.engines.settings import check_decoding, check_model_path, parse_generate
+    from digest.guard import check_guard_mode
+    from digest.publishing import parse_formats
+    from digest.ranking import check_order
+    from digest.state import parse_since
+
+    engine = check_engine_name(params["engine"])
+    check_model_path(params["model"])
+    check_decoding(engine, parse_generate(params["generate"] or []))
+    parse_formats(params["formats"])
+    parse_since(params["since"])
+    site_base(params["site_url"])
+    check_guard_mode(params["guard"])
+    check_order(params["order"])
+
+
+def model_note(engine: str, model: str | None) -> str:
+    """What the job will do about a model that is not on this machine yet: the line is
+    scheduled all the same, and this says what its nights will look like."""
+    from digest.defaults import DEFAULT_MODEL
+    from digest.engines.loading import can_download
+    from digest.engines.settings import resolve_model
+
+    name = resolve_model(model or DEFAULT_MODEL)
+    if can_download():
+        return (
+            f"the model {name} is not downloaded yet: the first run downloads it; after that "
+            "run `digest schedule` again, so the job runs offline (HF_HUB_OFFLINE=1) and "
+            "never waits on the Hugging Face hub"
+        )
+    if engine == "seq2seq":
+        return (
+            f"the model {name} is not on this machine and the Hugging Face hub cannot be "
+            "reached: the line is made all the same, but each run fails (exit 1) until a "
+            "`digest make` with network downloads it; --engine auto would write extractive "
+            "digests meanwhile"
+        )
+    return (
+        f"the model {name} is not on this machine and the Hugging Face hub cannot be "
+        "reached: the line is made all the same; until the model is downloaded, each digest "
+        "is written by the built-in extractive engine (the articles' own key sentences) and "
+        "says so, and the job downloads the model on the first night the hub answers"
+    )
+
+
 @dataclass(frozen=True)
 class CronJob:
     minute: int

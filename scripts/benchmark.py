@@ -12,9 +12,9 @@ runs in its own process so that its peak memory (ru_maxrss) is its own.
 
 docs/benchmarks.md is the hand-written summary of those two reports (`make bench` runs both).
 
-With ctranslate2 installed (the `fast` extra) the pipeline also runs on that backend, and
---whole-process adds `digest make` timed as a whole process (startup, conversion or its
-cache, rendering) against the baseline's whole process.
+With ctranslate2 installed (it comes with digest on x86_64 and ARM64) the pipeline also runs
+on that backend, and --whole-process adds `digest make` timed as a whole process (startup,
+conversion or its cache, rendering) against the baseline's whole process.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ transformers): the second must write no new summary and start no worker.
 
     python scripts/check_ray_equality.py --articles 40      # prints a Markdown table
 
-Needs the `ray` and `fast` extras and ../shared.
+Needs the `ray` extra, CTranslate2 (installed with digest) and ../shared.
 """
 
 from __future__ import annotations

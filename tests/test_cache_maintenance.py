@@ -376,12 +376,45 @@ def test_cli_commands(tmp_path: Path) -> None:
         cli.app, ["cache", "prune", "--older-than", "30d", "--cache-dir", str(folder)]
     )
     assert pruned.exit_code == 0, pruned.output
-    assert "pruned 0 summaries and 1 converted model(s) (2.5 MB)" in pruned.stderr
+    assert "pruned 0 summaries (0 bytes) and 1 converted model(s) (2.5 MB); 2.5 MB freed" in (
+        pruned.stderr
+    )
     bad = runner.invoke(cli.app, ["cache", "prune", "--older-than", "a while"])
     assert bad.exit_code == 2 and "--older-than must be an age" in bad.stderr
 
     cleared = runner.invoke(cli.app, ["cache", "clear", "--cache-dir", str(folder)])
     assert cleared.exit_code == 0 and f"deleted {entries} summaries" in cleared.stderr
+
+
+def test_prune_reports_the_space_the_summaries_gave_back(tmp_path: Path) -> None:
+    """Deleted rows free nothing until the file is compacted: the report is the file's size
+    before and after, not the (zero) size of the converted models alone."""
+    folder = tmp_path / "cache"
+    database = folder / CACHE_FILENAME
+    folder.mkdir()
+    with SummaryCache(database) as cache:
+        cache.put_many(
+            (f"k{i}", row("A summary sentence of some length. " * 20)) for i in range(300)
+        )
+    age_rows(database, [f"k{i}" for i in range(250)], days=40)
+    before = database.stat().st_size
+
+    pruned = runner.invoke(
+        cli.app, ["cache", "prune", "--older-than", "30d", "--cache-dir", str(folder)]
+    )
+
+    assert pruned.exit_code == 0, pruned.output
+    freed = before - database.stat().st_size
+    assert freed > 100_000
+    line = pruned.stderr.strip().splitlines()[-1]
+    match = re.fullmatch(
+        r"digest: pruned 250 summaries \(([\d.]+) KB\) and 0 converted model\(s\) \(0 bytes\); "
+        r"([\d.]+) KB freed",
+        line,
+    )
+    assert match, line
+    assert float(match.group(1)) == float(match.group(2)) == round(freed / 1000, 1)
+    assert prune_cache(folder, 30 * DAY).database_bytes == 0  # nothing left to give back
 
 
 def test_cache_dir_and_max_age_from_digest_toml(

@@ -247,13 +247,16 @@ def test_unusable_output_folder_is_one_line_exit_1(
     assert line.startswith("digest: error: ") and message in line
 
 
-@pytest.mark.parametrize(("command", "extras"), [("make", ["fast", "ray"]), ("eval", ["fast"])])
+@pytest.mark.parametrize(("command", "extras"), [("make", ["ray"])])
 def test_help_names_the_extras_to_install(command: str, extras: list[str]) -> None:
-    # The help is rich markup, where a bare "[fast]" is a style tag and silently vanishes.
+    # The help is rich markup, where a bare "[ray]" is a style tag and silently vanishes. The
+    # distribution's own name: "digest" on the public index is another project.
     result = CliRunner().invoke(cli.app, [command, "--help"], env={"COLUMNS": "300"})
     assert result.exit_code == 0
+    # Older typers wrap the help in its box whatever COLUMNS says: read it unwrapped.
+    text = " ".join(result.output.replace("│", " ").split())
     for extra in extras:
-        assert f"pip install 'digest[{extra}]'" in result.output
+        assert f"pip install 'article-digest[{extra}]'" in text
 
 
 HARBOUR = """# Harbour news

@@ -51,7 +51,7 @@ def assert_one_line(result: object, code: int) -> str:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (("--wait", "soon"), ["--wait", "valid number"]),
+        (("--wait", "soon"), ["--wait", "valid"]),
         (("--verbose=3",), ["--verbose"]),
         (("--bogus",), ["--bogus"]),
         (("--smtp-port", "twenty-five"), ["--smtp-port"]),
@@ -74,9 +74,10 @@ def test_bad_option_values_are_one_line_and_exit_2(
 @pytest.mark.parametrize(
     ("toml", "words"),
     [
-        ('wait = "soon"\n', ["--wait"]),
-        ('skip_empty = "maybe"\n', ["--skip-empty"]),
-        ('verbose = "lots"\n', ["--verbose"]),
+        # The key as the file spells it, with its value: not the flag or its variable.
+        ('wait = "soon"\n', ["wait = 'soon': "]),
+        ('skip-empty = "maybe"\n', ["skip-empty = 'maybe': "]),
+        ('verbose = "lots"\n', ["verbose = 'lots': "]),
         ("sources = 5\n", ["sources"]),
         ("formats = { md = true }\n", ["formats", "not a table"]),
     ],

@@ -129,11 +129,12 @@ def test_seq2seq_without_a_model_fails_with_one_line(tmp_path: Path) -> None:
             "-q",
         ],
     )
-    assert result.exit_code == 1, result.output
+    # A mistyped path is a usage error (exit 2), found before anything is read or loaded.
+    assert result.exit_code == 2, result.output
     (line,) = result.stderr.strip().splitlines()
     assert line == (
-        f"digest: error: model folder {tmp_path / 'missing-model'} does not exist; "
-        "check the path, or pass a hub id such as t5-small"
+        f"digest: error: --model: no such model folder: {tmp_path / 'missing-model'} (check "
+        "the path, or pass a hub id such as t5-small or a preset: fast, balanced, best)"
     )
     assert not (tmp_path / "o").exists() or not list((tmp_path / "o").glob("digest-*"))
 

@@ -22,6 +22,7 @@ from digest.evaluate import (
     parse_baselines,
     parse_pair,
     report_markdown,
+    usable_pairs,
 )
 from digest.pipeline import Options
 from digest.text import split_sentences
@@ -155,7 +156,7 @@ def test_bad_lines_are_reported_with_line_numbers_and_skipped(tmp_path: Path) ->
         (6, "not a JSON object"),
         (7, 'missing field "article" (or "text")'.split(" (")[0]),
         (8, "empty reference"),
-        (9, '"references" must be a list of strings'),
+        (9, '"references" must be a string or a list of strings'),
         (10, "unknown format 'pdf'; use one of text, markdown, html"),
     ]
     report = evaluate(data, EXTRACTIVE)
@@ -327,6 +328,61 @@ def test_digest_toml_settings_apply_but_not_makes_output_folder(
     assert result.exit_code == 0, result.output
     assert "- engine: extractive" in result.stdout
     assert not (tmp_path / "digests").exists()
+
+
+@pytest.mark.parametrize(
+    ("article", "references"),
+    [
+        ("article", {"reference": "The cat sat."}),
+        ("text", {"references": ["The cat sat.", "A mat."]}),
+        ("article", {"summary": "The cat sat."}),
+        ("document", {"summaries": ["The cat sat."]}),
+        ("article", {"highlights": "The cat sat.\nOn a mat."}),
+        ("article", {"summaries": "The cat sat."}),
+    ],
+)
+def test_the_common_field_names_are_read(
+    tmp_path: Path, article: str, references: dict[str, object]
+) -> None:
+    data = write_lines(tmp_path / "pairs.jsonl", [{article: CANDIDATE, **references}])
+    pairs, bad = load_pairs(data)
+    assert bad == [] and pairs[0].article == CANDIDATE
+    expected = next(iter(references.values()))
+    assert list(pairs[0].references) == (expected if isinstance(expected, list) else [expected])
+
+
+def test_limit_reads_only_the_lines_it_needs(tmp_path: Path) -> None:
+    good = {"article": CANDIDATE, "reference": "The cat sat."}
+    data = write_lines(tmp_path / "pairs.jsonl", [good, "{oops", good, good] + ["nope"] * 20_000)
+    pairs, documents, bad = usable_pairs(data, limit=3)
+    assert [p.line for p in pairs] == [1, 3, 4] and len(documents) == 3
+    assert [b.line for b in bad] == [2]  # the 20,000 bad lines after the third pair: never read
+    report = evaluate(data, EXTRACTIVE, limit=3)
+    assert report.pairs == 3 and len(report.bad_lines) == 1
+
+
+def test_skipped_lines_are_one_line_on_stderr_and_none_with_quiet(tmp_path: Path) -> None:
+    good = {"article": CANDIDATE, "reference": "The cat sat."}
+    data = write_lines(tmp_path / "pairs.jsonl", [good] + [{"article": CANDIDATE}] * 40 + [good])
+    result = CliRunner().invoke(cli.app, ["eval", str(data), "-e", "extractive", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stderr.splitlines() if "skipped" in line]
+    assert f"{data}: 40 line(s) skipped (line 2: missing field " in line
+    assert "line 6: " in line and "line 7: " not in line and line.endswith("; and 35 more)")
+    # The report lists them (the first 50 in Markdown, all in JSON).
+    assert "- line 41: missing field" in result.stdout
+    quiet = CliRunner().invoke(cli.app, ["eval", str(data), "-e", "extractive", "--no-cache", "-q"])
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.stderr
+
+
+def test_eval_scores_the_bbc_pairs_as_shipped() -> None:
+    """BBC News Summary names its reference "summary"; --limit 5 -q scores five, silently."""
+    source = shared_path("data", "bbc-news-summary", "pairs.jsonl")
+    result = CliRunner().invoke(
+        cli.app, ["eval", str(source), "--limit", "5", "-q", "-e", "extractive", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["pairs"] == 5 and result.stderr == ""
 
 
 def test_a_byte_order_mark_and_crlf_lines_are_read(tmp_path: Path) -> None:

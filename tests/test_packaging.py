@@ -33,7 +33,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         timeout=300,
     )
-    (found,) = out.glob("digest-*.whl")
+    (found,) = out.glob("article_digest-*.whl")
     return found
 
 
@@ -79,3 +79,31 @@ def test_installed_wheel_finds_its_prompts(wheel: Path, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(target / "digest" / "prompts")
+
+
+def test_the_distribution_has_a_name_of_its_own_and_the_command_and_package_keep_digest(
+    wheel: Path,
+) -> None:
+    """The name "digest" on the public package index is an unrelated project (file digests):
+    `pip install 'digest[ray]'` would install that. The wheel is article-digest; what users
+    type afterwards (`digest`) and import (`digest`) stay."""
+    from email.parser import HeaderParser
+
+    from digest import __version__
+
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    headers = HeaderParser().parsestr(archive.read(metadata).decode("utf-8"))
+    assert headers["Name"] == "article-digest"
+    assert headers["Version"] == __version__  # `digest --version` says what pip installed
+    assert metadata.startswith(f"article_digest-{__version__}.dist-info/")
+    (entry_points,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+    assert "digest = digest.cli:main" in archive.read(entry_points).decode("utf-8")
+    assert {n.split("/")[0] for n in archive.namelist()} == {
+        "digest",
+        f"article_digest-{__version__}.dist-info",
+    }
+    extras = headers.get_all("Provides-Extra") or []
+    assert "ray" in extras and "fast" not in extras  # CTranslate2 is in the default install
+    requires = headers.get_all("Requires-Dist") or []
+    assert any(r.startswith("ctranslate2>=") and "extra ==" not in r for r in requires)

@@ -29,7 +29,7 @@ def ray_session() -> Iterator[Any]:
     """One local Ray instance for the module (starting one costs seconds): 2 CPUs, and the
     test hooks (tests/ray_hooks.py) in every worker."""
     ray = pytest.importorskip(
-        "ray", reason="the ray extra is not installed (pip install 'digest[ray]')"
+        "ray", reason="the ray extra is not installed (pip install 'article-digest[ray]')"
     )
     path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
     ray.init(
@@ -352,7 +352,7 @@ def test_without_the_extra_ray_is_one_line_naming_the_install(
     )
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        "digest: error: --executor ray needs the ray extra: pip install 'digest[ray]'"
+        "digest: error: --executor ray needs the ray extra: pip install 'article-digest[ray]'"
     ]
     assert not (tmp_path / "out").exists()
 

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "transformers", "ctranslate2")
-INSTALL = "pip install 'digest[fast]'"
+#: CTranslate2 comes with every install where it publishes wheels (pyproject.toml); elsewhere,
+#: or where it was removed, this is the command to add it.
+INSTALL = "pip install ctranslate2"
 #: Decoding settings CTranslate2 has no equivalent for: (key, the value that means "off").
 UNSUPPORTED = (
     ("encoder_no_repeat_ngram_size", 0),
@@ -55,9 +57,9 @@ def require_backend(name: str) -> str:
 
 
 def installed() -> bool:
-    """Whether the `fast` extra is installed, without paying for importing it."""
+    """Whether CTranslate2 is installed, without paying for importing it."""
     if "ctranslate2" in sys.modules:
-        # None there means "import fails" (how tests simulate a machine without the extra).
+        # None there means "import fails" (how tests simulate a machine without it).
         return sys.modules["ctranslate2"] is not None
     return importlib.util.find_spec("ctranslate2") is not None
 
@@ -77,7 +79,7 @@ def _import() -> Any:
     try:
         import ctranslate2
     except ImportError:
-        raise UsageError(f"--backend ctranslate2 needs the fast extra: {INSTALL}") from None
+        raise UsageError(f"--backend ctranslate2 needs CTranslate2: {INSTALL}") from None
     return ctranslate2
 
 

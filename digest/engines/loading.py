@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from digest.engines.settings import looks_like_path
 from digest.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -59,16 +60,6 @@ def _cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
         return None
 
 
-def _looks_like_path(model: str) -> bool:
-    # Hub ids are "name" or "owner/name"; anything else with separators is meant as a folder.
-    return (
-        model.startswith(("/", "./", "../", "~", ".\\", "..\\"))
-        or "\\" in model
-        or model.count("/") > 1
-        or (len(model) > 1 and model[1] == ":")
-    )
-
-
 def _offline() -> bool:
     return any(
         os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
@@ -89,6 +80,11 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
             return True
     except OSError:
         return False
+
+
+def can_download() -> bool:
+    """Whether a model could be downloaded now: not told to stay offline, and the hub answers."""
+    return not _offline() and _hub_reachable()
 
 
 def _cause_names(exc: BaseException) -> set[str]:
@@ -124,7 +120,7 @@ class Loader:
                     "save_pretrained(), or a hub id such as t5-small"
                 )
             self.source = str(path.resolve())  # one conversion cache entry whatever the cwd
-        elif _looks_like_path(model):
+        elif looks_like_path(model):
             raise ModelUnavailable(
                 f"model folder {model} does not exist; check the path, or pass a hub id "
                 "such as t5-small"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from digest.errors import UsageError
@@ -40,6 +41,37 @@ GENERATE_KEYS: dict[str, type] = {
 def resolve_model(name: str) -> str:
     """A preset name ("fast", "balanced", "best") becomes its model id; others pass through."""
     return PRESETS.get(name.strip().lower(), name)
+
+
+def looks_like_path(model: str) -> bool:
+    """Whether `model` names a folder rather than a hub id ("name" or "owner/name")."""
+    return (
+        model.startswith(("/", "./", "../", "~", ".\\", "..\\"))
+        or "\\" in model
+        or model.count("/") > 1
+        or (len(model) > 1 and model[1] == ":")
+    )
+
+
+def check_model_path(model: str | None) -> None:
+    """A --model that names a folder must exist, whatever the engine: under auto a mistyped
+    path would otherwise fall back to the extractive engine night after night, unnoticed."""
+    if model and looks_like_path(model) and not Path(model).expanduser().exists():
+        raise UsageError(
+            f"--model: no such model folder: {model} (check the path, or pass a hub id "
+            "such as t5-small or a preset: fast, balanced, best)"
+        )
+
+
+def check_decoding(engine: str, generate: Mapping[str, Any]) -> None:
+    """Decoding settings steer a model; the extractive engine has none to steer, and silently
+    ignoring them would leave the user believing they took effect."""
+    if engine == "extractive" and generate:
+        keys = ", ".join(sorted(generate))
+        raise UsageError(
+            f"--generate ({keys}) sets how a model decodes; the extractive engine uses no "
+            "model: drop --generate or choose --engine seq2seq or auto"
+        )
 
 
 def _convert(key: str, kind: type, raw: str) -> Any:

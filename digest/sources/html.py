@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import re
 from pathlib import Path
@@ -59,7 +60,13 @@ def parse_html(text: str, path: Path) -> Document:
         "include_images": False,
         "with_metadata": True,
         # A date guessed from free text (a copyright line, a version number) is worse than none.
-        "date_extraction_params": {"extensive_search": False, "original_date": True},
+        # max_date is trafilatura's own default (today), named because trafilatura 2.0.0 reads
+        # it unconditionally (KeyError without it); later releases default it themselves.
+        "date_extraction_params": {
+            "extensive_search": False,
+            "original_date": True,
+            "max_date": _dt.date.today().isoformat(),
+        },
     }
     result: Any  # trafilatura.settings.Document; typed loosely as it can also hand back a dict
     try:
