@@ -6,7 +6,7 @@ import datetime as _dt
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 import typer.core
@@ -30,9 +30,6 @@ from digest.defaults import (
 from digest.engines.settings import parse_generate
 from digest.errors import DigestError, UsageError
 from digest.sizes import parse_size
-
-if TYPE_CHECKING:
-    from digest.publishing import MailPlan
 
 log = logging.getLogger("digest.cli")
 
@@ -169,28 +166,6 @@ SmtpUser = Annotated[
         help="Login name; the password is read from DIGEST_SMTP_PASSWORD only.",
     ),
 ]
-
-
-def _mail_plan(
-    formats: tuple[str, ...],
-    *,
-    email_to: str | None,
-    email_from: str | None,
-    email_max_size: str,
-    smtp: dict[str, object],
-) -> MailPlan | None:
-    """Resolve addresses and SMTP settings before any summarising, so mistakes fail fast."""
-    if "eml" not in formats and not email_to:
-        return None
-    from digest.delivery import SmtpSettings
-    from digest.email import parse_addresses, resolve_sender
-    from digest.publishing import MailPlan
-
-    recipients = parse_addresses(email_to) if email_to else ()
-    settings = SmtpSettings.from_env(**smtp) if email_to else None  # type: ignore[arg-type]
-    # email_from already holds --email-from, else DIGEST_EMAIL_FROM, else digest.toml (click).
-    sender = resolve_sender(email_from or DEFAULT_SENDER)
-    return MailPlan(sender, recipients, settings, parse_size(email_max_size, "--email-max-size"))
 
 
 @app.command("make")
@@ -430,7 +405,7 @@ def make_command(
     from digest.guard import check_guard_mode
     from digest.http import FetchPolicy, parse_budget
     from digest.pipeline import Options
-    from digest.publishing import PublishOptions, parse_formats, publish
+    from digest.publishing import MailPlan, PublishOptions, parse_formats, publish
     from digest.ranking import check_order, parse_weights
     from digest.reading import as_sources
     from digest.sources.web import WebOptions
@@ -485,7 +460,7 @@ def make_command(
             since=parse_since(since),
             skip_empty=skip_empty,
             wait=wait,
-            mail=_mail_plan(
+            mail=MailPlan.from_options(
                 fmts,
                 email_to=email_to,
                 email_from=email_from,

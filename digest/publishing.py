@@ -68,6 +68,31 @@ class MailPlan:
     settings: SmtpSettings | None = None
     max_html_bytes: int = DEFAULT_MAX_HTML_BYTES
 
+    @classmethod
+    def from_options(
+        cls,
+        formats: Sequence[str],
+        *,
+        email_to: str | None,
+        email_from: str | None,
+        email_max_size: str,
+        smtp: dict[str, object],
+    ) -> MailPlan | None:
+        """The plan the email options describe (None: no email), resolved before any
+        summarising so a bad address or SMTP setting fails fast (UsageError)."""
+        if "eml" not in formats and not email_to:
+            return None
+        from digest.defaults import DEFAULT_SENDER
+        from digest.delivery import SmtpSettings
+        from digest.email import parse_addresses, resolve_sender
+        from digest.sizes import parse_size
+
+        recipients = parse_addresses(email_to) if email_to else ()
+        settings = SmtpSettings.from_env(**smtp) if email_to else None  # type: ignore[arg-type]
+        # email_from already holds --email-from, else DIGEST_EMAIL_FROM, else digest.toml.
+        sender = resolve_sender(email_from or DEFAULT_SENDER)
+        return cls(sender, recipients, settings, parse_size(email_max_size, "--email-max-size"))
+
 
 @dataclass(frozen=True)
 class PublishOptions:

@@ -132,8 +132,8 @@ def plan_run(options: Options) -> RunPlan:
     from digest.cluster import check_executor
     from digest.engines.conversions import conversions_folder
     from digest.engines.ctranslate2_backend import check_backend_name
-    from digest.guard import check_guard_mode
     from digest.engines.settings import check_decoding, check_model_path
+    from digest.guard import check_guard_mode
 
     engine = check_engine_name(options.engine)
     check_model_path(options.model)
