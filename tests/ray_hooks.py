@@ -5,7 +5,8 @@ worker process writes the process id to DIR/pids and waits until DIR/open exists
 can kill a worker while it holds a batch, then let the run go on. `--model pids:DIR` builds
 the extractive engine, writing "PID KIND" to DIR/batches for every batch it summarises. A
 model folder whose name starts "unconvertible" fails CTranslate2's conversion (so auto runs
-it on transformers). Every other model builds the real engines.
+it on transformers). Every other model builds the real engines. DIR is written with "|" for
+"/" (hook_model): a --model with slashes names a folder, and one that does not exist is refused.
 """
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+
+def hook_model(kind: str, folder: Path) -> str:
+    """The --model naming a test engine over `folder`, its slashes written as "|": a name
+    with slashes is a model folder to digest, and one that does not exist is refused."""
+    return f"{kind}:{str(folder).replace('/', '|')}"
+
+
+def hook_folder(spelled: str) -> Path:
+    return Path(spelled.replace("|", "/"))
 
 
 class GatedSummariser:
@@ -61,9 +72,9 @@ def install() -> None:
 
     def get_engine(name: str, *, model: str | None = None, **options: Any) -> Any:
         if model and model.startswith("gated:"):
-            return GatedSummariser(Path(model.removeprefix("gated:")))
+            return GatedSummariser(hook_folder(model.removeprefix("gated:")))
         if model and model.startswith("pids:"):
-            return RecordingSummariser(Path(model.removeprefix("pids:")))
+            return RecordingSummariser(hook_folder(model.removeprefix("pids:")))
         return real(name, model=model, **options)
 
     digest.executing.get_engine = get_engine  # type: ignore[assignment]

@@ -264,8 +264,17 @@ def test_eval_reports_the_share_the_guard_flags(tiny_bart: Path, tmp_path: Path)
         encoding="utf-8",
     )
     report = tmp_path / "report.json"
-    common = ["eval", str(pairs), "--no-cache", "-g", "num_beams=1", "-o", str(report)]
-    model = ["-e", "seq2seq", "-m", str(tiny_bart), "--backend", "transformers"]
+    common = ["eval", str(pairs), "--no-cache", "-o", str(report)]
+    model = [
+        "-e",
+        "seq2seq",
+        "-m",
+        str(tiny_bart),
+        "--backend",
+        "transformers",
+        "-g",
+        "num_beams=1",
+    ]
     result = runner.invoke(cli.app, [*common, "--json", *model, "--guard", "flag"])
     assert result.exit_code == 0, result.output
     guard = json.loads(report.read_text(encoding="utf-8"))["guard"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fake_engine import write_articles
+from ray_hooks import hook_model
 from tiny_models import make_text
 
 from digest.pipeline import Options, make_digest
@@ -169,7 +170,7 @@ def test_the_summaries_are_made_in_ray_worker_processes(ray_session: Any, tmp_pa
     folder = corpus(tmp_path / "in")
     log = tmp_path / "pids"
     log.mkdir()
-    options = Options(engine="seq2seq", model=f"pids:{log}", cache=None)
+    options = Options(engine="seq2seq", model=hook_model("pids", log), cache=None)
     as_json(options, folder, "ray", workers=2)
     batches = [line.split() for line in (log / "batches").read_text().splitlines()]
     assert {kind for _, kind in batches} == {"article", "tldr", "section"}
@@ -269,7 +270,7 @@ def test_a_worker_killed_mid_run_loses_and_repeats_nothing(
     write_articles(folder, 24)
     gate = tmp_path / "gate"
     gate.mkdir()
-    options = Options(engine="seq2seq", model=f"gated:{gate}", cache=None)
+    options = Options(engine="seq2seq", model=hook_model("gated", gate), cache=None)
     result: dict[str, Any] = {}
 
     def run() -> None:
