@@ -64,8 +64,13 @@ def wrap(
 
 
 def subject_for(digest: Digest) -> str:
-    """'Digest — 24 Nov 2026 — 3 articles': built from the date and counts, never doc text."""
-    return f"Digest — {short_date(digest.date)} — {plural(len(digest.articles), 'article')}"
+    """'Digest — 24 Nov 2026 — 3 articles' ('… — 5 articles in 3 stories' when some were
+    merged): built from the date and counts, never document text."""
+    counts = plural(len(digest.articles), "article")
+    stories = len(digest.entries)
+    if stories != len(digest.articles):
+        counts += f" in {stories} {'story' if stories == 1 else 'stories'}"
+    return f"Digest — {short_date(digest.date)} — {counts}"
 
 
 # --- addresses ---------------------------------------------------------------------------

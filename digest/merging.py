@@ -105,6 +105,9 @@ def merge_entry(articles: Sequence[ArticleSummary], outlets: int) -> ArticleSumm
         tldr=tldr or lead.tldr,
         summary=summary,
         sections=tuple(_title_only(s) for s in lead.sections if s.title or s.kicker),
+        # Sentences come from every source: so do the guard's notes on them (a flagged
+        # sentence keeps its mark whichever report it was taken from).
+        guard=tuple(note for a in articles for note in a.guard),
     )
 
 

@@ -45,6 +45,16 @@ FLAG_MARK = "\u2020"
 _PLACEHOLDER = "\ue000"
 
 
+def mark_flagged(text: str | None, flagged: Sequence[str] = ()) -> str:
+    """`text` with FLAG_MARK after each of the `flagged` sentences in it: for the HTML page
+    and the email, whose templates escape what they show."""
+    text = text or ""
+    for sentence in dict.fromkeys(s.strip() for s in flagged):
+        if sentence:
+            text = text.replace(sentence, sentence + FLAG_MARK)
+    return text
+
+
 def escape_flagged(text: str | None, flagged: Sequence[str] = ()) -> str:
     """escape_markdown(text), with FLAG_MARK after each of the `flagged` sentences in it."""
     text = (text or "").replace(_PLACEHOLDER, "")
@@ -132,6 +142,7 @@ def environment(
     )
     env.filters["md"] = escape_markdown
     env.filters["md_flagged"] = escape_flagged
+    env.filters["flag"] = mark_flagged
     env.filters["url"] = link_url
     env.filters["host"] = link_host
     env.filters["label"] = label

@@ -607,3 +607,23 @@ def test_make_keeps_the_sent_html_part_within_the_size_its_note_states(tmp_path:
     (note,) = [line for line in Markup(html).shown.split("Note: ")[1:] if "title only" in line]
     assert "to keep this email's HTML within 30 KB." in note
     assert "within 30 KB." in " ".join(text.split())
+
+
+def test_the_subject_counts_stories_when_some_were_merged() -> None:
+    import datetime as dt
+
+    from digest.model import ArticleSummary, Digest, Source, Story
+
+    articles = tuple(
+        ArticleSummary(
+            path=f"{n}.txt", title=f"T{n}", summary="S.", tldr="S.", words=90, sections=()
+        )
+        for n in range(3)
+    )
+    merged = Story("s1", articles[0], (0, 1), (Source(None, None, "0.txt", "T0"),) * 2, 2)
+    alone = Story("s2", articles[2], (2,), (Source(None, None, "2.txt", "T2"),))
+    day = dt.date(2026, 12, 3)
+    digest = Digest(date=day, engine="extractive", model=None, articles=articles)
+    assert subject_for(digest) == "Digest — 3 Dec 2026 — 3 articles"
+    told = Digest(day, "extractive", None, articles, stories=(merged, alone))
+    assert subject_for(told) == "Digest — 3 Dec 2026 — 3 articles in 2 stories"

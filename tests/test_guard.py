@@ -282,3 +282,45 @@ def test_markdown_marks_flagged_sentences_in_every_place() -> None:
     assert md.count("*Not found in the source as written") == 1
     plain = render_markdown(Digest(day, "seq2seq", None, (replace(article, guard=()),)))
     assert "†" not in plain and "Not found in the source" not in plain
+
+
+def test_the_page_and_both_email_parts_mark_what_the_markdown_marks() -> None:
+    import datetime as dt
+
+    import lxml.html
+
+    from digest.email import render_email, subject_for
+    from digest.html_page import render_html
+    from digest.model import ArticleSummary, Digest, GuardNote, SectionSummary
+
+    odd = "It cost <b>99</b> pounds."
+    notes = (GuardNote("summary", odd, "flagged", "number 99 not in the source"),)
+    article = ArticleSummary(
+        path="a.txt",
+        title="A",
+        summary=f"Fine. {odd} More.",
+        tldr=odd,
+        words=400,
+        sections=(
+            SectionSummary(None, "One", f"Also {odd}", 100),
+            SectionSummary(None, "Two", "Plain.", 100),
+        ),
+        guard=notes,
+    )
+    digest = Digest(date=dt.date(2026, 12, 3), engine="seq2seq", model="m", articles=(article,))
+    when = dt.datetime(2026, 12, 3, 6, 30, tzinfo=dt.timezone.utc)
+    page = " ".join(
+        lxml.html.document_fromstring(render_html(digest, None, updated=when))
+        .text_content()
+        .split()
+    )
+    text, html, _ = render_email(digest)
+    html_text = " ".join(lxml.html.document_fromstring(html).text_content().split())
+    for shown in (page, html_text, " ".join(text.split())):
+        # After the TL;DR, in the summary and in the bullet: three marks, and the footnote.
+        assert shown.count(f"{odd}†") == 3, shown
+        assert "† Not found in the source as written" in shown
+    assert "<b>" not in page.replace(odd, "") and "<b>99</b>" not in render_html(
+        digest, None, updated=when
+    )
+    assert subject_for(digest) == "Digest — 3 Dec 2026 — 1 article"

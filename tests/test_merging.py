@@ -196,3 +196,27 @@ def test_outlets_from_page_meta_feed_title_or_link_host(tmp_path: Path) -> None:
     assert outlet_of(bare) == "harbour.example"
     assert outlet_of(replace(bare, feed="Harbour News")) == "Harbour News"
     assert outlet_of(replace(bare, link="javascript:alert(1)")) is None
+
+
+def test_a_flagged_sentence_keeps_its_mark_whichever_source_it_came_from() -> None:
+    from digest.merging import merge_entry
+    from digest.model import GuardNote
+
+    odd = "The bridge cost 99 billion pounds."
+    lead = ArticleSummary(
+        path="a.md", title="Bridge opens", summary="The bridge opened on Monday.",
+        tldr="The bridge opened.", words=400, sections=(),
+    )  # fmt: skip
+    other = replace(
+        lead,
+        path="b.md",
+        summary=f"Crowds crossed the new bridge at dawn. {odd}",
+        guard=(GuardNote("summary", odd, "flagged", "number 99 not in the source"),),
+    )
+    merged = merge_entry([lead, other], 2)
+    assert odd in merged.summary
+    assert merged.flagged == (odd,)
+    assert f"{odd}†" in render_markdown(
+        Digest(dt.date(2026, 12, 3), "seq2seq", "m", (lead, other),
+               stories=(Story("s", merged, (0, 1), (Source(None, None, "a.md", "A"),) * 2, 2),))
+    )  # fmt: skip
