@@ -45,23 +45,22 @@ FLAG_MARK = "\u2020"
 _PLACEHOLDER = "\ue000"
 
 
-def mark_flagged(text: str | None, flagged: Sequence[str] = ()) -> str:
-    """`text` with FLAG_MARK after each of the `flagged` sentences in it: for the HTML page
-    and the email, whose templates escape what they show."""
+def mark_flagged(text: str | None, flagged: Sequence[str] = (), mark: str = FLAG_MARK) -> str:
+    """`text` with `mark` after each of the `flagged` sentences in it: for the HTML page and
+    the email, whose templates escape what they show."""
     text = text or ""
     for sentence in dict.fromkeys(s.strip() for s in flagged):
         if sentence:
-            text = text.replace(sentence, sentence + FLAG_MARK)
+            text = text.replace(sentence, sentence + mark)
     return text
 
 
 def escape_flagged(text: str | None, flagged: Sequence[str] = ()) -> str:
     """escape_markdown(text), with FLAG_MARK after each of the `flagged` sentences in it."""
-    text = (text or "").replace(_PLACEHOLDER, "")
-    for sentence in dict.fromkeys(s.strip() for s in flagged):
-        if sentence:
-            text = text.replace(sentence, sentence + _PLACEHOLDER)
-    return escape_markdown(text).replace(_PLACEHOLDER, FLAG_MARK)
+    # Marked with a placeholder first (the sentences are found unescaped), and a placeholder
+    # smuggled into the text itself is dropped so it never turns into a mark.
+    marked = mark_flagged((text or "").replace(_PLACEHOLDER, ""), flagged, _PLACEHOLDER)
+    return escape_markdown(marked).replace(_PLACEHOLDER, FLAG_MARK)
 
 
 def link_url(url: str | None) -> str:
