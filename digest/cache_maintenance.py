@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,11 +65,7 @@ class CacheInfo:
 
     @property
     def total_bytes(self) -> int:
-        return (
-            self.database_bytes
-            + sum(c.bytes for c in self.conversions)
-            + sum(c.bytes for c in self.corrupt)
-        )
+        return _bytes(self.database_bytes, self.conversions, self.corrupt)
 
 
 @dataclass(frozen=True)
@@ -85,11 +82,13 @@ class Removed:
     @property
     def bytes(self) -> int:
         """All the disk space given back."""
-        return (
-            self.database_bytes
-            + sum(c.bytes for c in self.conversions)
-            + sum(c.bytes for c in self.corrupt)
-        )
+        return _bytes(self.database_bytes, self.conversions, self.corrupt)
+
+
+def _bytes(database: int, conversions: Sequence[Conversion], corrupt: Sequence[CorruptCopy]) -> int:
+    """The database's bytes plus every converted model's and damaged copy's: what a cache
+    holds (CacheInfo) or what clearing or pruning it gave back (Removed)."""
+    return database + sum(c.bytes for c in conversions) + sum(c.bytes for c in corrupt)
 
 
 def database_path(folder: Path) -> Path:
