@@ -20,7 +20,12 @@ or the post's file name (`split_of` in scripts/evaluate_rouge.py), it reports:
     text (white space aside) inside an <a href> or the whole element inside one; for a
     heading, links to a "#…" place on the page (permalinks) do not count. A photo
     gallery's numbered captions ("3/50 City for sale") are not counted: issue #20 names
-    slideshow captions as clutter.
+    slideshow captions as clutter. Nor are what no reader of the page sees (a heading or
+    prose that is, or is inside, an element with the `hidden` attribute, aria-hidden="true",
+    an inline display:none or visibility:hidden, or the class "hidden"), the page's first
+    h1 before any prose (its headline), a heading marked as the article's schema.org
+    description (a standfirst), and the heading of a form: a box of at most 600 characters
+    of text that holds a text field, checkbox or list to pick from (a newsletter sign-up).
   - Markdown (markdown-it-py, CommonMark with tables; YAML front matter and template tags
     such as {{ … }} and {% … %} cut out): a heading of level 2-6 with a paragraph of 8 words
     or more (its plain text: text and code spans), not mostly link text, after it and before
@@ -164,6 +169,42 @@ def link_share(element: Any, *, anchors: bool = True) -> float:
     return linked / total
 
 
+#: What no reader of the page sees: the `hidden` attribute, `aria-hidden="true"`, an inline
+#: display:none or visibility:hidden, or the class "hidden" (the name most CSS frameworks,
+#: Bootstrap and Tailwind among them, give display:none).
+_HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+#: schema.org properties that mark an element as the article's description (its standfirst),
+#: not a section title, whatever tag it is set in.
+DESCRIPTION_PROPS = frozenset({"description", "alternativeheadline", "abstract"})
+#: A box of at most this many characters of text holding a form control (a text field, a
+#: checkbox, a list to pick from) is a form (a newsletter sign-up, a search box), and its
+#: heading names the form, not part of the article.
+FORM_BOX_CHARS = 600
+
+
+def _hidden(element: Any) -> bool:
+    for e in (element, *element.iterancestors()):
+        if e.get("hidden") is not None or (e.get("aria-hidden") or "").strip() == "true":
+            return True
+        if _HIDING_STYLE.search(e.get("style") or "") or "hidden" in (e.get("class") or "").split():
+            return True
+    return False
+
+
+def _described(element: Any) -> bool:
+    return bool(DESCRIPTION_PROPS & set((element.get("itemprop") or "").casefold().split()))
+
+
+def _in_form_box(element: Any) -> bool:
+    box = element.getparent()
+    while box is not None and _chars(box.text_content()) <= FORM_BOX_CHARS:
+        controls = [*box.iter("input", "select", "textarea")]
+        if any((c.get("type") or "text").casefold() != "hidden" for c in controls):
+            return True
+        box = box.getparent()
+    return False
+
+
 #: A photo gallery's caption numbered out of its slides ("3/50 City for sale"): issue #20
 #: names slideshow captions as clutter, so they are no section a reader expects.
 SLIDE_COUNTER = re.compile(r"^\d{1,3}\s*/\s*\d{1,3}\s")
@@ -178,6 +219,7 @@ def html_expected(source: str, titles: Iterable[str] = ()) -> list[str]:
     expected: list[str] = []
     heading: str | None = None
     since = 0  # characters of text since the heading: prose far below it is not under it
+    prose_seen = headline_seen = False
     for element in root.iter():
         tag = element.tag if isinstance(element.tag, str) else ""
         if tag in ("script", "style", "template"):
@@ -188,20 +230,29 @@ def html_expected(source: str, titles: Iterable[str] = ()) -> list[str]:
         if tag in _HEADINGS:
             heading, since = None, 0
             text = clean_heading(element.text_content())
+            # The page's first h1 before any prose is its headline, whatever its <title> says.
+            headline = tag == "h1" and not (prose_seen or headline_seen or _outside(element))
+            headline_seen = headline_seen or headline
             if (
                 text
+                and not headline
                 and key(text) not in skip
                 and not SLIDE_COUNTER.match(text)
                 and not _outside(element)
                 and link_share(element, anchors=False) < MAX_LINK_SHARE
+                and not _hidden(element)
+                and not _described(element)
+                and not _in_form_box(element)
             ):
                 heading = text
-        elif tag in ("p", "li") and heading is not None and not _outside(element):
+        elif tag in ("p", "li") and not _outside(element):
             prose = len(element.text_content().split()) >= HTML_PROSE_WORDS
             holds_heading = any(e.tag in _HEADINGS for e in element.iterdescendants())
             if prose and not holds_heading and link_share(element) < MAX_LINK_SHARE:
-                expected.append(heading)
-                heading = None
+                prose_seen = prose_seen or not _hidden(element)
+                if heading is not None and not _hidden(element):
+                    expected.append(heading)
+                    heading = None
     return expected
 
 
