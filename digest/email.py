@@ -69,7 +69,7 @@ def subject_for(digest: Digest) -> str:
     counts = plural(len(digest.articles), "article")
     stories = len(digest.entries)
     if stories != len(digest.articles):
-        counts += f" in {stories} {'story' if stories == 1 else 'stories'}"
+        counts += f" in {plural(stories, 'story')}"
     return f"Digest — {short_date(digest.date)} — {counts}"
 
 

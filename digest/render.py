@@ -120,7 +120,12 @@ def covered(sections: Sequence[SectionSummary], more: int = 0) -> Covered:
 
 
 def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+    """'1 story', '3 stories', '2 articles': a consonant and "y" become "ies"."""
+    if count == 1:
+        return f"{count} {noun}"
+    if len(noun) > 1 and noun.endswith("y") and noun[-2] not in "aeiou":
+        return f"{count} {noun[:-1]}ies"
+    return f"{count} {noun}s"
 
 
 def environment(

@@ -359,6 +359,8 @@ def test_dates_and_plurals_do_not_follow_the_locale() -> None:
     assert short_date(dt.date(2026, 11, 24)) == "24 Nov 2026"
     assert short_date(dt.date(2027, 1, 3)) == "3 Jan 2027"
     assert [plural(n, "article") for n in (0, 1, 2)] == ["0 articles", "1 article", "2 articles"]
+    assert [plural(n, "story") for n in (1, 2)] == ["1 story", "2 stories"]
+    assert plural(2, "day") == "2 days"
 
 
 def test_user_templates_get_the_date_and_plural_helpers(tmp_path: Path) -> None:
@@ -368,7 +370,7 @@ def test_user_templates_get_the_date_and_plural_helpers(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert render_markdown(make_digest(), tmp_path) == (
-        "Tuesday 24 November 2026 | 24 Nov 2026 | 2 storys\n"
+        "Tuesday 24 November 2026 | 24 Nov 2026 | 2 stories\n"
     )
 
 
