@@ -17,7 +17,6 @@ from digest.errors import UsageError
 from digest.executing import EXTRACTIVE_NOTE, Executor, LocalExecutor
 from digest.model import Digest, Document
 from digest.options import Options
-from digest.ranking import check_order
 from digest.reading import Progress, Selection, as_sources, read_sources
 from digest.run_plan import RunPlan, plan_run
 from digest.summarising import Summarised, summarise
@@ -51,9 +50,6 @@ def make_digest(
     if not paths:
         raise UsageError("no sources given")
     plan = plan_run(options)  # every setting checked and decided before anything is read
-    check_order(options.order)
-    if options.max_words < 0:
-        raise UsageError("max_words: 0 (no limit) or more")
     with ExitStack() as stack:
         session = _ray_session(plan, stack)
         documents, skipped, unreadable = read_sources(

@@ -133,11 +133,16 @@ def plan_run(options: Options) -> RunPlan:
     from digest.engines.conversions import conversions_folder
     from digest.engines.ctranslate2_backend import check_backend_name
     from digest.engines.settings import check_decoding, check_model_path
+    from digest.errors import UsageError
     from digest.guard import check_guard_mode
+    from digest.ranking import check_order
 
     engine = check_engine_name(options.engine)
     check_model_path(options.model)
     check_decoding(engine, options.generate)
+    check_order(options.order)
+    if options.max_words < 0:
+        raise UsageError("max_words: 0 (no limit) or more")
     cache = expand(options.cache) if options.cache is not None else None
     conversions = (
         expand(options.conversions)

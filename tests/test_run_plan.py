@@ -75,6 +75,16 @@ def test_a_plan_names_the_model_backend_and_batches() -> None:
     assert plan_run(Options(engine="extractive")).model is None
 
 
+def test_a_plan_refuses_an_unknown_order_and_a_negative_budget() -> None:
+    from digest.errors import UsageError
+
+    with pytest.raises(UsageError, match="alphabetical"):
+        plan_run(Options(engine="extractive", order="alphabetical"))
+    with pytest.raises(UsageError, match="max_words"):
+        plan_run(Options(engine="extractive", max_words=-1))
+    assert plan_run(Options(engine="extractive", order="date", max_words=0)).engine == "extractive"
+
+
 def test_the_backend_has_one_spelling() -> None:
     with pytest.raises(TypeError, match="backend"):
         Options(engine_options={"backend": "transformers"})
