@@ -12,7 +12,7 @@ import typer
 import typer.core
 
 from digest import __version__
-from digest.cli_errors import OneLineErrors, fail
+from digest.cli_errors import OneLineErrors, checked, fail
 from digest.defaults import (
     DEFAULT_CACHE_MAX_AGE,
     DEFAULT_EMAIL_MAX_SIZE,
@@ -101,7 +101,13 @@ def parse_date(value: str | None) -> _dt.date:
 # Options `make` and `eval` share: one declaration, so their names, env vars and help agree.
 EngineOption = Annotated[
     str,
-    typer.Option("--engine", "-e", envvar="DIGEST_ENGINE", help="auto, extractive or seq2seq."),
+    typer.Option(
+        "--engine",
+        "-e",
+        envvar="DIGEST_ENGINE",
+        callback=checked("digest.engines:check_engine_name"),
+        help="auto, extractive or seq2seq.",
+    ),
 ]
 ModelOption = Annotated[
     str | None,
@@ -117,6 +123,7 @@ BackendOption = Annotated[
     typer.Option(
         "--backend",
         envvar="DIGEST_BACKEND",
+        callback=checked("digest.engines.ctranslate2_backend:check_backend_name"),
         help="What runs the seq2seq model: transformers, ctranslate2 (about 5x faster on a "
         "CPU; installed with digest) or auto (ctranslate2 when installed).",
     ),
@@ -126,6 +133,7 @@ GuardOption = Annotated[
     typer.Option(
         "--guard",
         envvar="DIGEST_GUARD",
+        callback=checked("digest.guard:check_guard_mode"),
         help="Check what the model wrote against the source: fix (replace an unsupported "
         "sentence by the source sentence it paraphrased, or drop it), flag (keep it, marked "
         "with a dagger) or off. Extractive summaries are not checked.",
@@ -200,6 +208,7 @@ def make_command(
         typer.Option(
             "--executor",
             envvar="DIGEST_EXECUTOR",
+            callback=checked("digest.cluster:check_executor"),
             help="Where the work runs: local (this process) or ray (a Ray cluster; "
             "pip install 'article-digest\\[ray]').",
         ),
@@ -375,6 +384,7 @@ def make_command(
         typer.Option(
             "--order",
             envvar="DIGEST_ORDER",
+            callback=checked("digest.ranking:check_order"),
             help="rank (most independent sources first, then newest, then --weight), "
             "date (newest first) or feed (as read, grouped by feed).",
         ),

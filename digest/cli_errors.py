@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sys
 import traceback
@@ -143,6 +144,26 @@ def _click_message(exc: Any) -> str:
         path = " ".join(["digest", *ctx.command_path.split()[1:]])
         return f"{message} (see {path} --help)"
     return message
+
+
+def checked(check: str) -> Any:
+    """An option callback that runs the library's own check (`module:function`) on a value
+    the user gave (on the command line, in the environment or in digest.toml), so a bad one
+    is click's error and names where it came from: the file and key, the variable, the flag.
+    The built-in default is not checked, and nothing is imported for it."""
+
+    def callback(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+        source = ctx.get_parameter_source(param.name or "")
+        if value is None or source is None or source.name == "DEFAULT":
+            return value
+        module, name = check.split(":")
+        try:
+            getattr(importlib.import_module(module), name)(value)
+        except DigestError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        return value
+
+    return callback
 
 
 def fail(exc: DigestError) -> typer.Exit:

@@ -110,6 +110,28 @@ def test_a_bad_value_in_the_file_blames_the_file_and_key_not_an_environment_vari
     assert result.exit_code == 2 and "DIGEST_WAIT" in one_error_line(result)
 
 
+@pytest.mark.parametrize(
+    ("setting", "told"),
+    [
+        ('engine = "nonsense"', "unknown engine"),
+        ('order = "alpha"', "unknown order"),
+        ('guard = "maybe"', "fix, flag, off"),
+        ('backend = "gpu"', "unknown backend"),
+        ('executor = "dask"', "unknown executor"),
+    ],
+)
+def test_a_value_the_library_refuses_blames_the_file_and_key(
+    folder: Path, setting: str, told: str
+) -> None:
+    (folder / "digest.toml").write_text(setting + "\n")
+    result = runner.invoke(cli.app, ["make", "in"])
+    assert result.exit_code == 2
+    line = one_error_line(result)
+    key, value = setting.replace('"', "'").split(" = ")
+    assert line.startswith(f"digest: error: {folder / 'digest.toml'}: {key} = {value}: "), line
+    assert told in line
+
+
 # -- settings that cannot take effect
 
 
