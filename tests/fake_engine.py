@@ -7,6 +7,8 @@ environment steers it, so a test can drive real subprocesses (kill them, run two
                       "real": the real engines, with builds counted
   FAKE_ENGINE_DELAY   seconds each text takes, so a run can be caught mid-way
   FAKE_ENGINE_CALLS   a file: one line "KIND COUNT" appended as each summarise() call ends
+  FAKE_ENGINE_HOLD    a file: while it exists (at most 2 minutes), each summarise() call
+                      waits before it returns, so a run holds its lock until a test lets go
   FAKE_ENGINE_FORBID  "1": building any engine fails the run (proves a run was fully cached)
   FAKE_ENGINE_REPORT  a file: JSON written at exit: whether torch/transformers were imported,
                       and how many engines were built
@@ -73,6 +75,10 @@ class FakeSummariser:
             # Written when the batch is done, so a test can tell how far a run has got.
             with open(log_file, "a", encoding="utf-8") as handle:
                 handle.write(f"{kind} {len(texts)}\n")
+        hold = os.environ.get("FAKE_ENGINE_HOLD")
+        deadline = time.monotonic() + 120
+        while hold and os.path.exists(hold) and time.monotonic() < deadline:
+            time.sleep(0.05)
         return out
 
 

@@ -34,24 +34,34 @@ def wait_for(condition: object, timeout: float = 60.0) -> None:
 
 
 @pytest.fixture
-def slow_run(tmp_path: Path) -> subprocess.Popen[str]:
-    """A run that holds tmp_path/out's lock for a few seconds (it is inside the engine)."""
+def hold(tmp_path: Path) -> Path:
+    """While this file exists, the fake engine does not return: a run holds its lock until
+    the test removes it, however slowly a loaded machine starts the other process."""
+    path = tmp_path / "hold"
+    path.touch()
+    return path
+
+
+@pytest.fixture
+def slow_run(tmp_path: Path, hold: Path) -> subprocess.Popen[str]:
+    """A run that holds tmp_path/out's lock (it is inside the engine) until `hold` goes."""
     write_articles(tmp_path / "in", 4)
     calls = tmp_path / "calls.txt"
-    proc = start(tmp_path, FAKE_ENGINE_DELAY="0.75", FAKE_ENGINE_CALLS=str(calls))
+    proc = start(tmp_path, FAKE_ENGINE_CALLS=str(calls), FAKE_ENGINE_HOLD=str(hold))
     wait_for(lambda: calls.exists() or proc.poll() is not None)
     assert proc.poll() is None, proc.communicate()
     return proc
 
 
 def test_second_run_gives_up_after_wait_with_exit_4(
-    tmp_path: Path, slow_run: subprocess.Popen[str]
+    tmp_path: Path, hold: Path, slow_run: subprocess.Popen[str]
 ) -> None:
     second = start(tmp_path, "--wait", "1")
     out, err = second.communicate(timeout=60)
     assert second.returncode == 4
     # It gave up because the first run still held the folder, not for any other reason.
     assert slow_run.poll() is None, "the first run had finished: nothing to wait for"
+    hold.unlink()
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -61,9 +71,12 @@ def test_second_run_gives_up_after_wait_with_exit_4(
 
 
 def test_second_run_waits_its_turn_and_succeeds(
-    tmp_path: Path, slow_run: subprocess.Popen[str]
+    tmp_path: Path, hold: Path, slow_run: subprocess.Popen[str]
 ) -> None:
     second = start(tmp_path, "--wait", "60", "--date", "2026-11-02")
+    time.sleep(1)  # the second run starts and finds the folder taken (or soon will)
+    assert second.poll() is None, second.communicate()
+    hold.unlink()
     out, err = second.communicate(timeout=90)
     first_out, _ = slow_run.communicate(timeout=60)
     assert (slow_run.returncode, second.returncode) == (0, 0), err
