@@ -480,10 +480,12 @@ def test_cache_commands_work_while_a_run_holds_the_output_lock(tmp_path: Path) -
     write_articles(tmp_path / "in", 30)
     cache = tmp_path / "cache"
     calls = tmp_path / "calls"
+    hold = tmp_path / "hold"  # the run stays in the engine until this goes
+    hold.touch()
     slow = subprocess.Popen(
         [sys.executable, RUNNER, "make", "in", "-o", "out", "--cache-dir", str(cache), "-q"],
         cwd=tmp_path,
-        env=runner_env(FAKE_ENGINE_DELAY="0.1", FAKE_ENGINE_CALLS=str(calls)),
+        env=runner_env(FAKE_ENGINE_CALLS=str(calls), FAKE_ENGINE_HOLD=str(hold)),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -497,6 +499,7 @@ def test_cache_commands_work_while_a_run_holds_the_output_lock(tmp_path: Path) -
             assert result.exit_code == 0, result.output
         assert slow.poll() is None, "the cache commands waited for the run"
     finally:
+        hold.unlink()
         _, err = slow.communicate(timeout=120)
     assert slow.returncode == 0, err
     assert err == ""
