@@ -22,6 +22,12 @@ BASELINE_SHARE = 0.2
 RESAMPLES = 1000
 SEED = 12345
 PARTS = ("tuning", "held-out", "all")
+#: The verdicts scored, and how the Markdown report names them.
+VERDICTS = {
+    "checker": "checker (summary-level)",
+    "sentences": "any sentence unsupported",
+    "baseline": "3-gram baseline (>20% novel)",
+}
 
 
 class ConsistencyError(DigestError):
@@ -169,8 +175,9 @@ Verdict = Callable[[str, Source], bool]
 
 
 def evaluate_consistency(path: Path) -> ConsistencyReport:
-    """Score the checker's summary-level verdict (inconsistent when any sentence is flagged)
-    and the 3-gram baseline against the experts, on each half of the fixed split and whole."""
+    """Score the checker's summary-level verdict (SummaryCheck.inconsistent), the sentence
+    verdict (inconsistent when any sentence is unsupported: what the guard acts on) and the
+    3-gram baseline against the experts, on each half of the fixed split and whole."""
     import time
 
     articles = read_labels(path)
@@ -179,12 +186,13 @@ def evaluate_consistency(path: Path) -> ConsistencyReport:
     sentences = flagged = 0
     for article in articles:
         source = Source(article.source)
-        rows: dict[str, list[tuple[bool, bool]]] = {"checker": [], "baseline": []}
+        rows: dict[str, list[tuple[bool, bool]]] = {v: [] for v in VERDICTS}
         for item in article.summaries:
             check = check_summary(item.summary, source)
             sentences += len(check.sentences)
             flagged += len(check.flagged)
-            rows["checker"].append((item.inconsistent, not check.supported))
+            rows["checker"].append((item.inconsistent, check.inconsistent))
+            rows["sentences"].append((item.inconsistent, not check.supported))
             rows["baseline"].append((item.inconsistent, baseline_flags(item.summary, source)))
         per_article[article.id] = rows
     seconds = time.perf_counter() - started
@@ -196,8 +204,7 @@ def evaluate_consistency(path: Path) -> ConsistencyReport:
         if not chosen:
             continue
         parts[part] = {
-            verdict: score([per_article[a][verdict] for a in chosen])
-            for verdict in ("checker", "baseline")
+            verdict: score([per_article[a][verdict] for a in chosen]) for verdict in VERDICTS
         }
     return ConsistencyReport(str(path), parts, sentences, flagged, seconds)
 
@@ -222,8 +229,12 @@ def consistency_markdown(report: ConsistencyReport) -> str:
     lines = [
         f"# Faithfulness checker against expert consistency labels: {report.data}",
         "",
-        "A summary is inconsistent when the experts' mean consistency score is below 5; the "
-        "checker flags it when any of its sentences is unsupported. Brackets: bootstrap 95% "
+        "A summary is inconsistent when the experts' mean consistency score is below 5. The "
+        "checker flags it when its summary-level score (copied fragments per word, the worst "
+        "sentence's unpaired words and unaligned share) reaches the threshold or a sentence "
+        "breaks a rule (a number or a name the source lacks, most words unaligned); the "
+        "sentence verdict flags it when any of its sentences is unsupported (what the guard "
+        "acts on). Brackets: bootstrap 95% "
         f"intervals ({RESAMPLES} resamples of articles). The checker was tuned on the tuning "
         "half only.",
         "",
@@ -233,7 +244,7 @@ def consistency_markdown(report: ConsistencyReport) -> str:
     ]
     for part, verdicts in report.parts.items():
         for name, s in verdicts.items():
-            label = "checker" if name == "checker" else "3-gram baseline (>20% novel)"
+            label = VERDICTS[name]
             lines.append(
                 f"| {part} | {label} | {s.articles} | {s.summaries} | {s.inconsistent} | "
                 f"{_cell(s.balanced_accuracy)} | {_cell(s.precision)} | {_cell(s.recall)} |"

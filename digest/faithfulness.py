@@ -51,6 +51,17 @@ THRESHOLD = 0.5
 #: A source sentence that covers at least this share of a flagged sentence's content words
 #: may stand in for it (the sentence it paraphrased); below, the sentence is dropped.
 REPLACE_SHARE = 0.5
+#: The summary-level verdict (`digest eval --consistency`): the mean of three summary signals,
+#: each standardised by its (mean, standard deviation) over the tuning half's summaries, and
+#: the threshold at or over which the summary is inconsistent. Chosen by 4-fold grouped
+#: cross-validation within the tuning half, then fitted on all of it
+#: (scripts/tune_faithfulness.py --summary; docs/quality.md).
+SUMMARY_SCALES = {
+    "fragments_per_word": (0.1222, 0.1266),
+    "unpaired": (0.1512, 0.2502),
+    "unsupported_share": (0.0854, 0.1726),
+}
+SUMMARY_THRESHOLD = -0.2311
 
 
 @dataclass(frozen=True)
@@ -72,10 +83,22 @@ class SentenceCheck:
 @dataclass(frozen=True)
 class SummaryCheck:
     sentences: tuple[SentenceCheck, ...]
+    #: The summary-level signals (summary_features) and their standardised mean.
+    features: dict[str, float] = field(repr=False, default_factory=dict)
+    score: float = 0.0
 
     @property
     def supported(self) -> bool:
+        """Every sentence passes: the guard's verdict, sentence by sentence."""
         return all(s.supported for s in self.sentences)
+
+    @property
+    def inconsistent(self) -> bool:
+        """The summary-level verdict: its score at or over the threshold, or a sentence that
+        breaks a rule (a number or a name the source lacks, most of its words unsupported)."""
+        return self.score >= SUMMARY_THRESHOLD or any(
+            s.features and certainly_unsupported(s.features) for s in self.sentences
+        )
 
     @property
     def risk(self) -> float:
@@ -298,15 +321,41 @@ def check_sentence(sentence: str, source: Source) -> SentenceCheck:
     )
 
 
+def summary_features(checks: Sequence[SentenceCheck], source: Source) -> dict[str, float]:
+    """The summary-level signals: copied fragments per word over the whole summary (a
+    summary pieced from many short runs is rewriting, and rewriting is where errors come
+    in), and the worst sentence's share of adjacent content words never near each other in
+    the source and share of content words no one source passage holds."""
+    words = [t.word for c in checks for t in tokens(c.sentence)]
+    runs = fragments(words, source)
+    return {
+        "fragments_per_word": len(runs) / len(words) if words else 0.0,
+        "unpaired": max((c.features.get("unpaired", 0.0) for c in checks), default=0.0),
+        "unsupported_share": max(
+            (c.features.get("unsupported_share", 0.0) for c in checks), default=0.0
+        ),
+    }
+
+
+def summary_score(features: dict[str, float]) -> float:
+    """The mean of the standardised summary signals."""
+    return sum((features[k] - mu) / sd for k, (mu, sd) in SUMMARY_SCALES.items()) / len(
+        SUMMARY_SCALES
+    )
+
+
 def check_summary(
     summary: Sequence[str] | str,
     source: Source | str,
     split: Callable[[str], list[str]] = quick_sentences,
 ) -> SummaryCheck:
-    """Check each sentence of `summary` (a text, or its sentences) against `source`."""
+    """Check each sentence of `summary` (a text, or its sentences) against `source`, and
+    the summary as a whole."""
     indexed = source if isinstance(source, Source) else Source(source, split)
     sentences = split(summary) if isinstance(summary, str) else list(summary)
-    return SummaryCheck(tuple(check_sentence(s, indexed) for s in sentences if s.strip()))
+    checks = tuple(check_sentence(s, indexed) for s in sentences if s.strip())
+    features = summary_features(checks, indexed)
+    return SummaryCheck(checks, features, summary_score(features))
 
 
 def best_source_sentence(sentence: str, source: Source) -> str | None:
@@ -332,4 +381,6 @@ __all__ = [
     "check_sentence",
     "check_summary",
     "quick_sentences",
+    "summary_features",
+    "summary_score",
 ]
