@@ -360,6 +360,9 @@ def whole_process(args: argparse.Namespace, folder: Path, settings: dict[str, An
     """`digest make` (ctranslate2 converting, then cached) vs the baseline, as whole processes."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # This checkout's digest, as the in-process rows use (spawn): the `digest` script beside
+    # the interpreter would otherwise import whichever checkout the venv was installed from.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env["DIGEST_CACHE_DIR"] = str(folder / "whole-cache")  # fresh: the first run converts
     model = folder / "t5-small-random"
     baseline = [sys.executable, __file__, "--worker", "baseline", "--model", str(model)]

@@ -392,6 +392,34 @@ def test_batched_results_match_one_by_one_in_input_order(tiny_t5: Path) -> None:
     assert len(set(together)) > 1  # different inputs, different outputs: order is testable
 
 
+@pytest.mark.parametrize("model", ["tiny_t5", "tiny_bart"])
+def test_beam_search_leaves_cross_attention_in_place_with_the_same_outputs(
+    model: str, request: pytest.FixtureRequest
+) -> None:
+    """Beam search's cache keeps each text's cross-attention keys and values where they are
+    (every beam of a text has the same ones): the outputs are those of transformers' own
+    cache, which reorders them at every step."""
+    from digest.engines import transformers_backend
+
+    beams = {"num_beams": 4, "min_new_tokens": 10, "max_new_tokens": 10}
+    beams |= {"no_repeat_ngram_size": 3, "length_penalty": 2.0, "early_stopping": True}
+    texts = [make_text(n, seed) for seed, n in enumerate((70, 15, 40, 90, 25))]
+    summariser = engine(request.getfixturevalue(model), generate=beams)
+    ours = summariser.summarise(texts, kind="section")
+    assert summariser._loaded is not None
+    backend = summariser._loaded.backend
+    assert isinstance(backend, transformers_backend.TransformersBackend)
+    assert len(backend._beam_cache(beams)) == 1  # the cache, under generate()'s name for it
+    assert backend._beam_cache({**beams, "num_beams": 1}) == {}
+    plain = engine(request.getfixturevalue(model), generate=beams)
+    plain.prepare()
+    assert plain._loaded is not None
+    plain._loaded.backend._beam_cache = lambda settings: {}  # type: ignore[union-attr]
+    assert plain.summarise(texts, kind="section") == ours
+    if model == "tiny_t5":  # (the tiny BART writes the same whatever it reads)
+        assert len(set(ours)) > 1
+
+
 def test_each_whole_text_is_tokenised_once(tiny_t5: Path) -> None:
     fixed = {"num_beams": 1, "min_new_tokens": 8, "max_new_tokens": 8}
     texts = [make_text(n, seed) for seed, n in enumerate((70, 200, 40, 120))]
