@@ -136,7 +136,7 @@ class TransformersBackend:
         same (one encoder output, repeated per beam), so reordering them changes nothing; yet
         it copies all of them (layers × beams × input tokens) at every step, which measured
         30–45% of a batch's time at beam 4 on 500-token inputs (2 CPU cores). The outputs
-        are identical (tests/test_engines.py checks)."""
+        are identical (tests/test_seq2seq.py checks)."""
         if int(settings.get("num_beams", 1)) <= 1 or settings.get("use_cache") is False:
             return {}
         config = self.network.config
