@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest.errors import DigestError
+from digest.evaluate import RESAMPLES, SEED, percentile_95
 from digest.faithfulness import Source, check_summary
 from digest.wording import tokens
 
@@ -19,8 +20,6 @@ CONSISTENT_SCORE = 5.0
 #: The plain baseline: a summary is flagged when more than this share of its word 3-grams
 #: are not in the source.
 BASELINE_SHARE = 0.2
-RESAMPLES = 1000
-SEED = 12345
 PARTS = ("tuning", "held-out", "all")
 #: The verdicts scored, and how the Markdown report names them.
 VERDICTS = {
@@ -146,10 +145,7 @@ def score(groups: Sequence[Sequence[tuple[bool, bool]]]) -> Scores:
         samples.append(_metrics(drawn))
 
     def interval(i: int) -> Interval:
-        values = sorted(s[i] for s in samples)
-        return Interval(
-            point[i], values[int(0.025 * RESAMPLES)], values[int(0.975 * RESAMPLES) - 1]
-        )
+        return Interval(point[i], *percentile_95(s[i] for s in samples))
 
     return Scores(
         len(flat),

@@ -227,6 +227,13 @@ def score_one(scorer: Any, candidate: str, references: Sequence[str]) -> dict[st
     return best
 
 
+def percentile_95(samples: Iterable[float]) -> tuple[float, float]:
+    """The bounds of a percentile bootstrap 95% interval: the 2.5th and 97.5th percentiles of
+    the statistic over the resamples (digest eval's ROUGE and the consistency report's)."""
+    values = sorted(samples)
+    return values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1]
+
+
 def bootstrap(values: Sequence[float], *, resamples: int = RESAMPLES, seed: int = SEED) -> Score:
     """The mean of `values` with a percentile bootstrap 95% interval (articles resampled)."""
     n = len(values)
@@ -234,8 +241,7 @@ def bootstrap(values: Sequence[float], *, resamples: int = RESAMPLES, seed: int 
         return Score(math.nan, math.nan, math.nan)
     mean = sum(values) / n
     rng = random.Random(seed)
-    means = sorted(sum(rng.choices(values, k=n)) / n for _ in range(resamples))
-    return Score(mean, means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1])
+    return Score(mean, *percentile_95(sum(rng.choices(values, k=n)) / n for _ in range(resamples)))
 
 
 def word_count(text: str) -> int:
