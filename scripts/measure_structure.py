@@ -230,15 +230,16 @@ def html_expected(source: str, titles: Iterable[str] = ()) -> list[str]:
         if tag in _HEADINGS:
             heading, since = None, 0
             text = clean_heading(element.text_content())
+            outside = _outside(element)
             # The page's first h1 before any prose is its headline, whatever its <title> says.
-            headline = tag == "h1" and not (prose_seen or headline_seen or _outside(element))
+            headline = tag == "h1" and not (prose_seen or headline_seen or outside)
             headline_seen = headline_seen or headline
             if (
                 text
                 and not headline
                 and key(text) not in skip
                 and not SLIDE_COUNTER.match(text)
-                and not _outside(element)
+                and not outside
                 and link_share(element, anchors=False) < MAX_LINK_SHARE
                 and not _hidden(element)
                 and not _described(element)
@@ -248,9 +249,14 @@ def html_expected(source: str, titles: Iterable[str] = ()) -> list[str]:
         elif tag in ("p", "li") and not _outside(element):
             prose = len(element.text_content().split()) >= HTML_PROSE_WORDS
             holds_heading = any(e.tag in _HEADINGS for e in element.iterdescendants())
-            if prose and not holds_heading and link_share(element) < MAX_LINK_SHARE:
-                prose_seen = prose_seen or not _hidden(element)
-                if heading is not None and not _hidden(element):
+            if (
+                prose
+                and not holds_heading
+                and link_share(element) < MAX_LINK_SHARE
+                and not _hidden(element)
+            ):
+                prose_seen = True
+                if heading is not None:
                     expected.append(heading)
                     heading = None
     return expected
