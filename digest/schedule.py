@@ -135,23 +135,19 @@ def model_is_local(engine: str, model: str | None) -> bool:
 
 
 def check_make_options(params: Mapping[str, Any]) -> None:
-    """The `make` options that would only fail at night, checked now (UsageError)."""
+    """The `make` options that would only fail at night, checked now (UsageError). `params`
+    come from make's own parsing, whose option callbacks have already checked the engine,
+    backend, guard, executor and order (digest.cli_errors.checked)."""
     from digest.archive import site_base
-    from digest.engines import check_engine_name
     from digest.engines.settings import check_decoding, check_model_path, parse_generate
-    from digest.guard import check_guard_mode
     from digest.publishing import parse_formats
-    from digest.ranking import check_order
     from digest.state import parse_since
 
-    engine = check_engine_name(params["engine"])
     check_model_path(params["model"])
-    check_decoding(engine, parse_generate(params["generate"] or []))
+    check_decoding(params["engine"], parse_generate(params["generate"] or []))
     parse_formats(params["formats"])
     parse_since(params["since"])
     site_base(params["site_url"])
-    check_guard_mode(params["guard"])
-    check_order(params["order"])
 
 
 def model_note(engine: str, model: str | None) -> str:

@@ -187,7 +187,13 @@ def test_schedule_offline_says_what_the_nights_will_do_and_makes_the_line(
 
 def test_schedule_refuses_what_make_would_refuse(tmp_path: Path) -> None:
     write_articles(tmp_path / "in", 1)
-    for extra in (["-m", "./no-such-model"], ["-e", "extractive", "-g", "num_beams=2"]):
+    for extra in (
+        ["-m", "./no-such-model"],
+        ["-e", "extractive", "-g", "num_beams=2"],
+        ["-e", "nonsense"],
+        ["--guard", "maybe"],
+        ["--order", "alpha"],
+    ):
         result = runner.invoke(cli.app, ["schedule", "in", "--at", "06:30", *extra])
         assert result.exit_code == 2, result.output
         assert result.stdout == ""
